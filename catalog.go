@@ -1,0 +1,347 @@
+package vectordb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vectordb-go/vectordb/storage"
+)
+
+// index is the in-memory catalog entry of an index.
+//
+// Lock order: DB.mu, then index.gate, then namespace.writeMu, then
+// index.mu. Writers of any namespace hold gate for reading for the whole
+// write, so DeleteIndex, holding it for writing, waits for them and no
+// write can land under a dropped index's prefix.
+type index struct {
+	db        *DB
+	id        uint32
+	name      string
+	dim       int
+	metric    Metric
+	createdAt time.Time
+
+	gate    sync.RWMutex
+	dropped atomic.Bool // set under gate held for writing
+
+	// protection and tags are guarded by DB.mu.
+	protection bool
+	tags       map[string]string
+
+	// mu serializes catalog changes of this index's namespaces: creating,
+	// deleting and emptying them, and the namespace id sequence.
+	mu     sync.Mutex
+	nextNS uint32 // guarded by mu
+
+	// namespaces maps canonical names to live namespaces. Reads are
+	// lock-free; changes happen under mu.
+	namespaces sync.Map
+}
+
+func (ix *index) lookup(name string) *namespace {
+	v, ok := ix.namespaces.Load(name)
+	if !ok {
+		return nil
+	}
+	return v.(*namespace)
+}
+
+// namespace is the in-memory catalog entry of one generation of a
+// namespace: DeleteAll replaces it with a new generation under a new id,
+// and DeleteNamespace removes it. A generation's id never changes.
+type namespace struct {
+	ix        *index
+	id        uint32
+	name      string // canonical
+	createdAt time.Time
+	usage     *usage // shared by every generation of the same name
+
+	// writeMu serializes writers and segment loads.
+	writeMu sync.Mutex
+	dropped bool // guarded by writeMu
+
+	// Committed counters: changed only under writeMu, after a commit.
+	records atomic.Int64
+	bytes   atomic.Uint64
+
+	seg atomic.Pointer[segment] // nil while cold
+}
+
+// usage holds a namespace's cumulative units. Write units are persisted
+// with the writes (Stats); read units by the periodic flusher.
+type usage struct {
+	writeUnits   atomic.Uint64
+	readUnits    atomic.Uint64
+	flushedReads atomic.Uint64
+}
+
+// load reads the catalog at Open: format version, indexes, namespaces and
+// their counters, and the pending drops. It reads no vectors.
+func (db *DB) load() error {
+	s := db.store
+	var fresh bool
+	err := s.View(func(t *storage.Txn) error {
+		v, ok, err := t.GetCopy(storage.FormatKey())
+		if err != nil {
+			return err
+		}
+		if ok {
+			ver, err := storage.DecodeUint32(v)
+			if err != nil {
+				return fmt.Errorf("%w: format version: %v", ErrCorrupt, err)
+			}
+			if ver != storage.FormatVersion {
+				return fmt.Errorf("%w: format version %d, this build reads %d", ErrIncompatible, ver, storage.FormatVersion)
+			}
+			return nil
+		}
+		fresh = true
+		return t.Iterate(storage.IterOptions{KeysOnly: true}, func(_, _ []byte) (bool, error) {
+			return false, fmt.Errorf("%w: not a vectordb database (no format version)", ErrIncompatible)
+		})
+	})
+	if err != nil {
+		return err
+	}
+	if fresh {
+		err := s.Update(func(t *storage.Txn) error {
+			if err := t.Set(storage.FormatKey(), storage.EncodeUint32(storage.FormatVersion)); err != nil {
+				return err
+			}
+			return t.Set(storage.IndexSeqKey(), storage.EncodeUint32(1))
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return s.View(db.loadCatalog)
+}
+
+func (db *DB) loadCatalog(t *storage.Txn) error {
+	v, ok, err := t.GetCopy(storage.IndexSeqKey())
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%w: index sequence missing", ErrCorrupt)
+	}
+	if db.mu.nextIndexID, err = storage.DecodeUint32(v); err != nil {
+		return fmt.Errorf("%w: index sequence: %v", ErrCorrupt, err)
+	}
+
+	byID := make(map[uint32]*index)
+	err = t.Iterate(storage.IterOptions{Prefix: storage.IndexCatalogPrefix()}, func(k, v []byte) (bool, error) {
+		name, err := storage.IndexNameFromKey(k)
+		if err != nil {
+			return false, err
+		}
+		r, err := storage.DecodeIndexRecord(v)
+		if err != nil {
+			return false, fmt.Errorf("%w: index %q: %v", ErrCorrupt, name, err)
+		}
+		ix := &index{
+			db: db, id: r.ID, name: name, dim: r.Dimension, metric: Metric(r.Metric),
+			createdAt: time.Unix(0, r.CreatedAt), protection: r.DeletionProtection, tags: r.Tags,
+		}
+		db.mu.indexes[name] = ix
+		byID[ix.id] = ix
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, ix := range byID {
+		v, ok, err := t.GetCopy(storage.NamespaceSeqKey(ix.id))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("%w: namespace sequence of index %q missing", ErrCorrupt, ix.name)
+		}
+		if ix.nextNS, err = storage.DecodeUint32(v); err != nil {
+			return fmt.Errorf("%w: namespace sequence of index %q: %v", ErrCorrupt, ix.name, err)
+		}
+	}
+
+	// Namespace entries of a dropped index are skipped: its pending drop
+	// removes them.
+	type key struct{ ix, ns uint32 }
+	nss := make(map[key]*namespace)
+	err = t.Iterate(storage.IterOptions{Prefix: storage.AllNamespacesPrefix()}, func(k, v []byte) (bool, error) {
+		ixID, name, err := storage.NamespaceFromKey(k)
+		if err != nil {
+			return false, err
+		}
+		ix := byID[ixID]
+		if ix == nil {
+			return true, nil
+		}
+		r, err := storage.DecodeNamespaceRecord(v)
+		if err != nil {
+			return false, fmt.Errorf("%w: namespace %q: %v", ErrCorrupt, name, err)
+		}
+		ns := &namespace{ix: ix, id: r.ID, name: name, createdAt: time.Unix(0, r.CreatedAt), usage: &usage{}}
+		ix.namespaces.Store(name, ns)
+		nss[key{ixID, r.ID}] = ns
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	// Counters live under two prefixes, each read in one scan.
+	err = t.Iterate(storage.IterOptions{Prefix: storage.AllStatsPrefix()}, func(k, v []byte) (bool, error) {
+		ixID, nsID, err := storage.IDPairFromKey(k)
+		if err != nil {
+			return false, err
+		}
+		ns := nss[key{ixID, nsID}]
+		if ns == nil {
+			return true, nil
+		}
+		st, err := storage.DecodeStats(v)
+		if err != nil {
+			return false, fmt.Errorf("%w: stats of namespace %q: %v", ErrCorrupt, ns.name, err)
+		}
+		ns.records.Store(int64(st.Records))
+		ns.bytes.Store(st.Bytes)
+		ns.usage.writeUnits.Store(st.WriteUnits)
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	err = t.Iterate(storage.IterOptions{Prefix: storage.AllReadUnitsPrefix()}, func(k, v []byte) (bool, error) {
+		ixID, nsID, err := storage.IDPairFromKey(k)
+		if err != nil {
+			return false, err
+		}
+		ns := nss[key{ixID, nsID}]
+		if ns == nil {
+			return true, nil
+		}
+		ru, err := storage.DecodeUint64(v)
+		if err != nil {
+			return false, fmt.Errorf("%w: read units of namespace %q: %v", ErrCorrupt, ns.name, err)
+		}
+		ns.usage.readUnits.Store(ru)
+		ns.usage.flushedReads.Store(ru)
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	return t.Iterate(storage.IterOptions{Prefix: storage.DropPrefix(), KeysOnly: true}, func(k, _ []byte) (bool, error) {
+		id, err := storage.DropIDFromKey(k)
+		if err != nil {
+			return false, err
+		}
+		if id >= db.nextDropID.Load() {
+			db.nextDropID.Store(id + 1)
+		}
+		return true, nil
+	})
+}
+
+// checkLive verifies, inside a read transaction, that ns is still the live
+// generation of its name in a live index. Reads that go to storage (fetch,
+// list, metadata) call it so that a concurrent drop, whose data the janitor
+// may be deleting, reads as "not found" rather than as a partial namespace.
+func checkLive(t *storage.Txn, ns *namespace) (bool, error) {
+	v, ok, err := t.GetCopy(storage.IndexKey(ns.ix.name))
+	if err != nil || !ok {
+		return false, err
+	}
+	ir, err := storage.DecodeIndexRecord(v)
+	if err != nil || ir.ID != ns.ix.id {
+		return false, err
+	}
+	v, ok, err = t.GetCopy(storage.NamespaceKey(ns.ix.id, ns.name))
+	if err != nil || !ok {
+		return false, err
+	}
+	nr, err := storage.DecodeNamespaceRecord(v)
+	if err != nil {
+		return false, err
+	}
+	return nr.ID == ns.id, nil
+}
+
+// flushReadUnits persists the read units counted since the last flush, in
+// one transaction. Each namespace's catalog entry is read in the same
+// transaction, so a concurrent drop makes the commit conflict and the
+// retry skips the dropped namespace.
+func (db *DB) flushReadUnits() error {
+	type pending struct {
+		ns *namespace
+		ru uint64
+	}
+	var todo []pending
+	for _, ix := range db.indexList() {
+		ix.namespaces.Range(func(_, v any) bool {
+			ns := v.(*namespace)
+			if ru := ns.usage.readUnits.Load(); ru != ns.usage.flushedReads.Load() {
+				todo = append(todo, pending{ns, ru})
+			}
+			return true
+		})
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	var written []pending
+	err := db.store.Update(func(t *storage.Txn) error {
+		written = written[:0]
+		for _, p := range todo {
+			live, err := checkLive(t, p.ns)
+			if err != nil {
+				return err
+			}
+			if !live {
+				continue
+			}
+			if err := t.Set(storage.ReadUnitsKey(p.ns.ix.id, p.ns.id), storage.EncodeUint64(p.ru)); err != nil {
+				return err
+			}
+			written = append(written, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, p := range written {
+		p.ns.usage.flushedReads.Store(p.ru)
+	}
+	return nil
+}
+
+// indexList returns the live indexes.
+func (db *DB) indexList() []*index {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	out := make([]*index, 0, len(db.mu.indexes))
+	for _, ix := range db.mu.indexes {
+		out = append(out, ix)
+	}
+	return out
+}
+
+// runFlusher persists read units every interval until ctx ends.
+func (db *DB) runFlusher(ctx context.Context) {
+	tick := time.NewTicker(db.opts.ReadUnitsFlushInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if err := db.flushReadUnits(); err != nil && !errors.Is(err, storage.ErrClosed) {
+				db.opts.Logger.Warningf("flushing read units: %v", err)
+			}
+		}
+	}
+}

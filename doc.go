@@ -1,0 +1,54 @@
+// Package vectordb is an embeddable, persistent vector store with strict
+// per-tenant isolation, modelled on Pinecone's serverless multitenancy.
+//
+// There are only a few types. A [DB] is a database in one directory. It
+// holds indexes; an [Index] has a fixed dimension and [Metric] and serves
+// one workload. An index holds namespaces; a [Namespace] is one tenant's
+// physically separate set of records, created by its first upsert and
+// offboarded by deleting it. A [Record] is an id, dense values, optional
+// [SparseValues] and optional flat [Metadata]. Every data operation
+// (Upsert, Update, Fetch, List, Delete, DeleteAll, Query) targets exactly
+// one namespace and can never read or change another's records, whatever
+// bytes names and ids hold. Results carry [Usage] in Pinecone's read and
+// write units, and each namespace keeps cumulative counters of them.
+//
+//	db, err := vectordb.Open(dir, nil)
+//	ix, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: "docs", Dimension: 768})
+//	tenant := ix.Namespace("customer-42")
+//	_, err = tenant.Upsert(ctx, []vectordb.Record{{ID: "a", Values: vec}})
+//	res, err := tenant.Query(ctx, vectordb.QueryRequest{Vector: q, TopK: 10})
+//
+// # Search
+//
+// A namespace is cold (only on disk) until its first query, which loads its
+// vectors into a hot in-memory segment; writes then keep the segment
+// current. Queries are exact: every live record is scored, in float32, as
+// Pinecone scores them (cosine similarity and dot product, higher first;
+// squared Euclidean distance, lower first).
+//
+// # Concurrency
+//
+// DB, Index and Namespace are safe for concurrent use by multiple
+// goroutines. Queries on a namespace run in parallel with each other;
+// writes to one namespace are serialized; different namespaces do not
+// wait for each other. A call sees every write that returned before it
+// began. Close waits for calls in flight; after it every call returns
+// [ErrClosed].
+//
+// # Durability
+//
+// A write is durable when its call returns: with the default
+// [DurabilitySync] it survives a process kill, an OS crash and a power
+// cut; [DurabilityProcess] trades the last two for speed. Each Upsert,
+// Update and Delete call is atomic: all of it is stored, or none.
+// DeleteNamespace, DeleteAll and DeleteIndex take effect at once and
+// durably; the dropped data is removed in the background, and a drop that
+// a crash interrupts resumes at the next Open.
+//
+// # Errors
+//
+// Calls return sentinel errors ([ErrIndexNotFound], [ErrInvalidArgument],
+// ...) or typed errors that wrap them and name the field and value
+// ([*ArgumentError], [*DimensionError], [*BatchTooLargeError]). A call
+// that fails on bad input changes nothing.
+package vectordb

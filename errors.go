@@ -1,0 +1,132 @@
+package vectordb
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+)
+
+// Sentinel errors. Every error a vectordb call returns for one of these
+// reasons satisfies errors.Is against the sentinel; the typed errors below
+// carry the details.
+var (
+	// ErrClosed is returned by every call on a DB, or a handle derived from
+	// it, after Close.
+	ErrClosed = errors.New("vectordb: closed")
+	// ErrIndexNotFound is returned when no index has the given name, or a
+	// handle's index has been deleted.
+	ErrIndexNotFound = errors.New("vectordb: index not found")
+	// ErrIndexExists is returned by CreateIndex when the name is taken.
+	ErrIndexExists = errors.New("vectordb: index already exists")
+	// ErrNamespaceNotFound is returned by namespace-level calls (describe,
+	// delete) when the namespace does not exist.
+	ErrNamespaceNotFound = errors.New("vectordb: namespace not found")
+	// ErrNamespaceExists is returned by CreateNamespace when the namespace
+	// already exists.
+	ErrNamespaceExists = errors.New("vectordb: namespace already exists")
+	// ErrInvalidArgument is returned when an argument is malformed or out of
+	// range. Such a call changes nothing.
+	ErrInvalidArgument = errors.New("vectordb: invalid argument")
+	// ErrDimensionMismatch is returned when a vector's length differs from
+	// the index dimension. It also satisfies ErrInvalidArgument.
+	ErrDimensionMismatch = errors.New("vectordb: dimension mismatch")
+	// ErrBatchTooLarge is returned when a batch exceeds the record or byte
+	// limit of one atomic call. It also satisfies ErrInvalidArgument.
+	ErrBatchTooLarge = errors.New("vectordb: batch too large")
+	// ErrDeletionProtected is returned by DeleteIndex on an index with
+	// deletion protection enabled.
+	ErrDeletionProtected = errors.New("vectordb: index is deletion protected")
+	// ErrLocked is returned by Open when another DB (in this process or
+	// another) has the directory open.
+	ErrLocked = errors.New("vectordb: database directory is in use")
+	// ErrIncompatible is returned by Open when the directory holds data in
+	// another format version, or data that is not a vectordb database.
+	ErrIncompatible = errors.New("vectordb: incompatible data directory")
+	// ErrCorrupt is returned when stored data cannot be decoded.
+	ErrCorrupt = errors.New("vectordb: corrupt data")
+)
+
+// ArgumentError describes an invalid argument: which field, the value
+// given and why it was refused. It unwraps to ErrInvalidArgument.
+type ArgumentError struct {
+	Field  string // e.g. "records[3].values[7]", "topK", "name"
+	Value  any    // the offending value, or nil when it is not printable
+	Reason string
+}
+
+func (e *ArgumentError) Error() string {
+	if e.Value == nil {
+		return fmt.Sprintf("vectordb: invalid argument: %s: %s", e.Field, e.Reason)
+	}
+	return fmt.Sprintf("vectordb: invalid argument: %s: %s: %s", e.Field, quote(e.Value), e.Reason)
+}
+
+// Unwrap returns ErrInvalidArgument.
+func (e *ArgumentError) Unwrap() error { return ErrInvalidArgument }
+
+// DimensionError reports a vector whose length is not the index dimension.
+// It unwraps to both ErrDimensionMismatch and ErrInvalidArgument.
+type DimensionError struct {
+	Field string // e.g. "records[0].values", "vector"
+	Want  int    // the index dimension
+	Got   int    // the vector's length
+}
+
+func (e *DimensionError) Error() string {
+	return fmt.Sprintf("vectordb: dimension mismatch: %s: vector dimension %d does not match the dimension of the index %d",
+		e.Field, e.Got, e.Want)
+}
+
+// Unwrap returns ErrDimensionMismatch and ErrInvalidArgument.
+func (e *DimensionError) Unwrap() []error { return []error{ErrDimensionMismatch, ErrInvalidArgument} }
+
+// BatchTooLargeError reports a batch beyond the limits of one atomic call.
+// It unwraps to both ErrBatchTooLarge and ErrInvalidArgument.
+type BatchTooLargeError struct {
+	Field      string // "records" or "ids"
+	Records    int    // records (or ids) in the batch
+	Bytes      int64  // encoded bytes of the batch, 0 when the count was the problem
+	MaxRecords int    // Options.MaxBatchRecords
+	MaxBytes   int64  // the storage transaction cap
+}
+
+func (e *BatchTooLargeError) Error() string {
+	if e.Bytes > 0 {
+		return fmt.Sprintf("vectordb: batch too large: %s: %d records encode to %d bytes, more than the %d bytes one atomic call holds; split the batch",
+			e.Field, e.Records, e.Bytes, e.MaxBytes)
+	}
+	return fmt.Sprintf("vectordb: batch too large: %s: %d entries, more than the limit of %d per call",
+		e.Field, e.Records, e.MaxRecords)
+}
+
+// Unwrap returns ErrBatchTooLarge and ErrInvalidArgument.
+func (e *BatchTooLargeError) Unwrap() []error { return []error{ErrBatchTooLarge, ErrInvalidArgument} }
+
+// quote renders a value for an error message: strings quoted (so that any
+// bytes in an id or name print safely) and cut to a readable length.
+func quote(v any) string {
+	const max = 64
+	switch v := v.(type) {
+	case string:
+		if len(v) > max {
+			return strconv.Quote(v[:max]) + "..."
+		}
+		return strconv.Quote(v)
+	case float32:
+		return strconv.FormatFloat(float64(v), 'g', -1, 32)
+	default:
+		s := fmt.Sprint(v)
+		if len(s) > max {
+			s = s[:max] + "..."
+		}
+		return s
+	}
+}
+
+func argErr(field string, value any, reason string) error {
+	return &ArgumentError{Field: field, Value: value, Reason: reason}
+}
+
+func argErrf(field string, value any, format string, args ...any) error {
+	return &ArgumentError{Field: field, Value: value, Reason: fmt.Sprintf(format, args...)}
+}

@@ -1,0 +1,116 @@
+package vectordb
+
+import (
+	"bytes"
+	"context"
+	"time"
+
+	"github.com/vectordb-go/vectordb/storage"
+)
+
+// Dropping data. DeleteNamespace, DeleteAll and DeleteIndex remove the
+// catalog entries and write a pending-drop record in one transaction, so
+// the data is unreachable at once and its removal survives a crash. The
+// janitor goroutine then deletes each dropped prefix in bounded
+// transactions that interleave with other tenants' writes (Badger's
+// DropPrefix would block every writer of the database while it runs),
+// checks with a scan that nothing is left, and only then deletes the
+// pending-drop record. Open wakes it, so an interrupted drop resumes.
+
+// dropChunkBytes bounds the keys one janitor transaction deletes. A
+// tombstone costs its key plus 12 bytes of transaction budget; 1 MiB of
+// keys keeps each commit short (a few milliseconds) however large the
+// namespace.
+const dropChunkBytes = 1 << 20
+
+// janitorRetry is how long the janitor waits after a failed pass.
+const janitorRetry = 5 * time.Second
+
+// putDrop writes r under a new drop id in t.
+func (db *DB) putDrop(t *storage.Txn, r *storage.DropRecord) error {
+	id := db.nextDropID.Add(1) - 1
+	return t.Set(storage.DropKey(id), r.Encode())
+}
+
+func (db *DB) wakeJanitor() {
+	select {
+	case db.janitorWake <- struct{}{}:
+	default:
+	}
+}
+
+// runJanitor processes pending drops whenever woken, until ctx ends.
+func (db *DB) runJanitor(ctx context.Context) {
+	var retry <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-db.janitorWake:
+		case <-retry:
+		}
+		retry = nil
+		if err := db.processDrops(ctx); err != nil && ctx.Err() == nil {
+			db.opts.Logger.Warningf("removing dropped data (will retry): %v", err)
+			retry = time.After(janitorRetry)
+		}
+	}
+}
+
+// processDrops completes every pending drop.
+func (db *DB) processDrops(ctx context.Context) error {
+	type drop struct {
+		key []byte
+		rec storage.DropRecord
+	}
+	var drops []drop
+	err := db.store.View(func(t *storage.Txn) error {
+		return t.Iterate(storage.IterOptions{Prefix: storage.DropPrefix()}, func(k, v []byte) (bool, error) {
+			r, err := storage.DecodeDropRecord(v)
+			if err != nil {
+				return false, err
+			}
+			drops = append(drops, drop{bytes.Clone(k), r})
+			return true, nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	for _, d := range drops {
+		for _, p := range d.rec.Prefixes {
+			if err := db.store.DeletePrefix(ctx, p, dropChunkBytes); err != nil {
+				return err
+			}
+		}
+		// Verify with a fresh scan of every prefix before forgetting the
+		// drop: nothing may be left behind.
+		for _, p := range d.rec.Prefixes {
+			empty, err := db.store.PrefixEmpty(p)
+			if err != nil {
+				return err
+			}
+			if !empty {
+				db.wakeJanitor()
+				return nil
+			}
+		}
+		if err := db.store.Update(func(t *storage.Txn) error { return t.Delete(d.key) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pendingDrops reports how many drops are not yet complete; tests and
+// benchmarks use it to wait for the janitor.
+func (db *DB) pendingDrops() (int, error) {
+	n := 0
+	err := db.store.View(func(t *storage.Txn) error {
+		return t.Iterate(storage.IterOptions{Prefix: storage.DropPrefix(), KeysOnly: true}, func(_, _ []byte) (bool, error) {
+			n++
+			return true, nil
+		})
+	})
+	return n, err
+}

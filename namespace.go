@@ -1,0 +1,576 @@
+package vectordb
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"slices"
+
+	"github.com/vectordb-go/vectordb/storage"
+)
+
+// Namespace is a handle to one namespace of an index: one tenant's records.
+// Every data operation targets exactly one namespace, and no operation on
+// one namespace can read or change another's records. The handle names the
+// namespace rather than holding it: it follows the namespace through
+// DeleteAll, and after DeleteNamespace it addresses the (empty) namespace
+// that the next Upsert creates. It is safe for concurrent use by multiple
+// goroutines.
+//
+// A namespace that does not exist reads as empty: Query, Fetch and List
+// return no records, and Update and Delete change nothing.
+type Namespace struct {
+	idx     *Index
+	name    string
+	nameErr error
+}
+
+// Name returns the canonical namespace name: DefaultNamespace for "".
+func (h *Namespace) Name() string { return h.name }
+
+// begin admits a call; on success the caller must call leave.
+func (h *Namespace) begin(ctx context.Context) error {
+	if h.nameErr != nil {
+		return h.nameErr
+	}
+	return h.idx.begin(ctx)
+}
+
+func (h *Namespace) leave() { h.idx.db.leave() }
+
+func (h *Namespace) ix() *index { return h.idx.ix }
+
+// UpsertResult reports an Upsert.
+type UpsertResult struct {
+	UpsertedCount int
+	Usage         Usage
+}
+
+// preparedRecord is a validated record with its encoded values.
+type preparedRecord struct {
+	id      string
+	values  []float32 // a copy, owned by vectordb
+	sparse  sparseVec
+	size    uint64
+	vecVal  []byte
+	metaVal []byte // nil without metadata
+}
+
+// Upsert writes records into the namespace, creating it if needed. A
+// record whose id exists is replaced whole: values, sparse values and
+// metadata. The call is atomic and durable: when it returns nil every
+// record is stored (see Durability); when it returns an error none is.
+//
+// Every record is validated first; the first invalid one fails the call
+// with an *ArgumentError or *DimensionError naming it (e.g.
+// "records[3].values[7]"). Ids must be unique within the call. One call
+// holds at most Options.MaxBatchRecords records and fits in one storage
+// transaction (15% of Options.MemTableSize); otherwise it fails with a
+// *BatchTooLargeError and the caller should split the batch. Upsert copies
+// what it keeps: the caller may reuse records afterwards.
+func (h *Namespace) Upsert(ctx context.Context, records []Record) (UpsertResult, error) {
+	if err := h.begin(ctx); err != nil {
+		return UpsertResult{}, err
+	}
+	defer h.leave()
+	ix := h.ix()
+	prep, err := h.prepareUpsert(records)
+	if err != nil {
+		return UpsertResult{}, err
+	}
+	m, err := ix.write(ctx, h.name, true, func(t *storage.Txn, ns *namespace, m *mutation) error {
+		m.puts = make([]segPut, 0, len(prep))
+		for _, r := range prep {
+			vkey := storage.VectorKey(ix.id, ns.id, r.id)
+			old, found, err := getHeader(t, vkey)
+			if err != nil {
+				return err
+			}
+			if found {
+				m.records--
+				m.bytes -= int64(old.Size)
+				m.written += old.Size
+				if old.HasMetadata && r.metaVal == nil {
+					if err := t.Delete(storage.MetadataKey(ix.id, ns.id, r.id)); err != nil {
+						return err
+					}
+				}
+			}
+			if err := t.Set(vkey, r.vecVal); err != nil {
+				return err
+			}
+			if r.metaVal != nil {
+				if err := t.Set(storage.MetadataKey(ix.id, ns.id, r.id), r.metaVal); err != nil {
+					return err
+				}
+			}
+			m.records++
+			m.bytes += int64(r.size)
+			m.written += r.size
+			m.puts = append(m.puts, segPut{id: r.id, values: r.values, sparse: r.sparse})
+		}
+		return nil
+	})
+	if err != nil {
+		return UpsertResult{}, err
+	}
+	return UpsertResult{UpsertedCount: len(prep), Usage: Usage{WriteUnits: writeUnits(m.written)}}, nil
+}
+
+// prepareUpsert validates and encodes records, and checks that the batch
+// fits in one transaction.
+func (h *Namespace) prepareUpsert(records []Record) ([]preparedRecord, error) {
+	ix := h.ix()
+	maxRecords := h.idx.db.opts.MaxBatchRecords
+	switch {
+	case len(records) == 0:
+		return nil, argErr("records", nil, "at least one record is required")
+	case len(records) > maxRecords:
+		return nil, &BatchTooLargeError{Field: "records", Records: len(records), MaxRecords: maxRecords}
+	}
+	prep := make([]preparedRecord, len(records))
+	seen := make(map[string]int, len(records))
+	// Transaction bytes as the storage engine counts them: each entry is
+	// key + value + overhead, and an overwrite may add a tombstone for the
+	// old metadata. A fixed allowance covers the counters and catalog.
+	txnBytes := int64(4096)
+	for i := range records {
+		r := &records[i]
+		field := fmt.Sprintf("records[%d]", i)
+		if err := checkID(field+".id", r.ID); err != nil {
+			return nil, err
+		}
+		if j, dup := seen[r.ID]; dup {
+			return nil, argErrf(field+".id", r.ID, "duplicates records[%d].id", j)
+		}
+		seen[r.ID] = i
+		if err := checkVector(field+".values", r.Values, ix.dim); err != nil {
+			return nil, err
+		}
+		sp, err := normalizeSparse(field+".sparseValues", r.SparseValues, ix.metric)
+		if err != nil {
+			return nil, err
+		}
+		md, mdSize, err := normalizeMetadata(field+".metadata", r.Metadata)
+		if err != nil {
+			return nil, err
+		}
+		p := &prep[i]
+		p.id = r.ID
+		p.values = slices.Clone(r.Values)
+		p.sparse = sp
+		p.size = recordSize(r.ID, mdSize, ix.dim, len(sp.idx))
+		if md != nil {
+			if p.metaVal, err = storage.AppendMetadata(nil, md); err != nil {
+				return nil, argErr(field+".metadata", nil, err.Error())
+			}
+		}
+		p.vecVal = storage.AppendVector(nil, &storage.VectorRecord{
+			Size: p.size, HasMetadata: md != nil, Values: p.values,
+			SparseIndices: sp.idx, SparseValues: sp.val,
+		})
+		keyLen := int64(10 + len(r.ID) + storage.TxnEntryOverhead)
+		txnBytes += keyLen + int64(len(p.vecVal)) + keyLen + int64(len(p.metaVal))
+	}
+	st := h.idx.db.store
+	if txnBytes >= st.MaxTxnBytes() || int64(2*len(prep)+8) >= st.MaxTxnEntries() {
+		return nil, &BatchTooLargeError{Field: "records", Records: len(prep), Bytes: txnBytes, MaxBytes: st.MaxTxnBytes()}
+	}
+	return prep, nil
+}
+
+// getHeader reads the header of a stored vector value.
+func getHeader(t *storage.Txn, key []byte) (storage.VectorView, bool, error) {
+	var v storage.VectorView
+	found, err := t.Get(key, func(b []byte) error {
+		var err error
+		v, err = storage.ParseVector(b)
+		return err
+	})
+	return v, found, err
+}
+
+// UpdateRequest changes one record. Nil fields are left alone; at least
+// one must be set.
+type UpdateRequest struct {
+	ID           string
+	Values       []float32     // replaces the dense values
+	SparseValues *SparseValues // replaces the sparse values (dotproduct indexes)
+	SetMetadata  Metadata      // merged key by key into the metadata
+}
+
+// UpdateResult reports an Update.
+type UpdateResult struct {
+	MatchedRecords int // 1 if the record existed, else 0
+	Usage          Usage
+}
+
+// Update changes the record req.ID: Values and SparseValues replace the
+// stored ones, SetMetadata adds or overwrites metadata keys and keeps the
+// others. An unknown id (or namespace) is not an error: nothing changes
+// and MatchedRecords is 0. The merged metadata must still fit in
+// MaxMetadataBytes.
+func (h *Namespace) Update(ctx context.Context, req UpdateRequest) (UpdateResult, error) {
+	if err := h.begin(ctx); err != nil {
+		return UpdateResult{}, err
+	}
+	defer h.leave()
+	ix := h.ix()
+	if err := checkID("id", req.ID); err != nil {
+		return UpdateResult{}, err
+	}
+	if req.Values == nil && req.SparseValues == nil && req.SetMetadata == nil {
+		return UpdateResult{}, argErr("update", nil, "set at least one of values, sparseValues and setMetadata")
+	}
+	if req.Values != nil {
+		if err := checkVector("values", req.Values, ix.dim); err != nil {
+			return UpdateResult{}, err
+		}
+	}
+	newSparse, err := normalizeSparse("sparseValues", req.SparseValues, ix.metric)
+	if err != nil {
+		return UpdateResult{}, err
+	}
+	setMD, _, err := normalizeMetadata("setMetadata", req.SetMetadata)
+	if err != nil {
+		return UpdateResult{}, err
+	}
+	m, err := ix.write(ctx, h.name, false, func(t *storage.Txn, ns *namespace, m *mutation) error {
+		vkey := storage.VectorKey(ix.id, ns.id, req.ID)
+		var (
+			old    storage.VectorView
+			values []float32
+			sparse sparseVec
+		)
+		found, err := t.Get(vkey, func(b []byte) error {
+			var err error
+			if old, err = storage.ParseVector(b); err != nil {
+				return err
+			}
+			values = old.Dense()
+			sparse.idx, sparse.val = old.Sparse()
+			return nil
+		})
+		if err != nil || !found {
+			return err
+		}
+		m.matched = 1
+		mkey := storage.MetadataKey(ix.id, ns.id, req.ID)
+		var md Metadata
+		if old.HasMetadata {
+			v, ok, err := t.GetCopy(mkey)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("%w: record %q lost its metadata", ErrCorrupt, req.ID)
+			}
+			if md, err = storage.DecodeMetadata(v); err != nil {
+				return err
+			}
+		}
+		if req.Values != nil {
+			values = slices.Clone(req.Values)
+		}
+		if req.SparseValues != nil {
+			sparse = newSparse
+		}
+		if setMD != nil {
+			md = mergeMetadata(md, setMD)
+		}
+		mdSize, err := metadataJSONSize(md)
+		if err != nil {
+			return err
+		}
+		if mdSize > MaxMetadataBytes {
+			return argErrf("setMetadata", nil, "the merged metadata is %d bytes as JSON, more than %d", mdSize, MaxMetadataBytes)
+		}
+		size := recordSize(req.ID, mdSize, ix.dim, len(sparse.idx))
+		vec := storage.AppendVector(nil, &storage.VectorRecord{
+			Size: size, HasMetadata: len(md) > 0, Values: values,
+			SparseIndices: sparse.idx, SparseValues: sparse.val,
+		})
+		if err := t.Set(vkey, vec); err != nil {
+			return err
+		}
+		if setMD != nil {
+			enc, err := storage.AppendMetadata(nil, md)
+			if err != nil {
+				return err
+			}
+			if err := t.Set(mkey, enc); err != nil {
+				return err
+			}
+		}
+		m.bytes = int64(size) - int64(old.Size)
+		m.written = old.Size + size
+		m.puts = []segPut{{id: req.ID, values: values, sparse: sparse}}
+		return nil
+	})
+	if err != nil {
+		return UpdateResult{}, err
+	}
+	res := UpdateResult{Usage: Usage{WriteUnits: minWriteUnits}}
+	if m != nil {
+		res.MatchedRecords = m.matched
+		res.Usage.WriteUnits = writeUnits(m.written)
+	}
+	return res, nil
+}
+
+// DeleteResult reports a Delete or DeleteAll.
+type DeleteResult struct {
+	DeletedCount int // records that existed and were deleted
+	Usage        Usage
+}
+
+// Delete deletes the records with the given ids, atomically. Unknown ids
+// are not an error. At most Options.MaxBatchRecords ids per call.
+func (h *Namespace) Delete(ctx context.Context, ids []string) (DeleteResult, error) {
+	if err := h.begin(ctx); err != nil {
+		return DeleteResult{}, err
+	}
+	defer h.leave()
+	ix := h.ix()
+	ids, err := uniqueIDs("ids", ids, h.idx.db.opts.MaxBatchRecords)
+	if err != nil {
+		return DeleteResult{}, err
+	}
+	m, err := ix.write(ctx, h.name, false, func(t *storage.Txn, ns *namespace, m *mutation) error {
+		for _, id := range ids {
+			vkey := storage.VectorKey(ix.id, ns.id, id)
+			old, found, err := getHeader(t, vkey)
+			if err != nil {
+				return err
+			}
+			if !found {
+				continue
+			}
+			if err := t.Delete(vkey); err != nil {
+				return err
+			}
+			if old.HasMetadata {
+				if err := t.Delete(storage.MetadataKey(ix.id, ns.id, id)); err != nil {
+					return err
+				}
+			}
+			m.matched++
+			m.records--
+			m.bytes -= int64(old.Size)
+			m.written += old.Size
+			m.dels = append(m.dels, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return DeleteResult{}, err
+	}
+	res := DeleteResult{Usage: Usage{WriteUnits: minWriteUnits}}
+	if m != nil {
+		res.DeletedCount = m.matched
+		res.Usage.WriteUnits = writeUnits(m.written)
+	}
+	return res, nil
+}
+
+// DeleteAll deletes every record of the namespace but keeps the namespace
+// (DeleteNamespace removes it). Like DeleteNamespace it returns once the
+// change is durable in the catalog, whatever the namespace's size, and the
+// old records are removed in the background. Cumulative usage counters
+// carry over. A namespace that does not exist is left alone.
+func (h *Namespace) DeleteAll(ctx context.Context) (DeleteResult, error) {
+	if err := h.begin(ctx); err != nil {
+		return DeleteResult{}, err
+	}
+	defer h.leave()
+	ix := h.ix()
+	var count int64
+	if ns := ix.lookup(h.name); ns != nil {
+		count = ns.records.Load()
+	}
+	if _, err := ix.dropNamespace(ctx, h.name, true); err != nil {
+		return DeleteResult{}, err
+	}
+	return DeleteResult{DeletedCount: int(count), Usage: Usage{WriteUnits: minWriteUnits}}, nil
+}
+
+// FetchResult holds the records a Fetch found.
+type FetchResult struct {
+	Records   map[string]Record // by id; unknown ids are absent
+	Namespace string
+	Usage     Usage
+}
+
+// Fetch returns the records with the given ids, with values, sparse values
+// and metadata. Unknown ids are absent from the result. At most
+// Options.MaxBatchRecords ids per call. The records are copies the caller
+// owns.
+func (h *Namespace) Fetch(ctx context.Context, ids []string) (FetchResult, error) {
+	if err := h.begin(ctx); err != nil {
+		return FetchResult{}, err
+	}
+	defer h.leave()
+	ids, err := uniqueIDs("ids", ids, h.idx.db.opts.MaxBatchRecords)
+	if err != nil {
+		return FetchResult{}, err
+	}
+	res := FetchResult{Records: make(map[string]Record), Namespace: h.name}
+	ns := h.ix().lookup(h.name)
+	if ns != nil {
+		err = h.idx.db.store.View(func(t *storage.Txn) error {
+			if live, err := checkLive(t, ns); err != nil || !live {
+				return err
+			}
+			for _, id := range ids {
+				rec, found, err := readRecord(t, ns, id, true)
+				if err != nil {
+					return err
+				}
+				if found {
+					res.Records[id] = rec
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return FetchResult{}, storageErr(err)
+		}
+	}
+	res.Usage.ReadUnits = fetchReadUnits(len(res.Records))
+	if ns != nil {
+		ns.usage.readUnits.Add(uint64(res.Usage.ReadUnits))
+	}
+	return res, nil
+}
+
+// readRecord reads record id of ns from storage.
+func readRecord(t *storage.Txn, ns *namespace, id string, withValues bool) (Record, bool, error) {
+	rec := Record{ID: id}
+	var hasMD bool
+	found, err := t.Get(storage.VectorKey(ns.ix.id, ns.id, id), func(b []byte) error {
+		v, err := storage.ParseVector(b)
+		if err != nil {
+			return err
+		}
+		hasMD = v.HasMetadata
+		if withValues {
+			rec.Values = v.Dense()
+			if idx, val := v.Sparse(); idx != nil {
+				rec.SparseValues = &SparseValues{Indices: idx, Values: val}
+			}
+		}
+		return nil
+	})
+	if err != nil || !found {
+		return rec, false, err
+	}
+	if hasMD {
+		if rec.Metadata, err = readMetadata(t, ns, id); err != nil {
+			return rec, false, err
+		}
+	}
+	return rec, true, nil
+}
+
+func readMetadata(t *storage.Txn, ns *namespace, id string) (Metadata, error) {
+	v, ok, err := t.GetCopy(storage.MetadataKey(ns.ix.id, ns.id, id))
+	if err != nil || !ok {
+		return nil, err
+	}
+	return storage.DecodeMetadata(v)
+}
+
+// ListOptions select a page of record ids.
+type ListOptions struct {
+	Prefix          string // only ids starting with Prefix
+	Limit           int    // page size, 1 to MaxListLimit; 0 means DefaultListLimit
+	PaginationToken string // NextToken of the previous page; "" for the first
+}
+
+// ListResult is one page of record ids, in bytewise order.
+type ListResult struct {
+	IDs       []string
+	NextToken string // "" on the last page
+	Namespace string
+	Usage     Usage
+}
+
+// List returns a page of the namespace's record ids in bytewise order. It
+// reads keys only.
+func (h *Namespace) List(ctx context.Context, opts ListOptions) (ListResult, error) {
+	if err := h.begin(ctx); err != nil {
+		return ListResult{}, err
+	}
+	defer h.leave()
+	limit, err := listLimit(opts.Limit)
+	if err != nil {
+		return ListResult{}, err
+	}
+	after, err := decodeToken(tokenIDs, opts.PaginationToken)
+	if err != nil {
+		return ListResult{}, err
+	}
+	res := ListResult{Namespace: h.name, Usage: Usage{ReadUnits: 1}}
+	ns := h.ix().lookup(h.name)
+	if ns == nil {
+		return res, nil
+	}
+	prefix := storage.VectorPrefix(ns.ix.id, ns.id)
+	iopts := storage.IterOptions{Prefix: append(prefix, opts.Prefix...), KeysOnly: true}
+	if after != "" {
+		// Resume just after the last id returned: its key plus a zero byte
+		// is the smallest key greater than it.
+		iopts.Start = append(storage.VectorKey(ns.ix.id, ns.id, after), 0)
+	}
+	more := false
+	err = h.idx.db.store.View(func(t *storage.Txn) error {
+		if live, err := checkLive(t, ns); err != nil || !live {
+			return err
+		}
+		return t.Iterate(iopts, func(k, _ []byte) (bool, error) {
+			if len(res.IDs) == limit {
+				more = true
+				return false, nil
+			}
+			id, err := storage.RecordIDFromKey(k)
+			if err != nil {
+				return false, err
+			}
+			res.IDs = append(res.IDs, string(id))
+			return true, nil
+		})
+	})
+	if err != nil {
+		return ListResult{}, storageErr(err)
+	}
+	if more {
+		res.NextToken = encodeToken(tokenIDs, res.IDs[len(res.IDs)-1])
+	}
+	ns.usage.readUnits.Add(1)
+	return res, nil
+}
+
+// IDs iterates over the namespace's record ids that start with prefix, in
+// bytewise order, one List page at a time. It stops at the first error,
+// which it yields.
+func (h *Namespace) IDs(ctx context.Context, prefix string) iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
+		opts := ListOptions{Prefix: prefix, Limit: MaxListLimit}
+		for {
+			page, err := h.List(ctx, opts)
+			if err != nil {
+				yield("", err)
+				return
+			}
+			for _, id := range page.IDs {
+				if !yield(id, nil) {
+					return
+				}
+			}
+			if page.NextToken == "" {
+				return
+			}
+			opts.PaginationToken = page.NextToken
+		}
+	}
+}

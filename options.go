@@ -1,0 +1,172 @@
+package vectordb
+
+import (
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"time"
+)
+
+// Durability says what an acknowledged write survives.
+type Durability int
+
+const (
+	// DurabilitySync, the default, syncs every commit to stable storage
+	// before the call returns: an acknowledged write survives a process
+	// kill, an OS crash and a power cut.
+	DurabilitySync Durability = iota
+	// DurabilityProcess skips the sync. An acknowledged write survives the
+	// process being killed (Badger writes through mmap, so the OS holds
+	// it), but an OS crash or power cut may lose recent writes. Small
+	// transactions commit several times faster.
+	DurabilityProcess
+)
+
+func (d Durability) String() string {
+	switch d {
+	case DurabilitySync:
+		return "sync"
+	case DurabilityProcess:
+		return "process"
+	}
+	return fmt.Sprintf("Durability(%d)", int(d))
+}
+
+// Logger receives the storage engine's log lines. *log.Logger does not
+// satisfy it; see StdLogger.
+type Logger interface {
+	Errorf(format string, args ...any)
+	Warningf(format string, args ...any)
+	Infof(format string, args ...any)
+	Debugf(format string, args ...any)
+}
+
+// Options configure a DB. A nil *Options, and every zero field, means the
+// documented default.
+type Options struct {
+	// InMemory keeps everything in memory: no directory, no durability.
+	// Meant for tests. Open's dir must then be "".
+	InMemory bool
+
+	// Durability is what an acknowledged write survives. Default DurabilitySync.
+	Durability Durability
+
+	// MaxBatchRecords caps the records of one Upsert and the ids of one
+	// Fetch or Delete. Default 1000 (Pinecone's wire limit); raise it for
+	// bulk loads. An Upsert is also capped in bytes by the storage
+	// transaction limit, 15% of MemTableSize: see BatchTooLargeError.
+	MaxBatchRecords int
+
+	// MemTableSize is the size of one storage memtable in bytes. It bounds
+	// the largest atomic Upsert (15% of it: 9.6 MiB, about 3100 records of
+	// dimension 768, at the default 64 MiB).
+	MemTableSize int64
+
+	// NumMemtables is how many memtables the storage engine keeps in
+	// memory, counting the one being written. Default 3.
+	NumMemtables int
+
+	// BlockCacheSize is the storage engine's block cache in bytes. Default
+	// 0: no cache and no block compression; tables are read through mmap.
+	// A positive size turns on Snappy compression of table blocks.
+	BlockCacheSize int64
+
+	// IndexCacheSize bounds the memory used for table indexes and bloom
+	// filters, in bytes. Default 0: unbounded, all held in memory.
+	IndexCacheSize int64
+
+	// NumCompactors is the number of background compaction goroutines.
+	// Default 2, the minimum the storage engine accepts.
+	NumCompactors int
+
+	// ReadUnitsFlushInterval is how often cumulative per-namespace read
+	// units are persisted. Write units are persisted with the writes they
+	// count; read units, which queries produce, are batched so that reads
+	// never wait for a disk sync, and up to one interval's worth can be lost
+	// in a crash. Default 1s.
+	ReadUnitsFlushInterval time.Duration
+
+	// Logger receives the storage engine's log lines. Default: warnings and
+	// errors to standard error.
+	Logger Logger
+}
+
+// Defaults applied by Open.
+const (
+	DefaultMaxBatchRecords        = 1000
+	DefaultMemTableSize           = 64 << 20
+	DefaultNumMemtables           = 3
+	DefaultNumCompactors          = 2
+	DefaultReadUnitsFlushInterval = time.Second
+)
+
+// withDefaults returns a copy of o (or of the zero Options) with defaults
+// filled in, or an error naming every invalid field.
+func (o *Options) withDefaults() (Options, error) {
+	var out Options
+	if o != nil {
+		out = *o
+	}
+	var bad []error
+	check := func(ok bool, field string, v any, reason string) {
+		if !ok {
+			bad = append(bad, argErr("Options."+field, v, reason))
+		}
+	}
+	check(out.Durability == DurabilitySync || out.Durability == DurabilityProcess, "Durability", int(out.Durability), "unknown durability mode")
+	check(out.MaxBatchRecords >= 0, "MaxBatchRecords", out.MaxBatchRecords, "must not be negative")
+	check(out.MemTableSize == 0 || out.MemTableSize >= 1<<20, "MemTableSize", out.MemTableSize, "must be at least 1 MiB")
+	check(out.NumMemtables >= 0, "NumMemtables", out.NumMemtables, "must not be negative")
+	check(out.BlockCacheSize >= 0, "BlockCacheSize", out.BlockCacheSize, "must not be negative")
+	check(out.IndexCacheSize >= 0, "IndexCacheSize", out.IndexCacheSize, "must not be negative")
+	check(out.NumCompactors == 0 || out.NumCompactors >= 2, "NumCompactors", out.NumCompactors, "must be at least 2")
+	check(out.ReadUnitsFlushInterval >= 0, "ReadUnitsFlushInterval", out.ReadUnitsFlushInterval, "must not be negative")
+	if len(bad) > 0 {
+		return out, errors.Join(bad...)
+	}
+	if out.MaxBatchRecords == 0 {
+		out.MaxBatchRecords = DefaultMaxBatchRecords
+	}
+	if out.MemTableSize == 0 {
+		out.MemTableSize = DefaultMemTableSize
+	}
+	if out.NumMemtables == 0 {
+		out.NumMemtables = DefaultNumMemtables
+	}
+	if out.NumCompactors == 0 {
+		out.NumCompactors = DefaultNumCompactors
+	}
+	if out.ReadUnitsFlushInterval == 0 {
+		out.ReadUnitsFlushInterval = DefaultReadUnitsFlushInterval
+	}
+	if out.Logger == nil {
+		out.Logger = StdLogger(log.New(os.Stderr, "vectordb: ", log.LstdFlags), false)
+	}
+	return out, nil
+}
+
+// StdLogger adapts a *log.Logger to Logger. With verbose false it drops
+// info and debug lines, which the storage engine emits on every open and
+// compaction.
+func StdLogger(l *log.Logger, verbose bool) Logger {
+	return &stdLogger{l: l, verbose: verbose}
+}
+
+type stdLogger struct {
+	l       *log.Logger
+	verbose bool
+}
+
+func (s *stdLogger) Errorf(f string, a ...any)   { s.l.Printf("ERROR: "+f, a...) }
+func (s *stdLogger) Warningf(f string, a ...any) { s.l.Printf("WARNING: "+f, a...) }
+func (s *stdLogger) Infof(f string, a ...any) {
+	if s.verbose {
+		s.l.Printf("INFO: "+f, a...)
+	}
+}
+func (s *stdLogger) Debugf(f string, a ...any) {
+	if s.verbose {
+		s.l.Printf("DEBUG: "+f, a...)
+	}
+}

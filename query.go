@@ -1,0 +1,151 @@
+package vectordb
+
+import (
+	"context"
+	"slices"
+
+	"github.com/vectordb-go/vectordb/storage"
+)
+
+// QueryRequest is a similarity query. Exactly one of Vector and ID is set.
+type QueryRequest struct {
+	// Vector is the query's dense values, of the index dimension.
+	Vector []float32
+	// ID queries with the stored dense values of that record; an unknown
+	// id gives no matches.
+	ID string
+	// SparseVector adds a sparse part (dotproduct indexes only): each
+	// score is the dense dot product plus the sparse one.
+	SparseVector *SparseValues
+	// TopK is the number of matches wanted, 1 to MaxTopK. Fewer come back
+	// when the namespace holds fewer records.
+	TopK int
+	// IncludeValues and IncludeMetadata attach each match's values and
+	// metadata.
+	IncludeValues   bool
+	IncludeMetadata bool
+}
+
+// Match is one query result. Values, SparseValues and Metadata are set only
+// when the request asked for them; they are copies the caller owns.
+type Match struct {
+	ID           string
+	Score        float32
+	Values       []float32
+	SparseValues *SparseValues
+	Metadata     Metadata
+}
+
+// QueryResult holds a query's matches, best first: highest score for
+// cosine and dotproduct, lowest for euclidean. Equal scores come in id
+// order.
+type QueryResult struct {
+	Matches   []Match
+	Namespace string
+	Usage     Usage
+}
+
+// Query returns the TopK records most similar to the query, by exact
+// search over the namespace's hot segment (loading it on first use). Scores
+// are computed in float32 as Pinecone does: cosine similarity, raw dot
+// product, or squared Euclidean distance. A namespace that does not exist
+// gives no matches.
+func (h *Namespace) Query(ctx context.Context, req QueryRequest) (QueryResult, error) {
+	if err := h.begin(ctx); err != nil {
+		return QueryResult{}, err
+	}
+	defer h.leave()
+	ix := h.ix()
+	sq, err := checkQuery(&req, ix)
+	if err != nil {
+		return QueryResult{}, err
+	}
+	res := QueryResult{Namespace: h.name, Usage: Usage{ReadUnits: 1}}
+	ns := ix.lookup(h.name)
+	if ns == nil {
+		return res, nil
+	}
+	seg, err := ns.hot(ctx)
+	if err != nil {
+		return QueryResult{}, err
+	}
+	if res.Matches, err = seg.query(ctx, &req, sq); err != nil {
+		return QueryResult{}, err
+	}
+	if req.IncludeMetadata && len(res.Matches) > 0 {
+		err := h.idx.db.store.View(func(t *storage.Txn) error {
+			if live, err := checkLive(t, ns); err != nil || !live {
+				return err
+			}
+			for i := range res.Matches {
+				md, err := readMetadata(t, ns, res.Matches[i].ID)
+				if err != nil {
+					return err
+				}
+				res.Matches[i].Metadata = md
+			}
+			return nil
+		})
+		if err != nil {
+			return QueryResult{}, storageErr(err)
+		}
+	}
+	res.Usage.ReadUnits = queryReadUnits(ns.bytes.Load())
+	ns.usage.readUnits.Add(uint64(res.Usage.ReadUnits))
+	return res, nil
+}
+
+// checkQuery validates req and returns its sparse part.
+func checkQuery(req *QueryRequest, ix *index) (sparseVec, error) {
+	if req.TopK < 1 || req.TopK > MaxTopK {
+		return sparseVec{}, argErrf("topK", req.TopK, "must be 1 to %d", MaxTopK)
+	}
+	switch {
+	case req.Vector != nil && req.ID != "":
+		return sparseVec{}, argErr("vector", nil, "set vector or id, not both")
+	case req.Vector != nil:
+		if err := checkVector("vector", req.Vector, ix.dim); err != nil {
+			return sparseVec{}, err
+		}
+	case req.ID != "":
+		if err := checkID("id", req.ID); err != nil {
+			return sparseVec{}, err
+		}
+	default:
+		return sparseVec{}, argErr("vector", nil, "set vector or id")
+	}
+	return normalizeSparse("sparseVector", req.SparseVector, ix.metric)
+}
+
+// query runs a validated query against the segment and builds the matches,
+// all under one read lock so values match the scores.
+func (s *segment) query(ctx context.Context, req *QueryRequest, sq sparseVec) ([]Match, error) {
+	q := make([]float32, s.stride)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if req.ID != "" {
+		slot, ok := s.slots[req.ID]
+		if !ok {
+			return nil, nil
+		}
+		copy(q, s.rowLocked(slot)[:s.dim])
+	} else {
+		copy(q, req.Vector)
+	}
+	hits, err := s.searchLocked(ctx, q, dot(q, q), sq, req.TopK)
+	if err != nil {
+		return nil, err
+	}
+	matches := make([]Match, len(hits))
+	for i, h := range hits {
+		m := &matches[i]
+		m.ID, m.Score = s.ids[h.slot], h.score
+		if req.IncludeValues {
+			m.Values = slices.Clone(s.rowLocked(h.slot)[:s.dim])
+			if s.metric == DotProduct {
+				m.SparseValues = s.sparse[h.slot].public()
+			}
+		}
+	}
+	return matches, nil
+}

@@ -1,0 +1,299 @@
+package vectordb
+
+import (
+	"context"
+	"math/bits"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+)
+
+// segment is a namespace's hot, in-memory form: its dense vectors in
+// 64-byte aligned chunks of a row-major arena, the slot <-> id maps, each
+// row's norm, sparse values (dotproduct indexes only) and a deleted bitmap.
+// A deleted slot is reused by the next new record, and the segment compacts
+// itself when more than half of its slots are deleted.
+//
+// The arena is chunked rather than one slice so that growing it never
+// copies or doubles memory (only the first chunk grows, up to chunkRows),
+// and so that chunks are the natural unit for parallel scans and context
+// checks.
+//
+// A segment is safe for concurrent use: queries hold mu for reading,
+// write-through from the namespace's writer holds it for writing.
+type segment struct {
+	dim, stride int
+	metric      Metric
+	chunkRows   int // rows per full chunk, a power of two
+	chunkShift  uint
+
+	mu      sync.RWMutex
+	chunks  [][]float32 // guarded by mu
+	capRows int         // guarded by mu: rows allocated across chunks
+	n       int         // guarded by mu: slots in use, live or deleted
+	live    int         // guarded by mu
+	ids     []string    // guarded by mu: slot -> id, "" when deleted
+	slots   map[string]uint32
+	norms   []float32   // guarded by mu: |v| per slot
+	sparse  []sparseVec // guarded by mu: per slot; nil unless dotproduct
+	deleted []uint64    // guarded by mu: bitmap over slots
+	free    []uint32    // guarded by mu: deleted slots to reuse
+
+	memBytes atomic.Int64 // approximate heap held, for reporting
+}
+
+// Tuning constants, measured on the 2-core AVX-512 machine of
+// benchmarks/README.md.
+const (
+	// chunkBytes sizes a full chunk: big enough that per-chunk overhead
+	// (a context check, a goroutine hand-off) is noise, small enough that
+	// a small namespace with a large dimension does not over-allocate.
+	chunkBytes = 1 << 20
+	// parallelMinFloats is the arena size from which a scan is split
+	// across GOMAXPROCS goroutines; below it the hand-off costs more than
+	// it saves.
+	parallelMinFloats = 1 << 18
+	// compactMinSlots: a segment with fewer slots never compacts.
+	compactMinSlots = 1024
+	// strideAlign pads rows to a multiple of 8 float32s (32 bytes) so
+	// kernels can process whole rows without tail handling.
+	strideAlign = 8
+)
+
+func newSegment(dim int, metric Metric, hint int) *segment {
+	stride := (dim + strideAlign - 1) / strideAlign * strideAlign
+	rows := chunkBytes / (4 * stride)
+	rows = max(16, min(4096, rows))
+	shift := uint(bits.Len(uint(rows)) - 1)
+	s := &segment{
+		dim: dim, stride: stride, metric: metric,
+		chunkRows: 1 << shift, chunkShift: shift,
+		slots: make(map[string]uint32, hint),
+	}
+	s.ids = make([]string, 0, hint)
+	s.norms = make([]float32, 0, hint)
+	if hint > 0 {
+		s.ensureCapLocked(hint)
+	}
+	return s
+}
+
+// alignedFloats returns n zeroed float32s starting on a 64-byte boundary.
+// The Go heap does not move objects, so the alignment holds.
+func alignedFloats(n int) []float32 {
+	const align = 64 / 4
+	buf := make([]float32, n+align-1)
+	off := 0
+	if r := uintptr(unsafe.Pointer(unsafe.SliceData(buf))) % 64; r != 0 {
+		off = int(64-r) / 4
+	}
+	return buf[off : off+n : off+n]
+}
+
+// ensureCapLocked allocates rows up to at least rows.
+// REQUIRES: mu held for writing (or the segment not yet shared).
+func (s *segment) ensureCapLocked(rows int) {
+	for s.capRows < rows {
+		if len(s.chunks) == 1 && s.capRows < s.chunkRows {
+			// Grow the first chunk geometrically, so small namespaces
+			// with large dimensions stay small.
+			newRows := min(s.chunkRows, max(2*s.capRows, rows))
+			c := alignedFloats(newRows * s.stride)
+			copy(c, s.chunks[0])
+			s.chunks[0] = c
+			s.capRows = newRows
+			continue
+		}
+		newRows := s.chunkRows
+		if len(s.chunks) == 0 {
+			newRows = min(s.chunkRows, max(16, 1<<bits.Len(uint(rows-1))))
+		}
+		s.chunks = append(s.chunks, alignedFloats(newRows*s.stride))
+		s.capRows += newRows
+	}
+	s.memBytes.Store(int64(s.capRows) * int64(s.stride*4+24+4))
+}
+
+// rowLocked returns the stride-long row of slot.
+// REQUIRES: mu held.
+func (s *segment) rowLocked(slot uint32) []float32 {
+	c := s.chunks[slot>>s.chunkShift]
+	off := int(slot&uint32(s.chunkRows-1)) * s.stride
+	return c[off : off+s.stride : off+s.stride]
+}
+
+func (s *segment) isDeletedLocked(slot uint32) bool {
+	return s.deleted[slot/64]&(1<<(slot%64)) != 0
+}
+
+// putLocked inserts or overwrites the record id. values has length dim.
+// REQUIRES: mu held for writing.
+func (s *segment) putLocked(id string, values []float32, sp sparseVec) {
+	slot, ok := s.slots[id]
+	if !ok {
+		slot = s.newSlotLocked(id)
+	}
+	row := s.rowLocked(slot)
+	copy(row, values)
+	clear(row[s.dim:])
+	s.norms[slot] = norm(row[:s.dim])
+	if s.metric == DotProduct {
+		s.sparse[slot] = sp
+	}
+}
+
+// newSlotLocked gives id a slot, reusing a deleted one if there is one. The
+// caller fills the row, norm and sparse values.
+// REQUIRES: mu held for writing.
+func (s *segment) newSlotLocked(id string) uint32 {
+	var slot uint32
+	if n := len(s.free); n > 0 {
+		slot = s.free[n-1]
+		s.free = s.free[:n-1]
+		s.deleted[slot/64] &^= 1 << (slot % 64)
+		s.ids[slot] = id
+	} else {
+		s.ensureCapLocked(s.n + 1)
+		slot = uint32(s.n)
+		s.n++
+		s.ids = append(s.ids, id)
+		s.norms = append(s.norms, 0)
+		if s.metric == DotProduct {
+			s.sparse = append(s.sparse, sparseVec{})
+		}
+		if len(s.deleted)*64 < s.n {
+			s.deleted = append(s.deleted, 0)
+		}
+	}
+	s.slots[id] = slot
+	s.live++
+	return slot
+}
+
+// norm is |v| in float32, as the cosine formula takes it.
+func norm(v []float32) float32 {
+	return sqrt32(dot(v, v))
+}
+
+// deleteLocked removes id; it reports whether id was present.
+// REQUIRES: mu held for writing.
+func (s *segment) deleteLocked(id string) bool {
+	slot, ok := s.slots[id]
+	if !ok {
+		return false
+	}
+	delete(s.slots, id)
+	s.ids[slot] = ""
+	s.deleted[slot/64] |= 1 << (slot % 64)
+	if s.metric == DotProduct {
+		s.sparse[slot] = sparseVec{}
+	}
+	s.free = append(s.free, slot)
+	s.live--
+	if s.n >= compactMinSlots && s.live < s.n/2 {
+		s.compactLocked()
+	}
+	return true
+}
+
+// compactLocked rebuilds the segment with its live rows only.
+// REQUIRES: mu held for writing.
+func (s *segment) compactLocked() {
+	c := newSegment(s.dim, s.metric, s.live)
+	for slot := range uint32(s.n) {
+		if s.isDeletedLocked(slot) {
+			continue
+		}
+		var sp sparseVec
+		if s.metric == DotProduct {
+			sp = s.sparse[slot]
+		}
+		c.putLocked(s.ids[slot], s.rowLocked(slot)[:s.dim], sp)
+	}
+	s.chunks, s.capRows, s.n, s.live = c.chunks, c.capRows, c.n, c.live
+	s.ids, s.slots, s.norms, s.sparse = c.ids, c.slots, c.norms, c.sparse
+	s.deleted, s.free = c.deleted, c.free
+	s.memBytes.Store(c.memBytes.Load())
+}
+
+// searchLocked returns the k best live rows for the stride-padded query q,
+// best first. qNormSq is dot(q, q); sq is the sparse part (dotproduct only).
+// The scan is split across GOMAXPROCS goroutines for large segments and
+// checks ctx between chunks.
+// REQUIRES: mu held for reading.
+func (s *segment) searchLocked(ctx context.Context, q []float32, qNormSq float32, sq sparseVec, k int) ([]hit, error) {
+	nchunks := (s.n + s.chunkRows - 1) >> s.chunkShift
+	asc := s.metric.ascending()
+	workers := 1
+	if s.n*s.stride >= parallelMinFloats {
+		workers = min(runtime.GOMAXPROCS(0), nchunks)
+	}
+	if workers <= 1 {
+		t := newTopK(k, asc, s.ids)
+		scores := make([]float32, s.chunkRows)
+		for c := range nchunks {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			s.scanChunkLocked(c, q, qNormSq, sq, scores, t)
+		}
+		return t.sorted(), nil
+	}
+	var (
+		next atomic.Int64
+		wg   sync.WaitGroup
+		tops = make([]*topK, workers)
+	)
+	for w := range workers {
+		t := newTopK(k, asc, s.ids)
+		tops[w] = t
+		wg.Go(func() {
+			scores := make([]float32, s.chunkRows)
+			for {
+				c := int(next.Add(1) - 1)
+				if c >= nchunks || ctx.Err() != nil {
+					return
+				}
+				s.scanChunkLocked(c, q, qNormSq, sq, scores, t)
+			}
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, t := range tops[1:] {
+		tops[0].merge(t)
+	}
+	return tops[0].sorted(), nil
+}
+
+// scanChunkLocked scores chunk c into scores and offers each live row to t.
+// REQUIRES: mu held for reading.
+func (s *segment) scanChunkLocked(c int, q []float32, qNormSq float32, sq sparseVec, scores []float32, t *topK) {
+	base := c << s.chunkShift
+	n := min(s.chunkRows, s.n-base)
+	rows := s.chunks[c]
+	scores = scores[:n]
+	if s.metric == Euclidean {
+		l2Rows(q, rows, s.stride, scores)
+	} else {
+		dotRows(q, rows, s.stride, scores)
+	}
+	for i, sc := range scores {
+		slot := uint32(base + i)
+		if s.deleted[slot/64]&(1<<(slot%64)) != 0 {
+			continue
+		}
+		switch s.metric {
+		case Cosine:
+			sc = cosineScore(sc, qNormSq, s.norms[slot])
+		case DotProduct:
+			if len(sq.idx) > 0 {
+				sc += sparseDot(sq, s.sparse[slot])
+			}
+		}
+		t.offer(hit{slot: slot, score: sc})
+	}
+}

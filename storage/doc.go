@@ -1,0 +1,29 @@
+// Package storage is vectordb's boundary with Badger: the key layout, the
+// record and catalog codecs, transactions with Badger's errors translated,
+// and the chunked prefix deletion behind namespace and index drops.
+//
+// # Key layout
+//
+// Every key starts with a one-byte tag; catalog and data keys then carry
+// fixed-width big-endian numeric ids, so no namespace's key range can be a
+// prefix of another's whatever bytes its name or record ids hold, and an id
+// is never reused, so a re-created name can never see old data.
+//
+//	0x01 'f'                       format version (uint32)
+//	0x01 'i'                       next index id (uint32)
+//	0x01 'd'                       next drop id (uint64)
+//	0x01 'n' ix                    next namespace id in index ix (uint32)
+//	0x02 name                      index catalog entry (IndexRecord)
+//	0x03 ix name                   namespace catalog entry (NamespaceRecord)
+//	0x04 ix ns                     namespace counters (Stats)
+//	0x05 ix ns                     namespace read units, flushed lazily
+//	0x06 dropID                    pending drop (DropRecord)
+//	0x10 ix ns 'v' recordID        dense and sparse values (VectorRecord)
+//	0x10 ix ns 'm' recordID        metadata (EncodeMetadata)
+//
+// A namespace's data is the single range 0x10 ix ns, an index's data the
+// range 0x10 ix: dropping either is one range deletion. Vectors and metadata
+// sit in separate sub-ranges so loading a namespace scans vector bytes only.
+// Values are small (a few KiB) and stay inline in Badger's LSM tree, below
+// its value threshold, so the value log never holds vectors.
+package storage

@@ -1,0 +1,328 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+)
+
+// Errors at the storage boundary. Badger's own errors are translated into
+// these (or wrapped with %v, never %w) so that callers can rely on errors.Is
+// against this package's sentinels only.
+var (
+	// ErrClosed is returned when the store has been closed.
+	ErrClosed = errors.New("storage: closed")
+	// ErrTxnTooBig is returned when a transaction exceeds Badger's size cap.
+	ErrTxnTooBig = errors.New("storage: transaction too big")
+	// ErrConflict is returned when a transaction still conflicts after retries.
+	ErrConflict = errors.New("storage: transaction conflict")
+	// ErrLocked is returned by Open when another process (or another Open in
+	// this process) holds the directory.
+	ErrLocked = errors.New("storage: directory is in use by another process")
+)
+
+// Logger receives Badger's log lines. Its method set matches badger.Logger.
+type Logger interface {
+	Errorf(string, ...any)
+	Warningf(string, ...any)
+	Infof(string, ...any)
+	Debugf(string, ...any)
+}
+
+// Options configure a Store. Zero sizes take the documented defaults of the
+// root package's Options, which fills them in.
+type Options struct {
+	Dir            string
+	InMemory       bool
+	SyncWrites     bool
+	MemTableSize   int64
+	NumMemtables   int
+	BlockCacheSize int64
+	IndexCacheSize int64
+	NumCompactors  int
+	Logger         Logger
+}
+
+// Store is an open Badger database. It is safe for concurrent use by
+// multiple goroutines.
+type Store struct {
+	db *badger.DB
+}
+
+// conflictRetries bounds Update's retries on ErrConflict. vectordb
+// serializes writers of one key range in memory, so a conflict is rare.
+const conflictRetries = 8
+
+// Open opens (creating if needed) the Badger database described by o.
+func Open(o Options) (*Store, error) {
+	bo := badger.DefaultOptions(o.Dir).
+		WithInMemory(o.InMemory).
+		WithSyncWrites(o.SyncWrites).
+		WithMemTableSize(o.MemTableSize).
+		WithNumMemtables(o.NumMemtables).
+		WithNumLevelZeroTables(o.NumMemtables).
+		WithNumLevelZeroTablesStall(3 * o.NumMemtables).
+		WithBlockCacheSize(o.BlockCacheSize).
+		WithIndexCacheSize(o.IndexCacheSize).
+		WithNumCompactors(o.NumCompactors).
+		WithMetricsEnabled(false).
+		WithLogger(o.Logger)
+	if o.BlockCacheSize == 0 {
+		// Badger wants a block cache when blocks are compressed. Vectors
+		// are float32 noise that compress poorly, so compression off costs
+		// little disk and lets reads go straight to the mmapped tables.
+		bo = bo.WithCompression(options.None)
+	}
+	if o.InMemory {
+		bo = bo.WithDir("").WithValueDir("")
+	}
+	db, err := badger.Open(bo)
+	if err != nil && isNewFileError(err) {
+		// Badger #2207: a process killed between creating a .mem file and
+		// writing it makes the next Open fail once; the retry succeeds.
+		db, err = badger.Open(bo)
+	}
+	if err != nil {
+		if strings.Contains(err.Error(), "Cannot acquire directory lock") {
+			return nil, fmt.Errorf("%w: %s", ErrLocked, o.Dir)
+		}
+		return nil, fmt.Errorf("storage: open %s: %v", o.Dir, err)
+	}
+	return &Store{db: db}, nil
+}
+
+func isNewFileError(err error) bool {
+	return strings.Contains(err.Error(), "Create a new file")
+}
+
+// Close flushes and closes the database.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("storage: close: %v", err)
+	}
+	return nil
+}
+
+// MaxTxnBytes is Badger's per-transaction size cap in its own accounting:
+// each Set counts len(key) + len(value) + TxnEntryOverhead.
+func (s *Store) MaxTxnBytes() int64 { return s.db.MaxBatchSize() }
+
+// MaxTxnEntries is Badger's per-transaction entry cap.
+func (s *Store) MaxTxnEntries() int64 { return s.db.MaxBatchCount() }
+
+// TxnEntryOverhead is what Badger adds per entry when it sizes a transaction.
+const TxnEntryOverhead = 12
+
+// Sync forces written data to disk (meaningful with SyncWrites off).
+func (s *Store) Sync() error { return translate("sync", s.db.Sync()) }
+
+// VerifyChecksum verifies the checksum of every table.
+func (s *Store) VerifyChecksum() error { return translate("verify", s.db.VerifyChecksum()) }
+
+// Size reports Badger's estimate of the LSM and value-log sizes in bytes.
+func (s *Store) Size() (lsm, vlog int64) { return s.db.Size() }
+
+// RunValueLogGC runs one pass of value-log garbage collection; a nil error
+// means a file was rewritten.
+func (s *Store) RunValueLogGC(discardRatio float64) error {
+	err := s.db.RunValueLogGC(discardRatio)
+	if errors.Is(err, badger.ErrNoRewrite) || errors.Is(err, badger.ErrGCInMemoryMode) || errors.Is(err, badger.ErrRejected) {
+		return nil
+	}
+	return translate("value log gc", err)
+}
+
+// View runs fn in a read-only snapshot transaction.
+func (s *Store) View(fn func(*Txn) error) error {
+	return translate("view", s.db.View(wrap(fn)))
+}
+
+// wrap marks fn's own errors so that translate hands them back unchanged.
+func wrap(fn func(*Txn) error) func(*badger.Txn) error {
+	return func(t *badger.Txn) error {
+		if err := fn(&Txn{t: t}); err != nil {
+			return &passthrough{err}
+		}
+		return nil
+	}
+}
+
+// Update runs fn in a read-write transaction and commits it, retrying the
+// whole of fn on a conflict. fn must therefore compute everything it writes
+// inside the transaction.
+func (s *Store) Update(fn func(*Txn) error) error {
+	var err error
+	for range conflictRetries {
+		err = s.db.Update(wrap(fn))
+		if !errors.Is(err, badger.ErrConflict) {
+			return translate("commit", err)
+		}
+	}
+	return ErrConflict
+}
+
+// Txn is a transaction. It is not safe for concurrent use.
+type Txn struct {
+	t *badger.Txn
+}
+
+// Get calls fn with the value stored under key and reports whether the key
+// exists. The value is valid only during fn.
+func (t *Txn) Get(key []byte, fn func(val []byte) error) (bool, error) {
+	item, err := t.t.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, translate("get", err)
+	}
+	if fn == nil {
+		return true, nil
+	}
+	return true, item.Value(fn)
+}
+
+// GetCopy returns a copy of the value stored under key, or nil and false.
+func (t *Txn) GetCopy(key []byte) ([]byte, bool, error) {
+	var out []byte
+	ok, err := t.Get(key, func(v []byte) error {
+		out = bytes.Clone(v)
+		return nil
+	})
+	return out, ok, err
+}
+
+// Set stores val under key.
+func (t *Txn) Set(key, val []byte) error { return translate("set", t.t.Set(key, val)) }
+
+// Delete removes key.
+func (t *Txn) Delete(key []byte) error { return translate("delete", t.t.Delete(key)) }
+
+// IterOptions select the keys Iterate visits.
+type IterOptions struct {
+	Prefix   []byte // only keys with this prefix
+	Start    []byte // visit keys at or after Start (and Prefix)
+	KeysOnly bool   // do not read values; fn gets nil values
+	Prefetch int    // values to prefetch ahead; 0 means none (values read in place)
+}
+
+// Iterate calls fn for each key in order until fn returns false or an
+// error. Key and value are valid only during fn.
+func (t *Txn) Iterate(o IterOptions, fn func(key, val []byte) (bool, error)) error {
+	io := badger.DefaultIteratorOptions
+	io.Prefix = o.Prefix
+	io.PrefetchValues = o.Prefetch > 0 && !o.KeysOnly
+	if io.PrefetchValues {
+		io.PrefetchSize = o.Prefetch
+	}
+	it := t.t.NewIterator(io)
+	defer it.Close()
+	start := o.Start
+	if bytes.Compare(start, o.Prefix) < 0 {
+		start = o.Prefix
+	}
+	for it.Seek(start); it.Valid(); it.Next() {
+		item := it.Item()
+		var (
+			more bool
+			err  error
+		)
+		if o.KeysOnly {
+			more, err = fn(item.Key(), nil)
+		} else {
+			err = item.Value(func(v []byte) error {
+				var ferr error
+				more, ferr = fn(item.Key(), v)
+				return ferr
+			})
+		}
+		if err != nil {
+			return err
+		}
+		if !more {
+			return nil
+		}
+	}
+	return nil
+}
+
+// translate maps Badger's errors to this package's; nil stays nil.
+func translate(op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, badger.ErrTxnTooBig):
+		return ErrTxnTooBig
+	case errors.Is(err, badger.ErrConflict):
+		return ErrConflict
+	case errors.Is(err, badger.ErrDBClosed):
+		return ErrClosed
+	case errors.Is(err, ErrCorrupt), errors.Is(err, ErrBadKey):
+		return err
+	}
+	var ours *passthrough
+	if errors.As(err, &ours) {
+		return ours.err
+	}
+	return fmt.Errorf("storage: %s: %v", op, err)
+}
+
+// passthrough carries a caller's error through Badger unchanged.
+type passthrough struct{ err error }
+
+func (p *passthrough) Error() string { return p.err.Error() }
+
+// DeletePrefix deletes every key under prefix in transactions of at most
+// chunkBytes of keys each, so that other writers interleave with it rather
+// than wait (unlike Badger's DropPrefix, which blocks every writer of the
+// database while it runs). It returns when a scan finds nothing left.
+func (s *Store) DeletePrefix(ctx context.Context, prefix []byte, chunkBytes int) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var keys [][]byte
+		size := 0
+		err := s.View(func(t *Txn) error {
+			return t.Iterate(IterOptions{Prefix: prefix, KeysOnly: true}, func(k, _ []byte) (bool, error) {
+				keys = append(keys, bytes.Clone(k))
+				size += len(k) + TxnEntryOverhead
+				return size < chunkBytes, nil
+			})
+		})
+		if err != nil {
+			return err
+		}
+		if len(keys) == 0 {
+			return nil
+		}
+		err = s.Update(func(t *Txn) error {
+			for _, k := range keys {
+				if err := t.Delete(k); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// PrefixEmpty reports whether no key exists under prefix.
+func (s *Store) PrefixEmpty(prefix []byte) (bool, error) {
+	empty := true
+	err := s.View(func(t *Txn) error {
+		return t.Iterate(IterOptions{Prefix: prefix, KeysOnly: true}, func(_, _ []byte) (bool, error) {
+			empty = false
+			return false, nil
+		})
+	})
+	return empty, err
+}
