@@ -11,13 +11,13 @@
 //
 //	0x01 'f'                       format version (uint32)
 //	0x01 'i'                       next index id (uint32)
-//	0x01 'd'                       next drop id (uint64)
 //	0x01 'n' ix                    next namespace id in index ix (uint32)
 //	0x02 name                      index catalog entry (IndexRecord)
 //	0x03 ix name                   namespace catalog entry (NamespaceRecord)
 //	0x04 ix ns                     namespace counters (Stats)
 //	0x05 ix ns                     namespace read units, flushed lazily
-//	0x06 dropID                    pending drop (DropRecord)
+//	0x06 dropID                    pending drop (DropRecord); ids are unique
+//	                               among pending drops, found anew at open
 //	0x10 ix ns 'v' recordID        dense and sparse values (VectorRecord)
 //	0x10 ix ns 'm' recordID        metadata (EncodeMetadata)
 //

@@ -31,9 +31,6 @@ func FormatKey() []byte { return []byte{tagMeta, 'f'} }
 // IndexSeqKey holds the next index id.
 func IndexSeqKey() []byte { return []byte{tagMeta, 'i'} }
 
-// DropSeqKey holds the next drop id.
-func DropSeqKey() []byte { return []byte{tagMeta, 'd'} }
-
 // NamespaceSeqKey holds the next namespace id of index ix.
 func NamespaceSeqKey(ix uint32) []byte {
 	return binary.BigEndian.AppendUint32([]byte{tagMeta, 'n'}, ix)

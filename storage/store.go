@@ -71,7 +71,11 @@ func Open(o Options) (*Store, error) {
 		WithIndexCacheSize(o.IndexCacheSize).
 		WithNumCompactors(o.NumCompactors).
 		WithMetricsEnabled(false).
-		WithLogger(o.Logger)
+		WithLogger(o.Logger).
+		// Keep every value inline in the LSM tree (vectordb's values are at
+		// most ~140 KB: 20000 dimensions plus sparse values, or 40 KB of
+		// metadata); Badger caps the threshold at its transaction size.
+		WithValueThreshold(min(1<<20, 15*o.MemTableSize/100-1))
 	if o.BlockCacheSize == 0 {
 		// Badger wants a block cache when blocks are compressed. Vectors
 		// are float32 noise that compress poorly, so compression off costs

@@ -1,0 +1,345 @@
+package vectordb
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/vectordb-go/vectordb/storage"
+)
+
+// snapshot captures everything a call could change: every stored key and
+// value (read-unit counters excepted: they are flushed asynchronously) and
+// the in-memory catalog with its counters.
+func snapshot(t *testing.T, db *DB) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := db.store.View(func(txn *storage.Txn) error {
+		return txn.Iterate(storage.IterOptions{}, func(k, v []byte) (bool, error) {
+			if !strings.HasPrefix(string(k), string(storage.AllReadUnitsPrefix())) {
+				out[fmt.Sprintf("key %x", k)] = fmt.Sprintf("%x", v)
+			}
+			return true, nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ix := range db.indexList() {
+		db.mu.Lock()
+		d := ix.describeLocked()
+		db.mu.Unlock()
+		out["index "+ix.name] = fmt.Sprintf("%+v", d)
+		ix.namespaces.Range(func(k, v any) bool {
+			ns := v.(*namespace)
+			d := ns.describe()
+			d.ReadUnits = 0
+			out[fmt.Sprintf("ns %s/%q", ix.name, k)] = fmt.Sprintf("%d %+v", ns.id, d)
+			if seg := ns.seg.Load(); seg != nil {
+				seg.mu.RLock()
+				out[fmt.Sprintf("seg %s/%q", ix.name, k)] = fmt.Sprintf("%d %d %v", seg.n, seg.live, seg.slots)
+				seg.mu.RUnlock()
+			}
+			return true
+		})
+	}
+	return out
+}
+
+type badCase struct {
+	name   string
+	call   func(dense, hyb *Index) error
+	target error  // the sentinel the error must match
+	field  string // a substring of the field the typed error names
+}
+
+func badInputCases(db *DB) []badCase {
+	ns := func(ix *Index) *Namespace { return ix.Namespace("t1") }
+	upsert := func(recs ...Record) func(dense, hyb *Index) error {
+		return func(dense, _ *Index) error { _, err := ns(dense).Upsert(ctx, recs); return err }
+	}
+	upsertHyb := func(recs ...Record) func(dense, hyb *Index) error {
+		return func(_, hyb *Index) error { _, err := ns(hyb).Upsert(ctx, recs); return err }
+	}
+	query := func(req QueryRequest) func(dense, hyb *Index) error {
+		return func(dense, _ *Index) error { _, err := ns(dense).Query(ctx, req); return err }
+	}
+	queryHyb := func(req QueryRequest) func(dense, hyb *Index) error {
+		return func(_, hyb *Index) error { _, err := ns(hyb).Query(ctx, req); return err }
+	}
+	update := func(req UpdateRequest) func(dense, hyb *Index) error {
+		return func(dense, _ *Index) error { _, err := ns(dense).Update(ctx, req); return err }
+	}
+	create := func(spec IndexSpec) func(dense, hyb *Index) error {
+		return func(*Index, *Index) error { _, err := db.CreateIndex(ctx, spec); return err }
+	}
+	good := func(id string) Record { return Record{ID: id, Values: []float32{1, 2, 3, 4}} }
+	v4 := []float32{1, 2, 3, 4}
+	sp := func(idx []uint32, val []float32) *SparseValues { return &SparseValues{Indices: idx, Values: val} }
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	manyTags := map[string]string{}
+	for i := range 21 {
+		manyTags[fmt.Sprintf("k%d", i)] = "v"
+	}
+	tooMany := make([]Record, DefaultMaxBatchRecords+1)
+	for i := range tooMany {
+		tooMany[i] = good(fmt.Sprint(i))
+	}
+	manyIDs := make([]string, DefaultMaxBatchRecords+1)
+	for i := range manyIDs {
+		manyIDs[i] = fmt.Sprint(i)
+	}
+	bigSparse := sp(make([]uint32, MaxSparseValues+1), make([]float32, MaxSparseValues+1))
+	for i := range bigSparse.Indices {
+		bigSparse.Indices[i] = uint32(i)
+	}
+	long := strings.Repeat("m", MaxMetadataBytes)
+
+	return []badCase{
+		// Index specs and configuration.
+		{"index name empty", create(IndexSpec{Name: "", Dimension: 4}), ErrInvalidArgument, "name"},
+		{"index name upper case", create(IndexSpec{Name: "Docs", Dimension: 4}), ErrInvalidArgument, "name"},
+		{"index name underscore", create(IndexSpec{Name: "a_b", Dimension: 4}), ErrInvalidArgument, "name"},
+		{"index name leading dash", create(IndexSpec{Name: "-a", Dimension: 4}), ErrInvalidArgument, "name"},
+		{"index name trailing dash", create(IndexSpec{Name: "a-", Dimension: 4}), ErrInvalidArgument, "name"},
+		{"index name too long", create(IndexSpec{Name: strings.Repeat("a", 46), Dimension: 4}), ErrInvalidArgument, "name"},
+		{"dimension zero", create(IndexSpec{Name: "x", Dimension: 0}), ErrInvalidArgument, "dimension"},
+		{"dimension negative", create(IndexSpec{Name: "x", Dimension: -3}), ErrInvalidArgument, "dimension"},
+		{"dimension too large", create(IndexSpec{Name: "x", Dimension: MaxDimension + 1}), ErrInvalidArgument, "dimension"},
+		{"unknown metric", create(IndexSpec{Name: "x", Dimension: 4, Metric: "manhattan"}), ErrInvalidArgument, "metric"},
+		{"tag key invalid", create(IndexSpec{Name: "x", Dimension: 4, Tags: map[string]string{"a b": "v"}}), ErrInvalidArgument, "tags"},
+		{"tag value too long", create(IndexSpec{Name: "x", Dimension: 4, Tags: map[string]string{"k": strings.Repeat("v", 121)}}), ErrInvalidArgument, "tags"},
+		{"tag value control char", create(IndexSpec{Name: "x", Dimension: 4, Tags: map[string]string{"k": "a\nb"}}), ErrInvalidArgument, "tags"},
+		{"too many tags", create(IndexSpec{Name: "x", Dimension: 4, Tags: manyTags}), ErrInvalidArgument, "tags"},
+		{"index exists", create(IndexSpec{Name: "dense", Dimension: 4}), ErrIndexExists, ""},
+		{"configure bad tag", func(*Index, *Index) error {
+			_, err := db.ConfigureIndex(ctx, "dense", IndexConfig{Tags: map[string]string{"": "v"}})
+			return err
+		}, ErrInvalidArgument, "tags"},
+		{"delete protected index", func(*Index, *Index) error { return db.DeleteIndex(ctx, "hyb") }, ErrDeletionProtected, ""},
+		{"delete missing index", func(*Index, *Index) error { return db.DeleteIndex(ctx, "nope") }, ErrIndexNotFound, ""},
+
+		// Namespace names.
+		{"namespace name too long", func(dense, _ *Index) error {
+			_, err := dense.Namespace(strings.Repeat("n", 513)).Upsert(ctx, []Record{good("a")})
+			return err
+		}, ErrInvalidArgument, "namespace"},
+		{"namespace name NUL", func(dense, _ *Index) error {
+			_, err := dense.Namespace("a\x00b").Upsert(ctx, []Record{good("a")})
+			return err
+		}, ErrInvalidArgument, "namespace"},
+		{"create namespace NUL", func(dense, _ *Index) error { _, err := dense.CreateNamespace(ctx, "\x00"); return err }, ErrInvalidArgument, "namespace"},
+		{"create existing namespace", func(dense, _ *Index) error { _, err := dense.CreateNamespace(ctx, "t1"); return err }, ErrNamespaceExists, ""},
+		{"delete missing namespace", func(dense, _ *Index) error { return dense.DeleteNamespace(ctx, "nope") }, ErrNamespaceNotFound, ""},
+		{"describe missing namespace", func(dense, _ *Index) error { _, err := dense.DescribeNamespace(ctx, "nope"); return err }, ErrNamespaceNotFound, ""},
+
+		// Records.
+		{"no records", upsert(), ErrInvalidArgument, "records"},
+		{"dimension short", upsert(good("a"), Record{ID: "b", Values: []float32{1, 2, 3}}), ErrDimensionMismatch, "records[1].values"},
+		{"dimension long", upsert(Record{ID: "b", Values: []float32{1, 2, 3, 4, 5}}), ErrDimensionMismatch, "records[0].values"},
+		{"no values", upsert(Record{ID: "b"}), ErrDimensionMismatch, "records[0].values"},
+		{"NaN", upsert(good("a"), Record{ID: "b", Values: []float32{1, nan, 3, 4}}), ErrInvalidArgument, "records[1].values[1]"},
+		{"+Inf", upsert(Record{ID: "b", Values: []float32{1, 2, 3, inf}}), ErrInvalidArgument, "records[0].values[3]"},
+		{"-Inf", upsert(Record{ID: "b", Values: []float32{-inf, 2, 3, 4}}), ErrInvalidArgument, "records[0].values[0]"},
+		{"all zero", upsert(Record{ID: "b", Values: []float32{0, 0, 0, 0}}), ErrInvalidArgument, "records[0].values"},
+		{"all tiny", upsert(Record{ID: "b", Values: []float32{1e-9, -1e-9, 0, 5e-9}}), ErrInvalidArgument, "records[0].values"},
+		{"empty id", upsert(good("a"), good("")), ErrInvalidArgument, "records[1].id"},
+		{"id too long", upsert(good(strings.Repeat("i", 513))), ErrInvalidArgument, "records[0].id"},
+		{"id with NUL", upsert(good("a\x00")), ErrInvalidArgument, "records[0].id"},
+		{"duplicate ids", upsert(good("a"), good("b"), good("a")), ErrInvalidArgument, "records[2].id"},
+		{"too many records", upsert(tooMany...), ErrBatchTooLarge, "records"},
+		{"sparse on cosine", upsert(Record{ID: "a", Values: v4, SparseValues: sp([]uint32{1}, []float32{1})}), ErrInvalidArgument, "records[0].sparseValues"},
+		{"sparse unequal lengths", upsertHyb(Record{ID: "a", Values: v4, SparseValues: sp([]uint32{1, 2}, []float32{1})}), ErrInvalidArgument, "records[0].sparseValues"},
+		{"sparse duplicate index", upsertHyb(Record{ID: "a", Values: v4, SparseValues: sp([]uint32{5, 1, 5}, []float32{1, 2, 3})}), ErrInvalidArgument, "records[0].sparseValues.indices"},
+		{"sparse NaN", upsertHyb(Record{ID: "a", Values: v4, SparseValues: sp([]uint32{1}, []float32{nan})}), ErrInvalidArgument, "records[0].sparseValues.values[0]"},
+		{"sparse too many", upsertHyb(Record{ID: "a", Values: v4, SparseValues: bigSparse}), ErrInvalidArgument, "records[0].sparseValues"},
+		{"metadata nested", upsert(Record{ID: "a", Values: v4, Metadata: Metadata{"x": map[string]any{"y": 1}}}), ErrInvalidArgument, `records[0].metadata["x"]`},
+		{"metadata null", upsert(Record{ID: "a", Values: v4, Metadata: Metadata{"x": nil}}), ErrInvalidArgument, `records[0].metadata["x"]`},
+		{"metadata list of numbers", upsert(Record{ID: "a", Values: v4, Metadata: Metadata{"x": []int{1}}}), ErrInvalidArgument, `records[0].metadata["x"]`},
+		{"metadata mixed list", upsert(Record{ID: "a", Values: v4, Metadata: Metadata{"x": []any{"a", 1}}}), ErrInvalidArgument, `records[0].metadata["x"][1]`},
+		{"metadata $ key", upsert(Record{ID: "a", Values: v4, Metadata: Metadata{"$x": 1}}), ErrInvalidArgument, "records[0].metadata"},
+		{"metadata empty key", upsert(Record{ID: "a", Values: v4, Metadata: Metadata{"": 1}}), ErrInvalidArgument, "records[0].metadata"},
+		{"metadata bad UTF-8", upsert(Record{ID: "a", Values: v4, Metadata: Metadata{"x": "\xff"}}), ErrInvalidArgument, `records[0].metadata["x"]`},
+		{"metadata NaN", upsert(Record{ID: "a", Values: v4, Metadata: Metadata{"x": math.NaN()}}), ErrInvalidArgument, `records[0].metadata["x"]`},
+		{"metadata struct", upsert(Record{ID: "a", Values: v4, Metadata: Metadata{"x": struct{}{}}}), ErrInvalidArgument, `records[0].metadata["x"]`},
+		{"metadata too big", upsert(good("a"), Record{ID: "b", Values: v4, Metadata: Metadata{"x": long}}), ErrInvalidArgument, "records[1].metadata"},
+
+		// Update.
+		{"update bad id", update(UpdateRequest{ID: "", Values: v4}), ErrInvalidArgument, "id"},
+		{"update nothing", update(UpdateRequest{ID: "a"}), ErrInvalidArgument, "update"},
+		{"update wrong dimension", update(UpdateRequest{ID: "a", Values: []float32{1}}), ErrDimensionMismatch, "values"},
+		{"update NaN", update(UpdateRequest{ID: "a", Values: []float32{nan, 1, 1, 1}}), ErrInvalidArgument, "values[0]"},
+		{"update sparse on cosine", update(UpdateRequest{ID: "a", SparseValues: sp([]uint32{1}, []float32{1})}), ErrInvalidArgument, "sparseValues"},
+		{"update bad metadata", update(UpdateRequest{ID: "a", SetMetadata: Metadata{"x": []float64{1}}}), ErrInvalidArgument, `setMetadata["x"]`},
+
+		// Fetch and delete.
+		{"fetch no ids", func(dense, _ *Index) error { _, err := ns(dense).Fetch(ctx, nil); return err }, ErrInvalidArgument, "ids"},
+		{"fetch bad id", func(dense, _ *Index) error { _, err := ns(dense).Fetch(ctx, []string{"a", ""}); return err }, ErrInvalidArgument, "ids[1]"},
+		{"fetch too many", func(dense, _ *Index) error { _, err := ns(dense).Fetch(ctx, manyIDs); return err }, ErrBatchTooLarge, "ids"},
+		{"delete no ids", func(dense, _ *Index) error { _, err := ns(dense).Delete(ctx, []string{}); return err }, ErrInvalidArgument, "ids"},
+		{"delete bad id", func(dense, _ *Index) error { _, err := ns(dense).Delete(ctx, []string{"a", "b\x00"}); return err }, ErrInvalidArgument, "ids[1]"},
+		{"delete too many", func(dense, _ *Index) error { _, err := ns(dense).Delete(ctx, manyIDs); return err }, ErrBatchTooLarge, "ids"},
+
+		// Query.
+		{"topK zero", query(QueryRequest{Vector: v4, TopK: 0}), ErrInvalidArgument, "topK"},
+		{"topK negative", query(QueryRequest{Vector: v4, TopK: -1}), ErrInvalidArgument, "topK"},
+		{"topK too large", query(QueryRequest{Vector: v4, TopK: MaxTopK + 1}), ErrInvalidArgument, "topK"},
+		{"vector and id", query(QueryRequest{Vector: v4, ID: "a", TopK: 1}), ErrInvalidArgument, "vector"},
+		{"neither vector nor id", query(QueryRequest{TopK: 1}), ErrInvalidArgument, "vector"},
+		{"query wrong dimension", query(QueryRequest{Vector: []float32{1, 2}, TopK: 1}), ErrDimensionMismatch, "vector"},
+		{"query NaN", query(QueryRequest{Vector: []float32{1, 2, nan, 4}, TopK: 1}), ErrInvalidArgument, "vector[2]"},
+		{"query zero vector", query(QueryRequest{Vector: []float32{0, 0, 0, 0}, TopK: 1}), ErrInvalidArgument, "vector"},
+		{"query bad id", query(QueryRequest{ID: "a\x00", TopK: 1}), ErrInvalidArgument, "id"},
+		{"query sparse on cosine", query(QueryRequest{Vector: v4, SparseVector: sp([]uint32{1}, []float32{1}), TopK: 1}), ErrInvalidArgument, "sparseVector"},
+		{"query bad sparse", queryHyb(QueryRequest{Vector: v4, SparseVector: sp([]uint32{1, 1}, []float32{1, 1}), TopK: 1}), ErrInvalidArgument, "sparseVector"},
+
+		// Listing.
+		{"list negative limit", func(dense, _ *Index) error { _, err := ns(dense).List(ctx, ListOptions{Limit: -1}); return err }, ErrInvalidArgument, "limit"},
+		{"list limit too large", func(dense, _ *Index) error {
+			_, err := ns(dense).List(ctx, ListOptions{Limit: MaxListLimit + 1})
+			return err
+		}, ErrInvalidArgument, "limit"},
+		{"list garbage token", func(dense, _ *Index) error {
+			_, err := ns(dense).List(ctx, ListOptions{PaginationToken: "!!"})
+			return err
+		}, ErrInvalidArgument, "paginationToken"},
+		{"list namespace token", func(dense, _ *Index) error {
+			_, err := ns(dense).List(ctx, ListOptions{PaginationToken: encodeToken(tokenNamespaces, "t1")})
+			return err
+		}, ErrInvalidArgument, "paginationToken"},
+		{"list namespaces bad limit", func(dense, _ *Index) error {
+			_, err := dense.ListNamespaces(ctx, ListNamespacesOptions{Limit: -5})
+			return err
+		}, ErrInvalidArgument, "limit"},
+		{"list namespaces id token", func(dense, _ *Index) error {
+			_, err := dense.ListNamespaces(ctx, ListNamespacesOptions{PaginationToken: encodeToken(tokenIDs, "a")})
+			return err
+		}, ErrInvalidArgument, "paginationToken"},
+	}
+}
+
+// TestBadInputChangesNothing runs every bad input against a populated
+// database, checks the typed error and the field it names, and checks
+// that no stored byte and no counter changed.
+func TestBadInputChangesNothing(t *testing.T) {
+	db := openMem(t)
+	dense := mustIndex(t, db, "dense", 4, Cosine)
+	hyb, err := db.CreateIndex(ctx, IndexSpec{Name: "hyb", Dimension: 4, Metric: DotProduct, DeletionProtection: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ix := range []*Index{dense, hyb} {
+		for _, n := range []string{"t1", "t2"} {
+			_, err := ix.Namespace(n).Upsert(ctx, []Record{
+				{ID: "a", Values: []float32{1, 2, 3, 4}, Metadata: Metadata{"k": "v"}},
+				{ID: "b", Values: []float32{4, 3, 2, 1}},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// Make one namespace hot so its segment is compared too.
+	if _, err := dense.Namespace("t1").Query(ctx, QueryRequest{ID: "a", TopK: 1}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range badInputCases(db) {
+		t.Run(c.name, func(t *testing.T) {
+			before := snapshot(t, db)
+			err := c.call(dense, hyb)
+			if !errors.Is(err, c.target) {
+				t.Fatalf("err = %v, want %v", err, c.target)
+			}
+			if c.field != "" {
+				var (
+					ae *ArgumentError
+					de *DimensionError
+					be *BatchTooLargeError
+				)
+				var field string
+				switch {
+				case errors.As(err, &ae):
+					field = ae.Field
+				case errors.As(err, &de):
+					field = de.Field
+				case errors.As(err, &be):
+					field = be.Field
+				default:
+					t.Fatalf("err %v (%T) is not a typed argument error", err, err)
+				}
+				if !strings.Contains(field, c.field) {
+					t.Fatalf("error names field %q, want %q (%v)", field, c.field, err)
+				}
+				if !strings.Contains(err.Error(), field) {
+					t.Fatalf("message %q does not name the field", err)
+				}
+			}
+			if after := snapshot(t, db); !reflect.DeepEqual(before, after) {
+				for k, v := range after {
+					if before[k] != v {
+						t.Errorf("changed: %s\n  before %s\n  after  %s", k, before[k], v)
+					}
+				}
+				for k := range before {
+					if _, ok := after[k]; !ok {
+						t.Errorf("removed: %s", k)
+					}
+				}
+				t.FailNow()
+			}
+		})
+	}
+}
+
+// TestBatchTooLargeForOneTransaction checks the byte cap of one atomic
+// Upsert, with the record-count cap raised out of the way.
+func TestBatchTooLargeForOneTransaction(t *testing.T) {
+	o := testOptions()
+	o.InMemory = true
+	o.MaxBatchRecords = 100000
+	o.MemTableSize = 4 << 20 // a 629 KB transaction cap
+	db, err := Open("", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ns := mustIndex(t, db, "i", 768, Cosine).Namespace("t")
+	recs := make([]Record, 300) // 300 * ~3 KB: over the cap
+	for i := range recs {
+		recs[i] = Record{ID: fmt.Sprint(i), Values: fill(768, 1)}
+	}
+	before := snapshot(t, db)
+	_, err = ns.Upsert(ctx, recs)
+	var be *BatchTooLargeError
+	if !errors.As(err, &be) || be.Bytes == 0 || be.MaxBytes != db.store.MaxTxnBytes() || !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("err = %v, want a byte-size BatchTooLargeError", err)
+	}
+	if after := snapshot(t, db); !reflect.DeepEqual(before, after) {
+		t.Fatal("refused batch changed the database")
+	}
+	// The largest batch that fits is accepted whole.
+	if _, err := ns.Upsert(ctx, recs[:150]); err != nil {
+		t.Fatalf("150 records: %v", err)
+	}
+}
+
+// TestDefaultBatchFits1000x768 checks the documented atomic batch: 1000
+// records of dimension 768 in one Upsert at the default memtable size.
+func TestDefaultBatchFits1000x768(t *testing.T) {
+	db, err := Open("", &Options{InMemory: true, Logger: quietLogger{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ns := mustIndex(t, db, "i", 768, Cosine).Namespace("t")
+	recs := make([]Record, 1000)
+	for i := range recs {
+		recs[i] = Record{ID: fmt.Sprintf("doc-%06d", i), Values: fill(768, 1), Metadata: Metadata{"title": strings.Repeat("t", 200)}}
+	}
+	if _, err := ns.Upsert(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+}

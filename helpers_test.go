@@ -1,0 +1,102 @@
+package vectordb
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+var ctx = context.Background()
+
+// quietLogger drops the storage engine's log lines in tests.
+type quietLogger struct{}
+
+func (quietLogger) Errorf(string, ...any)   {}
+func (quietLogger) Warningf(string, ...any) {}
+func (quietLogger) Infof(string, ...any)    {}
+func (quietLogger) Debugf(string, ...any)   {}
+
+// testOptions are small and fast: little memory, no sync (durability
+// modes are exercised by their own tests).
+func testOptions() *Options {
+	return &Options{MemTableSize: 8 << 20, NumMemtables: 2, Durability: DurabilityProcess, Logger: quietLogger{}}
+}
+
+func openMem(t testing.TB) *DB {
+	t.Helper()
+	o := testOptions()
+	o.InMemory = true
+	db, err := Open("", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func openDir(t testing.TB, dir string, o *Options) *DB {
+	t.Helper()
+	if o == nil {
+		o = testOptions()
+	}
+	db, err := Open(dir, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func mustIndex(t testing.TB, db *DB, name string, dim int, m Metric) *Index {
+	t.Helper()
+	ix, err := db.CreateIndex(ctx, IndexSpec{Name: name, Dimension: dim, Metric: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ix
+}
+
+func fill(dim int, v float32) []float32 {
+	out := make([]float32, dim)
+	for i := range out {
+		out[i] = v
+	}
+	return out
+}
+
+func randVec(r *rand.Rand, dim int) []float32 {
+	v := make([]float32, dim)
+	for i := range v {
+		v[i] = r.Float32()*2 - 1
+	}
+	v[r.IntN(dim)] += 0.5 // never all near zero
+	return v
+}
+
+// wantErr fails unless err matches target with errors.Is.
+func wantErr(t testing.TB, err, target error) {
+	t.Helper()
+	if !errors.Is(err, target) {
+		t.Fatalf("err = %v, want %v", err, target)
+	}
+}
+
+// waitDrops waits until the janitor has finished every pending drop.
+func waitDrops(t testing.TB, db *DB) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		n, err := db.pendingDrops()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d drops still pending", n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -1,0 +1,145 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+)
+
+func testOptions(dir string) Options {
+	return Options{Dir: dir, InMemory: dir == "", MemTableSize: 4 << 20, NumMemtables: 2, NumCompactors: 2, Logger: quiet{}}
+}
+
+type quiet struct{}
+
+func (quiet) Errorf(string, ...any)   {}
+func (quiet) Warningf(string, ...any) {}
+func (quiet) Infof(string, ...any)    {}
+func (quiet) Debugf(string, ...any)   {}
+
+func openTest(t *testing.T, dir string) *Store {
+	t.Helper()
+	s, err := Open(testOptions(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestSecondOpenIsLocked(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, dir)
+	defer s.Close()
+	if _, err := Open(testOptions(dir)); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second Open: err = %v, want ErrLocked", err)
+	}
+}
+
+func TestCallerErrorsPassThrough(t *testing.T) {
+	s := openTest(t, "")
+	defer s.Close()
+	mine := errors.New("mine")
+	if err := s.Update(func(*Txn) error { return fmt.Errorf("wrapped: %w", mine) }); !errors.Is(err, mine) {
+		t.Fatalf("Update lost the caller's error: %v", err)
+	}
+	if err := s.View(func(*Txn) error { return mine }); err != mine {
+		t.Fatalf("View changed the caller's error: %v", err)
+	}
+}
+
+func TestTxnTooBigIsTranslated(t *testing.T) {
+	s := openTest(t, "")
+	defer s.Close()
+	val := make([]byte, 64<<10)
+	err := s.Update(func(t *Txn) error {
+		for i := 0; ; i++ {
+			if err := t.Set(VectorKey(1, 1, fmt.Sprint(i)), val); err != nil {
+				return err
+			}
+		}
+	})
+	if !errors.Is(err, ErrTxnTooBig) {
+		t.Fatalf("err = %v, want ErrTxnTooBig", err)
+	}
+}
+
+func TestDeletePrefixLeavesNeighbours(t *testing.T) {
+	s := openTest(t, "")
+	defer s.Close()
+	// Namespaces 1 and 256 of index 1: their ids share no byte-prefix
+	// relation, but a string-prefix layout would have let "1" swallow
+	// "1x"; the fixed-width layout must keep them apart.
+	put := func(ns uint32, n int) {
+		err := s.Update(func(t *Txn) error {
+			for i := range n {
+				if err := t.Set(VectorKey(1, ns, fmt.Sprintf("id%05d", i)), []byte("v")); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(1, 3000)
+	put(256, 10)
+	put(2, 10)
+	// A tiny chunk size forces many transactions.
+	if err := s.DeletePrefix(context.Background(), NamespaceDataPrefix(1, 1), 1000); err != nil {
+		t.Fatal(err)
+	}
+	if empty, err := s.PrefixEmpty(NamespaceDataPrefix(1, 1)); err != nil || !empty {
+		t.Fatalf("namespace 1 not empty after DeletePrefix: %v %v", empty, err)
+	}
+	for _, ns := range []uint32{2, 256} {
+		n := 0
+		err := s.View(func(t *Txn) error {
+			return t.Iterate(IterOptions{Prefix: NamespaceDataPrefix(1, ns), KeysOnly: true}, func(_, _ []byte) (bool, error) {
+				n++
+				return true, nil
+			})
+		})
+		if err != nil || n != 10 {
+			t.Fatalf("namespace %d has %d keys after deleting namespace 1 (%v), want 10", ns, n, err)
+		}
+	}
+}
+
+func TestIterateStartAndStop(t *testing.T) {
+	s := openTest(t, "")
+	defer s.Close()
+	err := s.Update(func(t *Txn) error {
+		for _, id := range []string{"a", "b", "c", "d"} {
+			if err := t.Set(VectorKey(1, 1, id), []byte(id)); err != nil {
+				return err
+			}
+		}
+		return t.Set(VectorKey(1, 2, "a"), []byte("other"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	err = s.View(func(t *Txn) error {
+		return t.Iterate(IterOptions{Prefix: VectorPrefix(1, 1), Start: VectorKey(1, 1, "b")}, func(k, v []byte) (bool, error) {
+			got = append(got, string(v))
+			return len(got) < 2, nil
+		})
+	})
+	if err != nil || fmt.Sprint(got) != "[b c]" {
+		t.Fatalf("Iterate = %v %v, want [b c]", got, err)
+	}
+	// A start before the prefix starts at the prefix.
+	got = nil
+	err = s.View(func(t *Txn) error {
+		return t.Iterate(IterOptions{Prefix: VectorPrefix(1, 1), Start: []byte{0}}, func(k, v []byte) (bool, error) {
+			got = append(got, string(v))
+			return true, nil
+		})
+	})
+	if err != nil || fmt.Sprint(got) != "[a b c d]" {
+		t.Fatalf("Iterate from before prefix = %v %v", got, err)
+	}
+}
