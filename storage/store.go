@@ -282,10 +282,13 @@ type passthrough struct{ err error }
 func (p *passthrough) Error() string { return p.err.Error() }
 
 // DeletePrefix deletes every key under prefix in transactions of at most
-// chunkBytes of keys each, so that other writers interleave with it rather
-// than wait (unlike Badger's DropPrefix, which blocks every writer of the
-// database while it runs). It returns when a scan finds nothing left.
-func (s *Store) DeletePrefix(ctx context.Context, prefix []byte, chunkBytes int) error {
+// maxBytes of keys each (and within Badger's transaction caps), so that
+// other writers interleave with it rather than wait (unlike Badger's
+// DropPrefix, which blocks every writer of the database while it runs). It
+// returns when a scan finds nothing left.
+func (s *Store) DeletePrefix(ctx context.Context, prefix []byte, maxBytes int) error {
+	maxBytes = min(maxBytes, int(s.MaxTxnBytes()/2))
+	maxKeys := int(s.MaxTxnEntries() / 2)
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -296,7 +299,7 @@ func (s *Store) DeletePrefix(ctx context.Context, prefix []byte, chunkBytes int)
 			return t.Iterate(IterOptions{Prefix: prefix, KeysOnly: true}, func(k, _ []byte) (bool, error) {
 				keys = append(keys, bytes.Clone(k))
 				size += len(k) + TxnEntryOverhead
-				return size < chunkBytes, nil
+				return size < maxBytes && len(keys) < maxKeys, nil
 			})
 		})
 		if err != nil {

@@ -143,3 +143,31 @@ func TestIterateStartAndStop(t *testing.T) {
 		t.Fatalf("Iterate from before prefix = %v %v", got, err)
 	}
 }
+
+// TestDeletePrefixRespectsTxnCaps deletes more keys than one transaction
+// may hold, with a byte budget far above the cap: DeletePrefix must split
+// by Badger's entry and byte caps itself.
+func TestDeletePrefixRespectsTxnCaps(t *testing.T) {
+	s := openTest(t, "")
+	defer s.Close()
+	n := int(s.MaxTxnEntries()) * 2
+	for b := 0; b < n; b += 1000 {
+		err := s.Update(func(t *Txn) error {
+			for i := b; i < b+1000; i++ {
+				if err := t.Set(VectorKey(1, 1, fmt.Sprintf("%08d", i)), nil); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.DeletePrefix(context.Background(), NamespaceDataPrefix(1, 1), 1<<30); err != nil {
+		t.Fatal(err)
+	}
+	if empty, err := s.PrefixEmpty(NamespaceDataPrefix(1, 1)); err != nil || !empty {
+		t.Fatalf("not empty: %v %v", empty, err)
+	}
+}
