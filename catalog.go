@@ -193,43 +193,35 @@ func (db *DB) loadCatalog(t *storage.Txn) error {
 		return err
 	}
 	// Counters live under two prefixes, each read in one scan.
-	err = t.Iterate(storage.IterOptions{Prefix: storage.AllStatsPrefix()}, func(k, v []byte) (bool, error) {
-		ixID, nsID, err := storage.IDPairFromKey(k)
-		if err != nil {
-			return false, err
-		}
-		ns := nss[key{ixID, nsID}]
-		if ns == nil {
+	counters := func(prefix []byte, what string, fn func(ns *namespace, v []byte) error) error {
+		return t.Iterate(storage.IterOptions{Prefix: prefix}, func(k, v []byte) (bool, error) {
+			ixID, nsID, err := storage.IDPairFromKey(k)
+			if err != nil {
+				return false, err
+			}
+			if ns := nss[key{ixID, nsID}]; ns != nil {
+				if err := fn(ns, v); err != nil {
+					return false, fmt.Errorf("%w: %s of namespace %q: %v", ErrCorrupt, what, ns.name, err)
+				}
+			}
 			return true, nil
-		}
+		})
+	}
+	err = counters(storage.AllStatsPrefix(), "stats", func(ns *namespace, v []byte) error {
 		st, err := storage.DecodeStats(v)
-		if err != nil {
-			return false, fmt.Errorf("%w: stats of namespace %q: %v", ErrCorrupt, ns.name, err)
-		}
 		ns.records.Store(int64(st.Records))
 		ns.bytes.Store(st.Bytes)
 		ns.usage.writeUnits.Store(st.WriteUnits)
-		return true, nil
+		return err
 	})
 	if err != nil {
 		return err
 	}
-	err = t.Iterate(storage.IterOptions{Prefix: storage.AllReadUnitsPrefix()}, func(k, v []byte) (bool, error) {
-		ixID, nsID, err := storage.IDPairFromKey(k)
-		if err != nil {
-			return false, err
-		}
-		ns := nss[key{ixID, nsID}]
-		if ns == nil {
-			return true, nil
-		}
+	err = counters(storage.AllReadUnitsPrefix(), "read units", func(ns *namespace, v []byte) error {
 		ru, err := storage.DecodeUint64(v)
-		if err != nil {
-			return false, fmt.Errorf("%w: read units of namespace %q: %v", ErrCorrupt, ns.name, err)
-		}
 		ns.usage.readUnits.Store(ru)
 		ns.usage.flushedReads.Store(ru)
-		return true, nil
+		return err
 	})
 	if err != nil {
 		return err

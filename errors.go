@@ -123,6 +123,24 @@ func quote(v any) string {
 	}
 }
 
+// inField prefixes the field that a typed argument error names. Helpers
+// name fields relative to what they validate ("values[3]"); callers add
+// the path ("records[2].") only when there is an error, so the valid path
+// formats nothing.
+func inField(prefix string, err error) error {
+	var (
+		ae *ArgumentError
+		de *DimensionError
+	)
+	switch {
+	case errors.As(err, &ae):
+		ae.Field = prefix + ae.Field
+	case errors.As(err, &de):
+		de.Field = prefix + de.Field
+	}
+	return err
+}
+
 func argErr(field string, value any, reason string) error {
 	return &ArgumentError{Field: field, Value: value, Reason: reason}
 }

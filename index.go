@@ -42,6 +42,16 @@ func (h *Index) begin(ctx context.Context) error {
 	return nil
 }
 
+// beginNamed validates and canonicalizes a namespace name, then admits the
+// call like begin.
+func (h *Index) beginNamed(ctx context.Context, name string) (string, error) {
+	canon, err := canonicalNamespace(name)
+	if err != nil {
+		return "", err
+	}
+	return canon, h.begin(ctx)
+}
+
 func (h *Index) check(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -94,11 +104,8 @@ func (ns *namespace) describe() NamespaceDescription {
 // ErrNamespaceExists if it exists already. Creating one explicitly is
 // optional: the first Upsert into a namespace creates it.
 func (h *Index) CreateNamespace(ctx context.Context, name string) (NamespaceDescription, error) {
-	canon, err := canonicalNamespace(name)
+	canon, err := h.beginNamed(ctx, name)
 	if err != nil {
-		return NamespaceDescription{}, err
-	}
-	if err := h.begin(ctx); err != nil {
 		return NamespaceDescription{}, err
 	}
 	defer h.db.leave()
@@ -127,11 +134,8 @@ func (h *Index) CreateNamespace(ctx context.Context, name string) (NamespaceDesc
 // DescribeNamespace describes the namespace called name, or returns
 // ErrNamespaceNotFound. It does not load the namespace.
 func (h *Index) DescribeNamespace(ctx context.Context, name string) (NamespaceDescription, error) {
-	canon, err := canonicalNamespace(name)
+	canon, err := h.beginNamed(ctx, name)
 	if err != nil {
-		return NamespaceDescription{}, err
-	}
-	if err := h.begin(ctx); err != nil {
 		return NamespaceDescription{}, err
 	}
 	defer h.db.leave()
@@ -259,15 +263,12 @@ func (h *Index) Namespaces(ctx context.Context, prefix string) iter.Seq2[Namespa
 // a namespace created under the same name starts empty. The data is
 // removed in the background without blocking other namespaces' writes.
 func (h *Index) DeleteNamespace(ctx context.Context, name string) error {
-	canon, err := canonicalNamespace(name)
+	canon, err := h.beginNamed(ctx, name)
 	if err != nil {
 		return err
 	}
-	if err := h.begin(ctx); err != nil {
-		return err
-	}
 	defer h.db.leave()
-	found, err := h.ix.dropNamespace(ctx, canon, false)
+	found, _, err := h.ix.dropNamespace(ctx, canon, false)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package vectordb
 import (
 	"bytes"
 	"context"
+	"errors"
 	"time"
 
 	"github.com/vectordb-go/vectordb/storage"
@@ -26,6 +27,12 @@ const dropChunkBytes = 1 << 20
 // janitorRetry is how long the janitor waits after a failed pass.
 const janitorRetry = 5 * time.Second
 
+// vlogGCInterval paces value-log garbage collection. vectordb's values
+// stay inline in the LSM tree (see storage.Open), so the value log only
+// ever holds values above a small memtable's threshold; Badger never
+// collects it on its own, so the janitor does, rarely.
+const vlogGCInterval = 10 * time.Minute
+
 // putDrop writes r under a new drop id in t.
 func (db *DB) putDrop(t *storage.Txn, r *storage.DropRecord) error {
 	id := db.nextDropID.Add(1) - 1
@@ -42,10 +49,15 @@ func (db *DB) wakeJanitor() {
 // runJanitor processes pending drops whenever woken, until ctx ends.
 func (db *DB) runJanitor(ctx context.Context) {
 	var retry <-chan time.Time
+	gc := time.NewTicker(vlogGCInterval)
+	defer gc.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-gc.C:
+			db.collectValueLog()
+			continue
 		case <-db.janitorWake:
 		case <-retry:
 		}
@@ -53,6 +65,19 @@ func (db *DB) runJanitor(ctx context.Context) {
 		if err := db.processDrops(ctx); err != nil && ctx.Err() == nil {
 			db.opts.Logger.Warningf("removing dropped data (will retry): %v", err)
 			retry = time.After(janitorRetry)
+		}
+	}
+}
+
+// collectValueLog rewrites value-log files while at least half of one is
+// garbage.
+func (db *DB) collectValueLog() {
+	for range 16 {
+		if err := db.store.RunValueLogGC(0.5); err != nil {
+			if !errors.Is(err, storage.ErrNoGarbage) {
+				db.opts.Logger.Warningf("value log gc: %v", err)
+			}
+			return
 		}
 	}
 }

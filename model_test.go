@@ -584,7 +584,7 @@ func (h *modelHarness) describe() {
 func (h *modelHarness) compareDescription(d NamespaceDescription, m *modelNS) {
 	var bytes int64
 	for id, r := range m.recs {
-		n, _ := metadataJSONSize(r.md)
+		n := metadataJSONSize(r.md)
 		bytes += int64(recordSize(id, n, h.dim, len(r.sparse.idx)))
 	}
 	if d.RecordCount != int64(len(m.recs)) || d.Bytes != bytes || d.WriteUnits != m.wu || d.ReadUnits != m.ru {

@@ -49,7 +49,7 @@ type UpsertResult struct {
 // preparedRecord is a validated record with its encoded values.
 type preparedRecord struct {
 	id      string
-	values  []float32 // a copy, owned by vectordb
+	values  []float32 // the caller's slice: see prepareRecord
 	sparse  sparseVec
 	size    uint64
 	vecVal  []byte
@@ -135,48 +135,55 @@ func (h *Namespace) prepareUpsert(records []Record) ([]preparedRecord, error) {
 	// old metadata. A fixed allowance covers the counters and catalog.
 	txnBytes := int64(4096)
 	for i := range records {
-		r := &records[i]
-		field := fmt.Sprintf("records[%d]", i)
-		if err := checkID(field+".id", r.ID); err != nil {
-			return nil, err
+		if err := prepareRecord(&records[i], ix, &prep[i]); err != nil {
+			return nil, inField(fmt.Sprintf("records[%d].", i), err)
 		}
-		if j, dup := seen[r.ID]; dup {
-			return nil, argErrf(field+".id", r.ID, "duplicates records[%d].id", j)
+		id := records[i].ID
+		if j, dup := seen[id]; dup {
+			return nil, argErrf(fmt.Sprintf("records[%d].id", i), id, "duplicates records[%d].id", j)
 		}
-		seen[r.ID] = i
-		if err := checkVector(field+".values", r.Values, ix.dim); err != nil {
-			return nil, err
-		}
-		sp, err := normalizeSparse(field+".sparseValues", r.SparseValues, ix.metric)
-		if err != nil {
-			return nil, err
-		}
-		md, mdSize, err := normalizeMetadata(field+".metadata", r.Metadata)
-		if err != nil {
-			return nil, err
-		}
-		p := &prep[i]
-		p.id = r.ID
-		p.values = slices.Clone(r.Values)
-		p.sparse = sp
-		p.size = recordSize(r.ID, mdSize, ix.dim, len(sp.idx))
-		if md != nil {
-			if p.metaVal, err = storage.AppendMetadata(nil, md); err != nil {
-				return nil, argErr(field+".metadata", nil, err.Error())
-			}
-		}
-		p.vecVal = storage.AppendVector(nil, &storage.VectorRecord{
-			Size: p.size, HasMetadata: md != nil, Values: p.values,
-			SparseIndices: sp.idx, SparseValues: sp.val,
-		})
-		keyLen := int64(10 + len(r.ID) + storage.TxnEntryOverhead)
-		txnBytes += keyLen + int64(len(p.vecVal)) + keyLen + int64(len(p.metaVal))
+		seen[id] = i
+		keyLen := int64(10 + len(id) + storage.TxnEntryOverhead)
+		txnBytes += keyLen + int64(len(prep[i].vecVal)) + keyLen + int64(len(prep[i].metaVal))
 	}
 	st := h.idx.db.store
 	if txnBytes >= st.MaxTxnBytes() || int64(2*len(prep)+8) >= st.MaxTxnEntries() {
 		return nil, &BatchTooLargeError{Field: "records", Records: len(prep), Bytes: txnBytes, MaxBytes: st.MaxTxnBytes()}
 	}
 	return prep, nil
+}
+
+// prepareRecord validates r and encodes it into p. Errors name fields
+// relative to the record ("values[3]").
+func prepareRecord(r *Record, ix *index, p *preparedRecord) error {
+	if err := checkID("id", r.ID); err != nil {
+		return err
+	}
+	if err := checkVector("values", r.Values, ix.dim); err != nil {
+		return err
+	}
+	sp, err := normalizeSparse("sparseValues", r.SparseValues, ix.metric)
+	if err != nil {
+		return err
+	}
+	md, mdSize, err := normalizeMetadata("metadata", r.Metadata)
+	if err != nil {
+		return err
+	}
+	// values is not copied: the segment copies it when the write is
+	// applied, before Upsert returns.
+	p.id, p.values, p.sparse = r.ID, r.Values, sp
+	p.size = recordSize(r.ID, mdSize, ix.dim, len(sp.idx))
+	if md != nil {
+		if p.metaVal, err = storage.AppendMetadata(nil, md); err != nil {
+			return argErr("metadata", nil, err.Error())
+		}
+	}
+	p.vecVal = storage.AppendVector(nil, &storage.VectorRecord{
+		Size: p.size, HasMetadata: md != nil, Values: r.Values,
+		SparseIndices: sp.idx, SparseValues: sp.val,
+	})
+	return nil
 }
 
 // getHeader reads the header of a stored vector value.
@@ -278,10 +285,7 @@ func (h *Namespace) Update(ctx context.Context, req UpdateRequest) (UpdateResult
 		if setMD != nil {
 			md = mergeMetadata(md, setMD)
 		}
-		mdSize, err := metadataJSONSize(md)
-		if err != nil {
-			return err
-		}
+		mdSize := metadataJSONSize(md)
 		if mdSize > MaxMetadataBytes {
 			return argErrf("setMetadata", nil, "the merged metadata is %d bytes as JSON, more than %d", mdSize, MaxMetadataBytes)
 		}
@@ -383,12 +387,8 @@ func (h *Namespace) DeleteAll(ctx context.Context) (DeleteResult, error) {
 		return DeleteResult{}, err
 	}
 	defer h.leave()
-	ix := h.ix()
-	var count int64
-	if ns := ix.lookup(h.name); ns != nil {
-		count = ns.records.Load()
-	}
-	if _, err := ix.dropNamespace(ctx, h.name, true); err != nil {
+	_, count, err := h.ix().dropNamespace(ctx, h.name, true)
+	if err != nil {
 		return DeleteResult{}, err
 	}
 	return DeleteResult{DeletedCount: int(count), Usage: Usage{WriteUnits: minWriteUnits}}, nil

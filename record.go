@@ -77,14 +77,18 @@ func checkVector(field string, v []float32, dim int) error {
 	if len(v) != dim {
 		return &DimensionError{Field: field, Want: dim, Got: len(v)}
 	}
+	// On the magnitude bits of an IEEE float32, comparisons order by
+	// absolute value and NaN and the infinities are at the top: one integer
+	// compare per value checks both rules.
+	const infBits = 0x7f800000
+	minBits := math.Float32bits(minMagnitude)
 	big := false
 	for i, x := range v {
-		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+		b := math.Float32bits(x) &^ (1 << 31)
+		if b >= infBits {
 			return argErr(fmt.Sprintf("%s[%d]", field, i), x, "must be finite")
 		}
-		if math.Abs(float64(x)) >= minMagnitude {
-			big = true
-		}
+		big = big || b >= minBits
 	}
 	if !big {
 		return argErr(field, nil, "every component is below 1e-8 in magnitude; a vector needs at least one that is not")

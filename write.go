@@ -175,33 +175,34 @@ func (ix *index) publishLocked(ns *namespace) {
 // with keep, replaces it by an empty generation under a new id (DeleteAll).
 // Either way one transaction changes the catalog and records the old data
 // as a pending drop for the janitor. It reports whether the namespace
-// existed.
-func (ix *index) dropNamespace(ctx context.Context, name string, keep bool) (bool, error) {
+// existed and how many records it held.
+func (ix *index) dropNamespace(ctx context.Context, name string, keep bool) (bool, int64, error) {
 	ix.gate.RLock()
 	defer ix.gate.RUnlock()
 	for {
 		if ix.dropped.Load() {
-			return false, fmt.Errorf("%w: %q", ErrIndexNotFound, ix.name)
+			return false, 0, fmt.Errorf("%w: %q", ErrIndexNotFound, ix.name)
 		}
 		if err := ctx.Err(); err != nil {
-			return false, err
+			return false, 0, err
 		}
 		old := ix.lookup(name)
 		if old == nil {
-			return false, nil
+			return false, 0, nil
 		}
 		old.writeMu.Lock()
 		if old.dropped {
 			old.writeMu.Unlock()
 			continue
 		}
+		records := old.records.Load()
 		err := ix.replaceLocked(old, keep)
 		old.writeMu.Unlock()
 		if err != nil {
-			return false, err
+			return false, 0, err
 		}
 		ix.db.wakeJanitor()
-		return true, nil
+		return true, records, nil
 	}
 }
 

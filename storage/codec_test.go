@@ -185,3 +185,25 @@ func FuzzDecodeMetadata(f *testing.F) {
 		}
 	})
 }
+
+// TestPortableVectorPath runs the byte-order-independent encode and decode
+// loops (used on big-endian machines) and checks they agree with the
+// memmove path.
+func TestPortableVectorPath(t *testing.T) {
+	r := VectorRecord{Size: 9, Values: []float32{1.5, -2, float32(math.Pi), 0}}
+	fast := AppendVector(nil, &r)
+	saved := littleEndian
+	littleEndian = false
+	defer func() { littleEndian = saved }()
+	slow := AppendVector(nil, &r)
+	if hex.EncodeToString(fast) != hex.EncodeToString(slow) {
+		t.Fatalf("encodings differ: %x vs %x", fast, slow)
+	}
+	v, err := ParseVector(slow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := v.Dense(); !reflect.DeepEqual(d, r.Values) {
+		t.Fatalf("portable decode = %v", d)
+	}
+}

@@ -65,8 +65,6 @@ func Open(o Options) (*Store, error) {
 		WithSyncWrites(o.SyncWrites).
 		WithMemTableSize(o.MemTableSize).
 		WithNumMemtables(o.NumMemtables).
-		WithNumLevelZeroTables(o.NumMemtables).
-		WithNumLevelZeroTablesStall(3 * o.NumMemtables).
 		WithBlockCacheSize(o.BlockCacheSize).
 		WithIndexCacheSize(o.IndexCacheSize).
 		WithNumCompactors(o.NumCompactors).
@@ -131,12 +129,16 @@ func (s *Store) VerifyChecksum() error { return translate("verify", s.db.VerifyC
 // Size reports Badger's estimate of the LSM and value-log sizes in bytes.
 func (s *Store) Size() (lsm, vlog int64) { return s.db.Size() }
 
+// ErrNoGarbage is returned by RunValueLogGC when there was nothing to
+// collect (or collection does not apply, as in memory).
+var ErrNoGarbage = errors.New("storage: no value log garbage")
+
 // RunValueLogGC runs one pass of value-log garbage collection; a nil error
-// means a file was rewritten.
+// means a file was rewritten and another pass may find more.
 func (s *Store) RunValueLogGC(discardRatio float64) error {
 	err := s.db.RunValueLogGC(discardRatio)
 	if errors.Is(err, badger.ErrNoRewrite) || errors.Is(err, badger.ErrGCInMemoryMode) || errors.Is(err, badger.ErrRejected) {
-		return nil
+		return ErrNoGarbage
 	}
 	return translate("value log gc", err)
 }

@@ -171,3 +171,16 @@ func TestDeletePrefixRespectsTxnCaps(t *testing.T) {
 		t.Fatalf("not empty: %v %v", empty, err)
 	}
 }
+
+func TestRunValueLogGC(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	defer s.Close()
+	if err := s.RunValueLogGC(0.5); !errors.Is(err, ErrNoGarbage) {
+		t.Fatalf("gc of an empty value log: %v", err)
+	}
+	m := openTest(t, "")
+	defer m.Close()
+	if err := m.RunValueLogGC(0.5); !errors.Is(err, ErrNoGarbage) {
+		t.Fatalf("gc in memory: %v", err)
+	}
+}

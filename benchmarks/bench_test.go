@@ -1,0 +1,228 @@
+// Package benchmarks holds vectordb's end-to-end benchmarks: durable
+// ingest, cold load and warm exact query, at the sizes the project's
+// targets name (100k records of dimension 768 by default). See README.md
+// in this directory for the commands and the figures measured.
+package benchmarks
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vectordb-go/vectordb"
+)
+
+var (
+	flagN     = flag.Int("n", 100_000, "records in the benchmark namespace")
+	flagDim   = flag.Int("dim", 768, "vector dimension")
+	flagBatch = flag.Int("batch", 1000, "records per Upsert")
+	flagDrop  = flag.Bool("drop-caches", false, "ColdLoad: drop the OS page cache before each open (needs root)")
+)
+
+var ctx = context.Background()
+
+type nopLogger struct{}
+
+func (nopLogger) Errorf(string, ...any)   {}
+func (nopLogger) Warningf(string, ...any) {}
+func (nopLogger) Infof(string, ...any)    {}
+func (nopLogger) Debugf(string, ...any)   {}
+
+// batch returns records [start, start+n) of the deterministic data set:
+// uniform random vectors, ids "doc-%08d", a small metadata object.
+func batch(start, n, dim int) []vectordb.Record {
+	recs := make([]vectordb.Record, n)
+	for i := range recs {
+		id := start + i
+		r := rand.New(rand.NewPCG(uint64(id), 42))
+		v := make([]float32, dim)
+		for j := range v {
+			v[j] = r.Float32()*2 - 1
+		}
+		recs[i] = vectordb.Record{
+			ID:       fmt.Sprintf("doc-%08d", id),
+			Values:   v,
+			Metadata: vectordb.Metadata{"source": "bench", "n": id},
+		}
+	}
+	return recs
+}
+
+// fixture is a database directory holding one namespace of *flagN records,
+// built once per process and shared by the read benchmarks.
+var fixture struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+func fixtureDir(b *testing.B) string {
+	fixture.once.Do(func() {
+		fixture.dir, fixture.err = os.MkdirTemp("", "vectordb-bench-")
+		if fixture.err != nil {
+			return
+		}
+		start := time.Now()
+		db, err := vectordb.Open(fixture.dir, &vectordb.Options{Durability: vectordb.DurabilityProcess, Logger: nopLogger{}})
+		if err != nil {
+			fixture.err = err
+			return
+		}
+		defer db.Close()
+		ix, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: "bench", Dimension: *flagDim, Metric: vectordb.Cosine})
+		if err != nil {
+			fixture.err = err
+			return
+		}
+		ns := ix.Namespace("tenant")
+		for s := 0; s < *flagN; s += *flagBatch {
+			if _, err := ns.Upsert(ctx, batch(s, min(*flagBatch, *flagN-s), *flagDim)); err != nil {
+				fixture.err = err
+				return
+			}
+		}
+		fmt.Fprintf(os.Stderr, "fixture: %d x %d built in %v\n", *flagN, *flagDim, time.Since(start).Round(time.Millisecond))
+	})
+	if fixture.err != nil {
+		b.Fatal(fixture.err)
+	}
+	return fixture.dir
+}
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	code := m.Run()
+	if fixture.dir != "" {
+		os.RemoveAll(fixture.dir)
+	}
+	os.Exit(code)
+}
+
+// BenchmarkIngest measures durable ingest (DurabilitySync, the default):
+// one op is one atomic Upsert of -batch records into an on-disk database.
+// Run it with -benchtime=100x for the 100k-record figure.
+func BenchmarkIngest(b *testing.B) {
+	for _, d := range []vectordb.Durability{vectordb.DurabilitySync, vectordb.DurabilityProcess} {
+		b.Run("durability="+d.String(), func(b *testing.B) {
+			db, err := vectordb.Open(b.TempDir(), &vectordb.Options{Durability: d, Logger: nopLogger{}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ix, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: "bench", Dimension: *flagDim})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ns := ix.Namespace("tenant")
+			// Pre-generate the batches so only Upsert is timed.
+			batches := make([][]vectordb.Record, min(b.N, 200))
+			for i := range batches {
+				batches[i] = batch(i**flagBatch, *flagBatch, *flagDim)
+			}
+			b.SetBytes(int64(*flagBatch * *flagDim * 4))
+			b.ResetTimer()
+			start := time.Now()
+			for i := range b.N {
+				recs := batches[i%len(batches)]
+				if i >= len(batches) { // fresh ids past the pre-generated ones
+					for j := range recs {
+						recs[j].ID = fmt.Sprintf("doc-%08d", i**flagBatch+j)
+					}
+				}
+				if _, err := ns.Upsert(ctx, recs); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.N**flagBatch)/time.Since(start).Seconds(), "records/s")
+			// Close flushes the memtables: time it apart, since a running
+			// service does that work in the background.
+			start = time.Now()
+			if err := db.Close(); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(time.Since(start).Seconds(), "close-s")
+		})
+	}
+}
+
+// BenchmarkColdLoad measures a namespace's first query after Open: the
+// load of its vectors into a hot segment plus one exact scan. One op is
+// Open, the first query, Close; only Open and the query are timed.
+func BenchmarkColdLoad(b *testing.B) {
+	dir := fixtureDir(b)
+	b.SetBytes(int64(*flagN * *flagDim * 4))
+	b.ResetTimer()
+	var loadTotal time.Duration
+	for range b.N {
+		if *flagDrop {
+			b.StopTimer()
+			dropCaches(b)
+			b.StartTimer()
+		}
+		start := time.Now()
+		db, err := vectordb.Open(dir, &vectordb.Options{Logger: nopLogger{}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ix, err := db.Index("bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		q := batch(*flagN+1, 1, *flagDim)[0].Values
+		res, err := ix.Namespace("tenant").Query(ctx, vectordb.QueryRequest{Vector: q, TopK: 10})
+		if err != nil || len(res.Matches) != 10 {
+			b.Fatalf("query: %v %d", err, len(res.Matches))
+		}
+		loadTotal += time.Since(start)
+		b.StopTimer()
+		db.Close()
+		runtime.GC()
+		b.StartTimer()
+	}
+	b.ReportMetric(loadTotal.Seconds()/float64(b.N), "s/first-query")
+}
+
+// dropCaches empties the OS page cache, so that a load reads the disk.
+func dropCaches(b *testing.B) {
+	syscall.Sync()
+	if err := os.WriteFile("/proc/sys/vm/drop_caches", []byte("3"), 0); err != nil {
+		b.Fatalf("-drop-caches: %v", err)
+	}
+}
+
+// BenchmarkQueryExact measures a warm exact query, topK 10, from one
+// goroutine. Run with -cpu 1,2 to see the parallel scan's gain.
+func BenchmarkQueryExact(b *testing.B) {
+	dir := fixtureDir(b)
+	db, err := vectordb.Open(dir, &vectordb.Options{Logger: nopLogger{}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	ix, err := db.Index("bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ns := ix.Namespace("tenant")
+	queries := batch(*flagN+10, 64, *flagDim)
+	if _, err := ns.Query(ctx, vectordb.QueryRequest{Vector: queries[0].Values, TopK: 10}); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(*flagN * *flagDim * 4))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		if _, err := ns.Query(ctx, vectordb.QueryRequest{Vector: queries[i%len(queries)].Values, TopK: 10}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer() // not the deferred Close
+	b.ReportMetric(float64(b.Elapsed())/1e6/float64(b.N), "ms/query")
+}
