@@ -54,6 +54,7 @@ type ArgumentError struct {
 	Reason string
 }
 
+// Error names the field, the value and the reason.
 func (e *ArgumentError) Error() string {
 	if e.Value == nil {
 		return fmt.Sprintf("vectordb: invalid argument: %s: %s", e.Field, e.Reason)
@@ -72,6 +73,7 @@ type DimensionError struct {
 	Got   int    // the vector's length
 }
 
+// Error uses Pinecone's wording for the mismatch.
 func (e *DimensionError) Error() string {
 	return fmt.Sprintf("vectordb: dimension mismatch: %s: vector dimension %d does not match the dimension of the index %d",
 		e.Field, e.Got, e.Want)
@@ -90,6 +92,7 @@ type BatchTooLargeError struct {
 	MaxBytes   int64  // the storage transaction cap
 }
 
+// Error says which limit the batch exceeds.
 func (e *BatchTooLargeError) Error() string {
 	if e.Bytes > 0 {
 		return fmt.Sprintf("vectordb: batch too large: %s: %d records encode to %d bytes, more than the %d bytes one atomic call holds; split the batch",

@@ -23,6 +23,7 @@ const (
 	DurabilityProcess
 )
 
+// String returns "sync" or "process".
 func (d Durability) String() string {
 	switch d {
 	case DurabilitySync:

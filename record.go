@@ -42,8 +42,11 @@ const (
 	MaxListLimit          = 10000 // page size of List and ListNamespaces
 	DefaultListLimit      = 100   // page size when Limit is 0
 	minMagnitude          = 1e-8  // a vector needs one component at least this large
-	DefaultNamespace      = "__default__"
 )
+
+// DefaultNamespace is the canonical name of the default namespace, which
+// "" also names. Results and descriptions report it under this name.
+const DefaultNamespace = "__default__"
 
 // checkID validates a record id.
 func checkID(field, id string) error {

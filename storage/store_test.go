@@ -184,3 +184,13 @@ func TestRunValueLogGC(t *testing.T) {
 		t.Fatalf("gc in memory: %v", err)
 	}
 }
+
+func TestNewFileErrorIsRecognised(t *testing.T) {
+	err := fmt.Errorf("while opening memtables: while opening fid: 3 error: %v", errors.New("Create a new file"))
+	if !isNewFileError(err) {
+		t.Fatal("the Badger #2207 error is not recognised")
+	}
+	if isNewFileError(errors.New("permission denied")) {
+		t.Fatal("an unrelated error is taken for #2207")
+	}
+}
