@@ -343,3 +343,41 @@ func TestDefaultBatchFits1000x768(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDeleteTooLargeForOneTransaction checks Delete's byte cap with a
+// small memtable, where MaxBatchRecords ids with metadata do not fit.
+func TestDeleteTooLargeForOneTransaction(t *testing.T) {
+	o := testOptions()
+	o.InMemory = true
+	o.MemTableSize = 1 << 20
+	db, err := Open("", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ns := mustIndex(t, db, "ix", 4, Cosine).Namespace("t")
+	var ids []string
+	for c := range 10 {
+		var recs []Record
+		for i := range 100 {
+			id := fmt.Sprintf("record-%d-%d-%s", c, i, strings.Repeat("x", 40))
+			ids = append(ids, id)
+			recs = append(recs, Record{ID: id, Values: []float32{1, 2, 3, 4}, Metadata: Metadata{"k": "v"}})
+		}
+		if _, err := ns.Upsert(ctx, recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := snapshot(t, db)
+	_, err = ns.Delete(ctx, ids)
+	var be *BatchTooLargeError
+	if !errors.As(err, &be) || be.Field != "ids" || be.Records != 1000 || be.Bytes == 0 {
+		t.Fatalf("err = %v, want a BatchTooLargeError on ids", err)
+	}
+	if !reflect.DeepEqual(before, snapshot(t, db)) {
+		t.Fatal("refused delete changed the database")
+	}
+	if _, err := ns.Delete(ctx, ids[:500]); err != nil {
+		t.Fatalf("500 ids: %v", err)
+	}
+}

@@ -13,10 +13,12 @@ import (
 
 // index is the in-memory catalog entry of an index.
 //
-// Lock order: DB.mu, then index.gate, then namespace.writeMu, then
-// index.mu. Writers of any namespace hold gate for reading for the whole
-// write, so DeleteIndex, holding it for writing, waits for them and no
-// write can land under a dropped index's prefix.
+// Lock order, outermost first: DB.life (shared, by every call), then
+// index.gate, then DB.mu, then a creator's name lock, then
+// namespace.writeMu, then index.mu, then segment.mu. Writers of any
+// namespace hold gate for reading for the whole write, so DeleteIndex,
+// holding it for writing, waits for them and no write can land under a
+// dropped index's prefix.
 type index struct {
 	db        *DB
 	id        uint32
@@ -32,10 +34,13 @@ type index struct {
 	protection bool
 	tags       map[string]string
 
-	// mu serializes catalog changes of this index's namespaces: creating,
-	// deleting and emptying them, and the namespace id sequence.
-	mu     sync.Mutex
-	nextNS uint32 // guarded by mu
+	// mu guards the id sequence and the creators' name locks, and
+	// serializes changes to the namespace map. It is held only briefly:
+	// never across a commit, except a drop's small catalog commit.
+	mu       sync.Mutex
+	nextNS   uint32               // guarded by mu: the next namespace id
+	leasedNS uint32               // guarded by mu: ids below it are reserved on disk
+	creating map[string]*nameLock // guarded by mu
 
 	// namespaces maps canonical names to live namespaces. Reads are
 	// lock-free; changes happen under mu.
@@ -143,9 +148,13 @@ func (db *DB) loadCatalog(t *storage.Txn) error {
 		if err != nil {
 			return false, fmt.Errorf("%w: index %q: %v", ErrCorrupt, name, err)
 		}
+		if r.Dimension < 1 || r.Dimension > MaxDimension || !Metric(r.Metric).valid() {
+			return false, fmt.Errorf("%w: index %q has dimension %d and metric %q", ErrCorrupt, name, r.Dimension, r.Metric)
+		}
 		ix := &index{
 			db: db, id: r.ID, name: name, dim: r.Dimension, metric: Metric(r.Metric),
 			createdAt: time.Unix(0, r.CreatedAt), protection: r.DeletionProtection, tags: r.Tags,
+			creating: make(map[string]*nameLock),
 		}
 		db.mu.indexes[name] = ix
 		byID[ix.id] = ix
@@ -165,6 +174,7 @@ func (db *DB) loadCatalog(t *storage.Txn) error {
 		if ix.nextNS, err = storage.DecodeUint32(v); err != nil {
 			return fmt.Errorf("%w: namespace sequence of index %q: %v", ErrCorrupt, ix.name, err)
 		}
+		ix.leasedNS = ix.nextNS
 	}
 
 	// Namespace entries of a dropped index are skipped: its pending drop
@@ -263,9 +273,9 @@ func checkLive(t *storage.Txn, ns *namespace) (bool, error) {
 }
 
 // flushReadUnits persists the read units counted since the last flush, in
-// one transaction. Each namespace's catalog entry is read in the same
-// transaction, so a concurrent drop makes the commit conflict and the
-// retry skips the dropped namespace.
+// transactions of at most flushChunk namespaces. Each namespace's catalog
+// entry is read in the same transaction, so a concurrent drop makes the
+// commit conflict and the retry skips the dropped namespace.
 func (db *DB) flushReadUnits() error {
 	type pending struct {
 		ns *namespace
@@ -281,34 +291,50 @@ func (db *DB) flushReadUnits() error {
 			return true
 		})
 	}
-	if len(todo) == 0 {
-		return nil
-	}
-	var written []pending
-	err := db.store.Update(func(t *storage.Txn) error {
-		written = written[:0]
-		for _, p := range todo {
-			live, err := checkLive(t, p.ns)
-			if err != nil {
-				return err
+	// Three entries per namespace (two catalog reads and a write) must fit
+	// in a transaction, with room to spare.
+	chunk := int(max(1, min(1000, db.store.MaxTxnEntries()/8)))
+	var errs []error
+	for len(todo) > 0 {
+		batch := todo[:min(chunk, len(todo))]
+		todo = todo[len(batch):]
+		var written []pending
+		err := db.store.Update(func(t *storage.Txn) error {
+			written = written[:0]
+			for _, p := range batch {
+				live, err := checkLive(t, p.ns)
+				if err != nil {
+					return err
+				}
+				if !live {
+					continue
+				}
+				if err := t.Set(storage.ReadUnitsKey(p.ns.ix.id, p.ns.id), storage.EncodeUint64(p.ru)); err != nil {
+					return err
+				}
+				written = append(written, p)
 			}
-			if !live {
-				continue
-			}
-			if err := t.Set(storage.ReadUnitsKey(p.ns.ix.id, p.ns.id), storage.EncodeUint64(p.ru)); err != nil {
-				return err
-			}
-			written = append(written, p)
+			return nil
+		})
+		if err != nil {
+			errs = append(errs, err)
+			continue
 		}
-		return nil
-	})
-	if err != nil {
-		return err
+		for _, p := range written {
+			raise(&p.ns.usage.flushedReads, p.ru)
+		}
 	}
-	for _, p := range written {
-		p.ns.usage.flushedReads.Store(p.ru)
+	return errors.Join(errs...)
+}
+
+// raise sets a to v unless it already holds more.
+func raise(a *atomic.Uint64, v uint64) {
+	for {
+		cur := a.Load()
+		if cur >= v || a.CompareAndSwap(cur, v) {
+			return
+		}
 	}
-	return nil
 }
 
 // indexList returns the live indexes.

@@ -254,3 +254,190 @@ func TestDropDoesNotDisturbOtherTenants(t *testing.T) {
 		t.Fatal("the other tenant made no progress")
 	}
 }
+
+// within fails the test if fn does not return within a generous bound:
+// a liveness check (fn must not wait on the lock the test holds), not a
+// timing measurement.
+func within(t *testing.T, what string, fn func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		fn()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s blocked", what)
+	}
+}
+
+// TestDeleteIndexWaitsAlone holds an index's writer gate (a write in
+// flight) while DeleteIndex waits for it: other indexes' catalog calls
+// must not wait too.
+func TestDeleteIndexWaitsAlone(t *testing.T) {
+	db := openMem(t)
+	a := mustIndex(t, db, "a", 2, Cosine)
+	mustIndex(t, db, "b", 2, Cosine)
+	a.ix.gate.RLock() // a writer of index a, mid-commit
+	deleted := make(chan error, 1)
+	go func() { deleted <- db.DeleteIndex(ctx, "a") }()
+	time.Sleep(20 * time.Millisecond) // let DeleteIndex reach the gate
+	within(t, "catalog calls during DeleteIndex", func() {
+		if _, err := db.Index("b"); err != nil {
+			t.Error(err)
+		}
+		if _, err := db.ListIndexes(ctx); err != nil {
+			t.Error(err)
+		}
+		if _, err := db.CreateIndex(ctx, IndexSpec{Name: "c", Dimension: 2}); err != nil {
+			t.Error(err)
+		}
+	})
+	a.ix.gate.RUnlock()
+	if err := <-deleted; err != nil {
+		t.Fatal(err)
+	}
+	_, err := db.Index("a")
+	wantErr(t, err, ErrIndexNotFound)
+}
+
+// TestCreatorsDoNotWaitForEachOther holds one new namespace's creation
+// (its first upsert mid-commit): creating and emptying other namespaces of
+// the index must go on.
+func TestCreatorsDoNotWaitForEachOther(t *testing.T) {
+	db := openMem(t)
+	ix := mustIndex(t, db, "i", 2, Cosine)
+	if _, err := ix.Namespace("x").Upsert(ctx, []Record{{ID: "a", Values: []float32{1, 0}}}); err != nil {
+		t.Fatal(err)
+	}
+	unlock := ix.ix.lockName("new1")
+	within(t, "other namespaces' catalog changes", func() {
+		if _, err := ix.Namespace("new2").Upsert(ctx, []Record{{ID: "a", Values: []float32{1, 0}}}); err != nil {
+			t.Error(err)
+		}
+		if _, err := ix.CreateNamespace(ctx, "new3"); err != nil {
+			t.Error(err)
+		}
+		if _, err := ix.Namespace("x").DeleteAll(ctx); err != nil {
+			t.Error(err)
+		}
+		if err := ix.DeleteNamespace(ctx, "new2"); err != nil {
+			t.Error(err)
+		}
+	})
+	// The held name's creator goes on once released.
+	done := make(chan error, 1)
+	go func() {
+		_, err := ix.Namespace("new1").Upsert(ctx, []Record{{ID: "a", Values: []float32{1, 0}}})
+		done <- err
+	}()
+	unlock()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	st, _ := ix.DescribeStats(ctx)
+	if len(st.Namespaces) != 3 || st.Namespaces["new1"].RecordCount != 1 || st.Namespaces["x"].RecordCount != 0 {
+		t.Fatalf("stats = %+v", st)
+	}
+}
+
+// TestNamespaceIDsNeverRegress creates namespaces from many goroutines at
+// once, reopens, and creates more: no id may be handed out twice.
+func TestNamespaceIDsNeverRegress(t *testing.T) {
+	dir := t.TempDir()
+	db := openDir(t, dir, nil)
+	ix := mustIndex(t, db, "i", 2, Cosine)
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := range 10 {
+				if _, err := ix.Namespace(fmt.Sprintf("w%d-%d", w, i)).Upsert(ctx, []Record{{ID: "a", Values: []float32{1, 0}}}); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	db.Close()
+	db = openDir(t, dir, nil)
+	defer db.Close()
+	ix, _ = db.Index("i")
+	if _, err := ix.Namespace("after").Upsert(ctx, []Record{{ID: "a", Values: []float32{1, 0}}}); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[uint32]string{}
+	ix.ix.namespaces.Range(func(k, v any) bool {
+		id := v.(*namespace).id
+		if other, dup := seen[id]; dup {
+			t.Errorf("namespaces %q and %q share id %d", other, k, id)
+		}
+		seen[id] = k.(string)
+		return true
+	})
+	if len(seen) != 81 {
+		t.Fatalf("%d namespaces, want 81", len(seen))
+	}
+}
+
+// TestQueryMetadataMatchesValues races upserts that change a record's
+// values and metadata together with queries that read both: a match must
+// never pair the values of one version with the metadata of another.
+func TestQueryMetadataMatchesValues(t *testing.T) {
+	db := openMem(t)
+	ns := mustIndex(t, db, "i", 4, Euclidean).Namespace("t")
+	version := func(i int) Record {
+		return Record{ID: "a", Values: fill(4, float32(i)), Metadata: Metadata{"v": float64(i)}}
+	}
+	if _, err := ns.Upsert(ctx, []Record{version(1)}); err != nil {
+		t.Fatal(err)
+	}
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := 2; !stop.Load(); i++ {
+			if _, err := ns.Upsert(ctx, []Record{version(1 + i%2)}); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	for range 3000 {
+		res, err := ns.Query(ctx, QueryRequest{Vector: fill(4, 1), TopK: 1, IncludeValues: true, IncludeMetadata: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := res.Matches[0]; float64(m.Values[0]) != m.Metadata["v"] {
+			t.Fatalf("values %v with metadata %v", m.Values, m.Metadata)
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+}
+
+// TestLoadRacingDeleteIndex resolves a cold namespace, deletes its index
+// and lets the janitor run, then loads: the load must see an empty
+// namespace, not a partial one.
+func TestLoadRacingDeleteIndex(t *testing.T) {
+	db := openMem(t)
+	h := mustIndex(t, db, "ix", 4, Cosine)
+	recs := make([]Record, 50)
+	for i := range recs {
+		recs[i] = Record{ID: fmt.Sprint("r", i), Values: []float32{1, 2, 3, float32(i)}}
+	}
+	if _, err := h.Namespace("t").Upsert(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	ns := h.ix.lookup("t") // a query has resolved the namespace ...
+	if err := db.DeleteIndex(ctx, "ix"); err != nil {
+		t.Fatal(err)
+	}
+	waitDrops(t, db)        // ... the janitor removes the data ...
+	seg, err := ns.hot(ctx) // ... and the query goes on
+	if err != nil {
+		t.Fatalf("load racing DeleteIndex: %v", err)
+	}
+	if seg.live != 0 || ns.seg.Load() != nil {
+		t.Fatalf("a dropped namespace loaded %d records, published: %v", seg.live, ns.seg.Load() != nil)
+	}
+}

@@ -94,6 +94,10 @@ type BatchTooLargeError struct {
 
 // Error says which limit the batch exceeds.
 func (e *BatchTooLargeError) Error() string {
+	if e.Records == 0 {
+		return fmt.Sprintf("vectordb: batch too large: %s: the batch does not fit in one storage transaction of %d bytes; split it",
+			e.Field, e.MaxBytes)
+	}
 	if e.Bytes > 0 {
 		return fmt.Sprintf("vectordb: batch too large: %s: %d records encode to %d bytes, more than the %d bytes one atomic call holds; split the batch",
 			e.Field, e.Records, e.Bytes, e.MaxBytes)

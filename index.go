@@ -115,19 +115,22 @@ func (h *Index) CreateNamespace(ctx context.Context, name string) (NamespaceDesc
 	if err := h.check(ctx); err != nil {
 		return NamespaceDescription{}, err
 	}
-	ix.mu.Lock()
-	defer ix.mu.Unlock()
+	unlock := ix.lockName(canon)
+	defer unlock()
 	if ix.lookup(canon) != nil {
 		return NamespaceDescription{}, fmt.Errorf("%w: %q", ErrNamespaceExists, canon)
 	}
-	ns := ix.newNamespaceLocked(canon, time.Now(), &usage{})
+	ns, err := ix.newNamespace(canon, time.Now(), &usage{})
+	if err != nil {
+		return NamespaceDescription{}, err
+	}
 	err = h.db.store.Update(func(t *storage.Txn) error {
-		return ix.putNamespaceLocked(t, ns, storage.Stats{})
+		return ix.putNamespace(t, ns, storage.Stats{})
 	})
 	if err != nil {
 		return NamespaceDescription{}, storageErr(err)
 	}
-	ix.publishLocked(ns)
+	ix.publish(ns)
 	return ns.describe(), nil
 }
 
@@ -161,8 +164,10 @@ type NamespacePage struct {
 }
 
 // Pagination tokens are opaque to callers: base64 of a kind byte and the
-// last name or id returned. The kind byte keeps a token of one listing from
-// being accepted by another.
+// last name or id returned; a listing resumes after that name or id. The
+// kind byte rejects a namespace token given to List and the reverse; a
+// token used with another namespace or prefix is harmless, since it only
+// sets where the listing of the caller's own range resumes.
 const (
 	tokenNamespaces byte = 'n'
 	tokenIDs        byte = 'i'

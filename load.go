@@ -20,15 +20,13 @@ func (ns *namespace) hot(ctx context.Context) (*segment, error) {
 	if s := ns.seg.Load(); s != nil {
 		return s, nil
 	}
-	if ns.dropped {
-		// Dropped after the caller resolved it: it reads as empty.
-		return newSegment(ns.ix.dim, ns.ix.metric, 0), nil
-	}
-	s, err := ns.load(ctx)
+	s, live, err := ns.load(ctx)
 	if err != nil {
 		return nil, err
 	}
-	ns.seg.Store(s)
+	if live {
+		ns.seg.Store(s)
+	}
 	return s, nil
 }
 
@@ -36,13 +34,19 @@ func (ns *namespace) hot(ctx context.Context) (*segment, error) {
 const loadCheckEvery = 4096
 
 // load reads the namespace's vectors in key order, decoding each straight
-// into its arena row.
+// into its arena row. A namespace dropped since the caller resolved it
+// (DeleteNamespace, DeleteAll or DeleteIndex, whose data the janitor may
+// be removing) loads as empty and not live, and must not be published.
 // REQUIRES: ns.writeMu held.
-func (ns *namespace) load(ctx context.Context) (*segment, error) {
+func (ns *namespace) load(ctx context.Context) (seg *segment, live bool, err error) {
 	ix := ns.ix
-	seg := newSegment(ix.dim, ix.metric, int(ns.records.Load()))
 	rows := 0
-	err := ix.db.store.View(func(t *storage.Txn) error {
+	err = ix.db.store.View(func(t *storage.Txn) error {
+		if live, err = checkLive(t, ns); err != nil || !live {
+			seg = newSegment(ix.dim, ix.metric, 0)
+			return err
+		}
+		seg = newSegment(ix.dim, ix.metric, int(ns.records.Load()))
 		return t.Iterate(storage.IterOptions{Prefix: storage.VectorPrefix(ix.id, ns.id)}, func(k, v []byte) (bool, error) {
 			if rows++; rows%loadCheckEvery == 0 {
 				if err := ctx.Err(); err != nil {
@@ -65,12 +69,12 @@ func (ns *namespace) load(ctx context.Context) (*segment, error) {
 		})
 	})
 	if err != nil {
-		return nil, storageErr(err)
+		return nil, false, storageErr(err)
 	}
-	if int64(seg.live) != ns.records.Load() {
-		return nil, fmt.Errorf("%w: namespace %q holds %d records, its counter says %d", ErrCorrupt, ns.name, seg.live, ns.records.Load())
+	if live && int64(seg.live) != ns.records.Load() {
+		return nil, false, fmt.Errorf("%w: namespace %q holds %d records, its counter says %d", ErrCorrupt, ns.name, seg.live, ns.records.Load())
 	}
-	return seg, nil
+	return seg, live, nil
 }
 
 // appendLocked adds a record decoded from storage. Unlike putLocked it

@@ -88,9 +88,9 @@ func (h *Namespace) Upsert(ctx context.Context, records []Record) (UpsertResult,
 			}
 			if found {
 				m.records--
-				m.bytes -= int64(old.Size)
-				m.written += old.Size
-				if old.HasMetadata && r.metaVal == nil {
+				m.bytes -= int64(old.size)
+				m.written += old.size
+				if old.hasMetadata && r.metaVal == nil {
 					if err := t.Delete(storage.MetadataKey(ix.id, ns.id, r.id)); err != nil {
 						return err
 					}
@@ -186,15 +186,21 @@ func prepareRecord(r *Record, ix *index, p *preparedRecord) error {
 	return nil
 }
 
+// recordHeader is what writers need to know of a stored record.
+type recordHeader struct {
+	size        uint64 // accounted size
+	hasMetadata bool
+}
+
 // getHeader reads the header of a stored vector value.
-func getHeader(t *storage.Txn, key []byte) (storage.VectorView, bool, error) {
-	var v storage.VectorView
+func getHeader(t *storage.Txn, key []byte) (recordHeader, bool, error) {
+	var h recordHeader
 	found, err := t.Get(key, func(b []byte) error {
-		var err error
-		v, err = storage.ParseVector(b)
+		v, err := storage.ParseVector(b)
+		h = recordHeader{size: v.Size, hasMetadata: v.HasMetadata}
 		return err
 	})
-	return v, found, err
+	return h, found, err
 }
 
 // UpdateRequest changes one record. Nil fields are left alone; at least
@@ -245,17 +251,18 @@ func (h *Namespace) Update(ctx context.Context, req UpdateRequest) (UpdateResult
 	m, err := ix.write(ctx, h.name, false, func(t *storage.Txn, ns *namespace, m *mutation) error {
 		vkey := storage.VectorKey(ix.id, ns.id, req.ID)
 		var (
-			old    storage.VectorView
+			old    recordHeader
 			values []float32
 			sparse sparseVec
 		)
 		found, err := t.Get(vkey, func(b []byte) error {
-			var err error
-			if old, err = storage.ParseVector(b); err != nil {
+			v, err := storage.ParseVector(b)
+			if err != nil {
 				return err
 			}
-			values = old.Dense()
-			sparse.idx, sparse.val = old.Sparse()
+			old = recordHeader{size: v.Size, hasMetadata: v.HasMetadata}
+			values = v.Dense()
+			sparse.idx, sparse.val = v.Sparse()
 			return nil
 		})
 		if err != nil || !found {
@@ -264,7 +271,7 @@ func (h *Namespace) Update(ctx context.Context, req UpdateRequest) (UpdateResult
 		m.matched = 1
 		mkey := storage.MetadataKey(ix.id, ns.id, req.ID)
 		var md Metadata
-		if old.HasMetadata {
+		if old.hasMetadata {
 			v, ok, err := t.GetCopy(mkey)
 			if err != nil {
 				return err
@@ -306,8 +313,8 @@ func (h *Namespace) Update(ctx context.Context, req UpdateRequest) (UpdateResult
 				return err
 			}
 		}
-		m.bytes = int64(size) - int64(old.Size)
-		m.written = old.Size + size
+		m.bytes = int64(size) - int64(old.size)
+		m.written = old.size + size
 		m.puts = []segPut{{id: req.ID, values: values, sparse: sparse}}
 		return nil
 	})
@@ -329,7 +336,9 @@ type DeleteResult struct {
 }
 
 // Delete deletes the records with the given ids, atomically. Unknown ids
-// are not an error. At most Options.MaxBatchRecords ids per call.
+// are not an error. At most Options.MaxBatchRecords ids per call, within
+// one storage transaction (a *BatchTooLargeError otherwise; only a very
+// small Options.MemTableSize makes that bite below the record cap).
 func (h *Namespace) Delete(ctx context.Context, ids []string) (DeleteResult, error) {
 	if err := h.begin(ctx); err != nil {
 		return DeleteResult{}, err
@@ -339,6 +348,14 @@ func (h *Namespace) Delete(ctx context.Context, ids []string) (DeleteResult, err
 	ids, err := uniqueIDs("ids", ids, h.idx.db.opts.MaxBatchRecords)
 	if err != nil {
 		return DeleteResult{}, err
+	}
+	// Each id may cost two tombstones (values and metadata).
+	txnBytes := int64(4096)
+	for _, id := range ids {
+		txnBytes += 2 * int64(10+len(id)+storage.TxnEntryOverhead)
+	}
+	if st := h.idx.db.store; txnBytes >= st.MaxTxnBytes() || int64(2*len(ids)+8) >= st.MaxTxnEntries() {
+		return DeleteResult{}, &BatchTooLargeError{Field: "ids", Records: len(ids), Bytes: txnBytes, MaxBytes: st.MaxTxnBytes()}
 	}
 	m, err := ix.write(ctx, h.name, false, func(t *storage.Txn, ns *namespace, m *mutation) error {
 		for _, id := range ids {
@@ -353,15 +370,15 @@ func (h *Namespace) Delete(ctx context.Context, ids []string) (DeleteResult, err
 			if err := t.Delete(vkey); err != nil {
 				return err
 			}
-			if old.HasMetadata {
+			if old.hasMetadata {
 				if err := t.Delete(storage.MetadataKey(ix.id, ns.id, id)); err != nil {
 					return err
 				}
 			}
 			m.matched++
 			m.records--
-			m.bytes -= int64(old.Size)
-			m.written += old.Size
+			m.bytes -= int64(old.size)
+			m.written += old.size
 			m.dels = append(m.dels, id)
 		}
 		return nil

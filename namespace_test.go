@@ -544,3 +544,79 @@ func TestTenantIsolation(t *testing.T) {
 		}
 	}
 }
+
+// TestDeleteAllKeepsFlushedReadUnits interleaves the read-unit flusher's
+// commit with DeleteAll: the units it persisted must carry over.
+func TestDeleteAllKeepsFlushedReadUnits(t *testing.T) {
+	dir := t.TempDir()
+	db := openDir(t, dir, nil)
+	h := mustIndex(t, db, "ix", 4, Cosine)
+	tenant := h.Namespace("t")
+	if _, err := tenant.Upsert(ctx, []Record{{ID: "a", Values: []float32{1, 2, 3, 4}}}); err != nil {
+		t.Fatal(err)
+	}
+	for range 30 {
+		if _, err := tenant.Fetch(ctx, []string{"a"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := h.ix.lookup("t")
+	ru := old.usage.readUnits.Load()
+	// The flusher's transaction commits ...
+	err := db.store.Update(func(tx *storage.Txn) error {
+		if live, err := checkLive(tx, old); err != nil || !live {
+			t.Fatalf("live %v %v", live, err)
+		}
+		return tx.Set(storage.ReadUnitsKey(old.ix.id, old.id), storage.EncodeUint64(ru))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// ... DeleteAll runs before the flusher records what it wrote ...
+	if _, err := tenant.DeleteAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	old.usage.flushedReads.Store(ru) // ... which it then does.
+	d, _ := h.DescribeNamespace(ctx, "t")
+	db.Close()
+	db = openDir(t, dir, nil)
+	defer db.Close()
+	h, _ = db.Index("ix")
+	if d2, _ := h.DescribeNamespace(ctx, "t"); d2.ReadUnits != d.ReadUnits || d.ReadUnits != int64(ru) {
+		t.Fatalf("read units: %d before reopen, %d after, want %d", d.ReadUnits, d2.ReadUnits, ru)
+	}
+}
+
+// TestReadUnitsOfManyNamespacesPersist has more namespaces with unflushed
+// read units than one storage transaction holds.
+func TestReadUnitsOfManyNamespacesPersist(t *testing.T) {
+	if testing.Short() {
+		t.Skip("creates 2000 namespaces")
+	}
+	dir := t.TempDir()
+	o := testOptions()
+	o.MemTableSize = 1 << 20 // a 1638-entry transaction cap
+	db := openDir(t, dir, o)
+	h := mustIndex(t, db, "ix", 4, Cosine)
+	const n = 2000
+	for i := range n {
+		name := strconv.Itoa(i)
+		if _, err := h.CreateNamespace(ctx, name); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.Namespace(name).List(ctx, ListOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	db = openDir(t, dir, o)
+	defer db.Close()
+	h, _ = db.Index("ix")
+	for _, name := range []string{"0", "999", "1999"} {
+		if d, _ := h.DescribeNamespace(ctx, name); d.ReadUnits != 1 {
+			t.Fatalf("namespace %s: %d read units after reopen, want 1", name, d.ReadUnits)
+		}
+	}
+}

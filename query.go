@@ -69,25 +69,31 @@ func (h *Namespace) Query(ctx context.Context, req QueryRequest) (QueryResult, e
 	if err != nil {
 		return QueryResult{}, err
 	}
-	if res.Matches, err = seg.query(ctx, &req, sq); err != nil {
-		return QueryResult{}, err
-	}
-	if req.IncludeMetadata && len(res.Matches) > 0 {
-		err := h.idx.db.store.View(func(t *storage.Txn) error {
-			if live, err := checkLive(t, ns); err != nil || !live {
-				return err
-			}
-			for i := range res.Matches {
-				md, err := readMetadata(t, ns, res.Matches[i].ID)
-				if err != nil {
-					return err
-				}
-				res.Matches[i].Metadata = md
-			}
-			return nil
-		})
+	if req.IncludeMetadata {
+		// Metadata lives in storage, values in the segment. While writeMu
+		// is held no write of this namespace sits between its commit and
+		// its apply, so a snapshot taken then agrees with the segment, and
+		// the segment's read lock keeps later writes out of it until the
+		// matches are built.
+		ns.writeMu.Lock()
+		seg.mu.RLock()
+		snap := h.idx.db.store.Snapshot()
+		ns.writeMu.Unlock()
+		defer snap.Discard()
+		res.Matches, err = seg.queryLocked(ctx, &req, sq)
+		if err == nil {
+			res.Matches, err = attachMetadata(snap, ns, res.Matches)
+		}
+		seg.mu.RUnlock()
 		if err != nil {
-			return QueryResult{}, storageErr(err)
+			return QueryResult{}, err
+		}
+	} else {
+		seg.mu.RLock()
+		res.Matches, err = seg.queryLocked(ctx, &req, sq)
+		seg.mu.RUnlock()
+		if err != nil {
+			return QueryResult{}, err
 		}
 	}
 	res.Usage.ReadUnits = queryReadUnits(ns.bytes.Load())
@@ -117,12 +123,31 @@ func checkQuery(req *QueryRequest, ix *index) (sparseVec, error) {
 	return normalizeSparse("sparseVector", req.SparseVector, ix.metric)
 }
 
-// query runs a validated query against the segment and builds the matches,
-// all under one read lock so values match the scores.
-func (s *segment) query(ctx context.Context, req *QueryRequest, sq sparseVec) ([]Match, error) {
+// attachMetadata reads each match's metadata from snap. A namespace no
+// longer live in snap (dropped while the query ran) has no matches.
+func attachMetadata(snap *storage.Txn, ns *namespace, matches []Match) ([]Match, error) {
+	if len(matches) == 0 {
+		return matches, nil
+	}
+	live, err := checkLive(snap, ns)
+	if err != nil || !live {
+		return nil, storageErr(err)
+	}
+	for i := range matches {
+		md, err := readMetadata(snap, ns, matches[i].ID)
+		if err != nil {
+			return nil, storageErr(err)
+		}
+		matches[i].Metadata = md
+	}
+	return matches, nil
+}
+
+// queryLocked runs a validated query against the segment and builds the
+// matches.
+// REQUIRES: s.mu held for reading.
+func (s *segment) queryLocked(ctx context.Context, req *QueryRequest, sq sparseVec) ([]Match, error) {
 	q := make([]float32, s.stride)
-	s.mu.RLock()
-	defer s.mu.RUnlock()
 	if req.ID != "" {
 		slot, ok := s.slots[req.ID]
 		if !ok {

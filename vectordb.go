@@ -28,6 +28,9 @@ type DB struct {
 	life   sync.RWMutex
 	closed bool
 
+	closeOnce sync.Once
+	closeErr  error
+
 	mu struct {
 		sync.Mutex
 		indexes     map[string]*index
@@ -96,20 +99,20 @@ func Open(dir string, opts *Options) (*DB, error) {
 
 // Close waits for calls in flight, persists the read-unit counters and
 // closes the database. Afterwards every call returns ErrClosed. Close is
-// idempotent. An interrupted namespace drop resumes at the next Open.
+// idempotent: later and concurrent calls wait for the first and return its
+// result. An interrupted namespace drop resumes at the next Open.
 func (db *DB) Close() error {
-	db.life.Lock()
-	if db.closed {
+	db.closeOnce.Do(func() {
+		db.life.Lock()
+		db.closed = true
 		db.life.Unlock()
-		return nil
-	}
-	db.closed = true
-	db.life.Unlock()
-	db.stopBG()
-	db.bg.Wait()
-	ferr := db.flushReadUnits()
-	cerr := db.store.Close()
-	return storageErr(errors.Join(ferr, cerr))
+		db.stopBG()
+		db.bg.Wait()
+		ferr := db.flushReadUnits()
+		cerr := db.store.Close()
+		db.closeErr = storageErr(errors.Join(ferr, cerr))
+	})
+	return db.closeErr
 }
 
 // enter admits a call; every successful enter is paired with leave.
@@ -159,11 +162,11 @@ type IndexDescription struct {
 	Name               string
 	Dimension          int
 	Metric             Metric
-	DeletionProtection bool
-	Tags               map[string]string // a copy
+	DeletionProtection bool              // whether DeleteIndex is refused
+	Tags               map[string]string // a copy the caller owns
 	CreatedAt          time.Time
-	NamespaceCount     int
-	RecordCount        int64
+	NamespaceCount     int   // namespaces, empty ones included
+	RecordCount        int64 // records across all namespaces
 }
 
 // IndexConfig changes an index's mutable settings; nil fields are left
@@ -274,7 +277,8 @@ func (db *DB) CreateIndex(ctx context.Context, spec IndexSpec) (*Index, error) {
 	now := time.Now()
 	ix := &index{
 		db: db, id: db.mu.nextIndexID, name: spec.Name, dim: spec.Dimension, metric: spec.Metric,
-		createdAt: now, protection: spec.DeletionProtection, tags: tags, nextNS: 1,
+		createdAt: now, protection: spec.DeletionProtection, tags: tags, nextNS: 1, leasedNS: 1,
+		creating: make(map[string]*nameLock),
 	}
 	err = db.store.Update(func(t *storage.Txn) error {
 		if err := t.Set(storage.IndexKey(ix.name), ix.record().Encode()); err != nil {
@@ -326,6 +330,9 @@ func (db *DB) DescribeIndex(ctx context.Context, name string) (IndexDescription,
 		return IndexDescription{}, err
 	}
 	defer db.leave()
+	if err := ctx.Err(); err != nil {
+		return IndexDescription{}, err
+	}
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	ix, ok := db.mu.indexes[name]
@@ -356,6 +363,9 @@ func (db *DB) ListIndexes(ctx context.Context) ([]IndexDescription, error) {
 		return nil, err
 	}
 	defer db.leave()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	out := make([]IndexDescription, 0, len(db.mu.indexes))
@@ -398,6 +408,20 @@ func (db *DB) ConfigureIndex(ctx context.Context, name string, cfg IndexConfig) 
 	return ix.describeLocked(), nil
 }
 
+// deletableLocked returns the index called name if it may be deleted; with
+// want set, only if it is still that index.
+// REQUIRES: DB.mu held.
+func (db *DB) deletableLocked(name string, want *index) (*index, error) {
+	ix, ok := db.mu.indexes[name]
+	if !ok || (want != nil && ix != want) {
+		return nil, fmt.Errorf("%w: %q", ErrIndexNotFound, name)
+	}
+	if ix.protection {
+		return nil, fmt.Errorf("%w: %q; turn deletion protection off with ConfigureIndex first", ErrDeletionProtected, name)
+	}
+	return ix, nil
+}
+
 // DeleteIndex deletes the index called name with all its namespaces. It
 // returns once the index is gone from the catalog, which is at once
 // durable; its data is removed in the background without blocking other
@@ -411,18 +435,22 @@ func (db *DB) DeleteIndex(ctx context.Context, name string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	// Find the index, then wait for its writers without holding DB.mu, so
+	// that other indexes' catalog calls do not wait with us; then check
+	// again under DB.mu.
 	db.mu.Lock()
-	defer db.mu.Unlock()
-	ix, ok := db.mu.indexes[name]
-	if !ok {
-		return fmt.Errorf("%w: %q", ErrIndexNotFound, name)
+	ix, err := db.deletableLocked(name, nil)
+	db.mu.Unlock()
+	if err != nil {
+		return err
 	}
-	if ix.protection {
-		return fmt.Errorf("%w: %q; turn deletion protection off with ConfigureIndex first", ErrDeletionProtected, name)
-	}
-	// Wait for every writer of the index, and keep new ones out.
 	ix.gate.Lock()
 	defer ix.gate.Unlock()
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if _, err := db.deletableLocked(name, ix); err != nil {
+		return err
+	}
 	drop := storage.DropRecord{Prefixes: [][]byte{
 		storage.IndexDataPrefix(ix.id),
 		storage.NamespaceCatalogPrefix(ix.id),
@@ -430,7 +458,7 @@ func (db *DB) DeleteIndex(ctx context.Context, name string) error {
 		storage.ReadUnitsPrefix(ix.id),
 		storage.NamespaceSeqKey(ix.id),
 	}}
-	err := db.store.Update(func(t *storage.Txn) error {
+	err = db.store.Update(func(t *storage.Txn) error {
 		if err := t.Delete(storage.IndexKey(name)); err != nil {
 			return err
 		}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"sync"
 	"time"
 
 	"github.com/vectordb-go/vectordb/storage"
@@ -14,9 +16,10 @@ import (
 // also updates the namespace's counters; after the commit it updates the
 // in-memory counters and, if the namespace is hot, its segment. Holding
 // writeMu across commit and apply makes the segment see writes in commit
-// order. A write that creates the namespace holds the index's mu instead,
-// and publishes the namespace only once the commit has succeeded, so a
-// failed write leaves no trace.
+// order. A write that creates the namespace holds a lock on the name
+// instead (not the index's mu, so creating one namespace never waits for
+// another's commit) and publishes the namespace only once the commit has
+// succeeded, so a failed write leaves no trace.
 
 // mutation is what one write did, computed inside its transaction.
 type mutation struct {
@@ -80,24 +83,55 @@ func (ix *index) write(ctx context.Context, name string, create bool, fn writeFn
 // createAndWrite creates the namespace and runs fn in one transaction. It
 // reports retry if another writer created the namespace first.
 func (ix *index) createAndWrite(name string, fn writeFn) (*mutation, bool, error) {
-	ix.mu.Lock()
-	defer ix.mu.Unlock()
+	unlock := ix.lockName(name)
+	defer unlock()
 	if ix.lookup(name) != nil {
 		return nil, true, nil
 	}
-	ns := ix.newNamespaceLocked(name, time.Now(), &usage{})
+	ns, err := ix.newNamespace(name, time.Now(), &usage{})
+	if err != nil {
+		return nil, false, err
+	}
 	m, err := ix.commit(ns, true, fn)
 	if err != nil {
 		return nil, false, err
 	}
 	ns.apply(m)
-	ix.publishLocked(ns)
+	ix.publish(ns)
 	return m, false, nil
+}
+
+// nameLock serializes the creators of one namespace name.
+type nameLock struct {
+	mu   sync.Mutex
+	refs int // guarded by index.mu
+}
+
+// lockName locks name against other creators and returns the unlock.
+// Creating namespaces of different names proceeds in parallel.
+func (ix *index) lockName(name string) (unlock func()) {
+	ix.mu.Lock()
+	l := ix.creating[name]
+	if l == nil {
+		l = &nameLock{}
+		ix.creating[name] = l
+	}
+	l.refs++
+	ix.mu.Unlock()
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		ix.mu.Lock()
+		if l.refs--; l.refs == 0 {
+			delete(ix.creating, name)
+		}
+		ix.mu.Unlock()
+	}
 }
 
 // commit runs fn in a transaction that also writes ns's counters, and the
 // namespace's catalog entry when isNew.
-// REQUIRES: ns.writeMu held, or ix.mu held and ns not yet published.
+// REQUIRES: ns.writeMu held, or ns not yet published and its name locked.
 func (ix *index) commit(ns *namespace, isNew bool, fn writeFn) (*mutation, error) {
 	var m *mutation
 	err := ix.db.store.Update(func(t *storage.Txn) error {
@@ -111,7 +145,7 @@ func (ix *index) commit(ns *namespace, isNew bool, fn writeFn) (*mutation, error
 			WriteUnits: ns.usage.writeUnits.Load() + uint64(writeUnits(m.written)),
 		}
 		if isNew {
-			return ix.putNamespaceLocked(t, ns, st)
+			return ix.putNamespace(t, ns, st)
 		}
 		return t.Set(storage.StatsKey(ix.id, ns.id), st.Encode())
 	})
@@ -144,30 +178,51 @@ func (ns *namespace) apply(m *mutation) {
 	}
 }
 
-// newNamespaceLocked returns a new, unpublished namespace with the next id.
-// REQUIRES: ix.mu held.
-func (ix *index) newNamespaceLocked(name string, created time.Time, u *usage) *namespace {
-	return &namespace{ix: ix, id: ix.nextNS, name: name, createdAt: created, usage: u}
+// nsIDLease is how many namespace ids one write of the stored sequence
+// reserves. Creators take ids from the lease in memory, so their commits
+// never touch the sequence key (with it in every creation's read set,
+// concurrent creations conflicted until their retries ran out); a restart
+// skips the unused rest of a lease.
+const nsIDLease = 64
+
+// newNamespace returns a new, unpublished namespace under a fresh id. The
+// id is consumed even if the namespace is never committed: ids are never
+// reused, gaps are harmless.
+func (ix *index) newNamespace(name string, created time.Time, u *usage) (*namespace, error) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if ix.nextNS == ix.leasedNS {
+		if ix.leasedNS > math.MaxUint32-nsIDLease {
+			return nil, fmt.Errorf("vectordb: index %q has used up its namespace ids", ix.name)
+		}
+		next := ix.leasedNS + nsIDLease
+		err := ix.db.store.Update(func(t *storage.Txn) error {
+			return t.Set(storage.NamespaceSeqKey(ix.id), storage.EncodeUint32(next))
+		})
+		if err != nil {
+			return nil, storageErr(err)
+		}
+		ix.leasedNS = next
+	}
+	id := ix.nextNS
+	ix.nextNS++
+	return &namespace{ix: ix, id: id, name: name, createdAt: created, usage: u}, nil
 }
 
-// putNamespaceLocked writes the catalog entry, counters and id sequence of
-// a namespace made by newNamespaceLocked.
-// REQUIRES: ix.mu held.
-func (ix *index) putNamespaceLocked(t *storage.Txn, ns *namespace, st storage.Stats) error {
+// putNamespace writes the catalog entry and counters of a namespace made
+// by newNamespace.
+func (ix *index) putNamespace(t *storage.Txn, ns *namespace, st storage.Stats) error {
 	rec := storage.NamespaceRecord{ID: ns.id, CreatedAt: ns.createdAt.UnixNano()}
 	if err := t.Set(storage.NamespaceKey(ix.id, ns.name), rec.Encode()); err != nil {
-		return err
-	}
-	if err := t.Set(storage.NamespaceSeqKey(ix.id), storage.EncodeUint32(ns.id+1)); err != nil {
 		return err
 	}
 	return t.Set(storage.StatsKey(ix.id, ns.id), st.Encode())
 }
 
-// publishLocked makes a committed namespace visible and consumes its id.
-// REQUIRES: ix.mu held.
-func (ix *index) publishLocked(ns *namespace) {
-	ix.nextNS = ns.id + 1
+// publish makes a committed namespace visible.
+func (ix *index) publish(ns *namespace) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
 	ix.namespaces.Store(ns.name, ns)
 }
 
@@ -206,22 +261,33 @@ func (ix *index) dropNamespace(ctx context.Context, name string, keep bool) (boo
 	}
 }
 
-// replaceLocked does dropNamespace's catalog change.
+// replaceLocked does dropNamespace's catalog change. It holds ix.mu so
+// that the namespace map changes together with the catalog.
 // REQUIRES: old.writeMu held and old live.
 func (ix *index) replaceLocked(old *namespace, keep bool) error {
-	ix.mu.Lock()
-	defer ix.mu.Unlock()
 	var next *namespace
 	if keep {
-		next = ix.newNamespaceLocked(old.name, old.createdAt, old.usage)
-	}
-	drop := storage.DropRecord{Prefixes: [][]byte{storage.NamespaceDataPrefix(ix.id, old.id)}}
-	err := ix.db.store.Update(func(t *storage.Txn) error {
-		if err := t.Delete(storage.StatsKey(ix.id, old.id)); err != nil {
+		var err error
+		if next, err = ix.newNamespace(old.name, old.createdAt, old.usage); err != nil {
 			return err
 		}
-		if err := t.Delete(storage.ReadUnitsKey(ix.id, old.id)); err != nil {
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	drop := storage.DropRecord{Prefixes: [][]byte{storage.NamespaceDataPrefix(ix.id, old.id)}}
+	err := ix.db.store.Update(func(t *storage.Txn) error {
+		// Reading the old read-unit counter puts it in this transaction's
+		// read set: a flusher commit racing this one forces a retry, so the
+		// value carried over is never stale.
+		v, _, err := t.GetCopy(storage.ReadUnitsKey(ix.id, old.id))
+		if err != nil {
 			return err
+		}
+		stored, _ := storage.DecodeUint64(v)
+		for _, k := range [][]byte{storage.StatsKey(ix.id, old.id), storage.ReadUnitsKey(ix.id, old.id)} {
+			if err := t.Delete(k); err != nil {
+				return err
+			}
 		}
 		if err := ix.db.putDrop(t, &drop); err != nil {
 			return err
@@ -230,10 +296,11 @@ func (ix *index) replaceLocked(old *namespace, keep bool) error {
 			return t.Delete(storage.NamespaceKey(ix.id, old.name))
 		}
 		st := storage.Stats{WriteUnits: old.usage.writeUnits.Load() + minWriteUnits}
-		if err := ix.putNamespaceLocked(t, next, st); err != nil {
+		if err := ix.putNamespace(t, next, st); err != nil {
 			return err
 		}
-		return t.Set(storage.ReadUnitsKey(ix.id, next.id), storage.EncodeUint64(old.usage.flushedReads.Load()))
+		ru := max(stored, old.usage.flushedReads.Load())
+		return t.Set(storage.ReadUnitsKey(ix.id, next.id), storage.EncodeUint64(ru))
 	})
 	if err != nil {
 		return storageErr(err)
@@ -248,6 +315,6 @@ func (ix *index) replaceLocked(old *namespace, keep bool) error {
 		// An emptied hot namespace stays hot: its segment is trivially empty.
 		next.seg.Store(newSegment(ix.dim, ix.metric, 0))
 	}
-	ix.publishLocked(next)
+	ix.namespaces.Store(next.name, next)
 	return nil
 }

@@ -11,15 +11,15 @@
 //
 //	0x01 'f'                       format version (uint32)
 //	0x01 'i'                       next index id (uint32)
-//	0x01 'n' ix                    next namespace id in index ix (uint32)
+//	0x01 'n' ix                    end of the namespace ids leased in index ix
 //	0x02 name                      index catalog entry (IndexRecord)
 //	0x03 ix name                   namespace catalog entry (NamespaceRecord)
 //	0x04 ix ns                     namespace counters (Stats)
 //	0x05 ix ns                     namespace read units, flushed lazily
 //	0x06 dropID                    pending drop (DropRecord); ids are unique
 //	                               among pending drops, found anew at open
-//	0x10 ix ns 'v' recordID        dense and sparse values (VectorRecord)
-//	0x10 ix ns 'm' recordID        metadata (EncodeMetadata)
+//	0x10 ix ns 'v' recordID        dense and sparse values (AppendVector)
+//	0x10 ix ns 'm' recordID        metadata (AppendMetadata)
 //
 // A namespace's data is the single range 0x10 ix ns, an index's data the
 // range 0x10 ix: dropping either is one range deletion. Vectors and metadata

@@ -31,7 +31,8 @@ func FormatKey() []byte { return []byte{tagMeta, 'f'} }
 // IndexSeqKey holds the next index id.
 func IndexSeqKey() []byte { return []byte{tagMeta, 'i'} }
 
-// NamespaceSeqKey holds the next namespace id of index ix.
+// NamespaceSeqKey holds the end of the namespace ids leased so far in
+// index ix: every id ever used is below it.
 func NamespaceSeqKey(ix uint32) []byte {
 	return binary.BigEndian.AppendUint32([]byte{tagMeta, 'n'}, ix)
 }

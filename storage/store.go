@@ -172,6 +172,14 @@ func (s *Store) Update(fn func(*Txn) error) error {
 	return ErrConflict
 }
 
+// Snapshot opens a read-only transaction at the current point in time.
+// The caller must Discard it. Use it where the moment the snapshot is taken
+// matters (View takes it on entry too, but inside a callback).
+func (s *Store) Snapshot() *Txn { return &Txn{t: s.db.NewTransaction(false)} }
+
+// Discard ends a transaction from Snapshot.
+func (t *Txn) Discard() { t.t.Discard() }
+
 // Txn is a transaction. It is not safe for concurrent use.
 type Txn struct {
 	t *badger.Txn
