@@ -317,9 +317,9 @@ func (db *DB) Index(name string) (*Index, error) {
 	defer db.leave()
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	ix, ok := db.mu.indexes[name]
-	if !ok {
-		return nil, fmt.Errorf("%w: %q", ErrIndexNotFound, name)
+	ix, err := db.indexLocked(name)
+	if err != nil {
+		return nil, err
 	}
 	return &Index{db: db, ix: ix}, nil
 }
@@ -335,9 +335,9 @@ func (db *DB) DescribeIndex(ctx context.Context, name string) (IndexDescription,
 	}
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	ix, ok := db.mu.indexes[name]
-	if !ok {
-		return IndexDescription{}, fmt.Errorf("%w: %q", ErrIndexNotFound, name)
+	ix, err := db.indexLocked(name)
+	if err != nil {
+		return IndexDescription{}, err
 	}
 	return ix.describeLocked(), nil
 }
@@ -387,9 +387,9 @@ func (db *DB) ConfigureIndex(ctx context.Context, name string, cfg IndexConfig) 
 	}
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	ix, ok := db.mu.indexes[name]
-	if !ok {
-		return IndexDescription{}, fmt.Errorf("%w: %q", ErrIndexNotFound, name)
+	ix, err := db.indexLocked(name)
+	if err != nil {
+		return IndexDescription{}, err
 	}
 	tags, err := mergeTags(ix.tags, cfg.Tags)
 	if err != nil {
@@ -408,12 +408,25 @@ func (db *DB) ConfigureIndex(ctx context.Context, name string, cfg IndexConfig) 
 	return ix.describeLocked(), nil
 }
 
+// indexLocked returns the index called name, or ErrIndexNotFound.
+// REQUIRES: DB.mu held.
+func (db *DB) indexLocked(name string) (*index, error) {
+	ix, ok := db.mu.indexes[name]
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrIndexNotFound, name)
+	}
+	return ix, nil
+}
+
 // deletableLocked returns the index called name if it may be deleted; with
 // want set, only if it is still that index.
 // REQUIRES: DB.mu held.
 func (db *DB) deletableLocked(name string, want *index) (*index, error) {
-	ix, ok := db.mu.indexes[name]
-	if !ok || (want != nil && ix != want) {
+	ix, err := db.indexLocked(name)
+	if err != nil {
+		return nil, err
+	}
+	if want != nil && ix != want {
 		return nil, fmt.Errorf("%w: %q", ErrIndexNotFound, name)
 	}
 	if ix.protection {
