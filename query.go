@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 
+	"github.com/vectordb-go/vectordb/simd"
 	"github.com/vectordb-go/vectordb/storage"
 )
 
@@ -147,17 +148,17 @@ func attachMetadata(snap *storage.Txn, ns *namespace, matches []Match) ([]Match,
 // matches.
 // REQUIRES: s.mu held for reading.
 func (s *segment) queryLocked(ctx context.Context, req *QueryRequest, sq sparseVec) ([]Match, error) {
-	q := make([]float32, s.stride)
+	q := make([]float32, s.dim)
 	if req.ID != "" {
 		slot, ok := s.slots[req.ID]
 		if !ok {
 			return nil, nil
 		}
-		copy(q, s.rowLocked(slot)[:s.dim])
+		copy(q, s.rowLocked(slot))
 	} else {
 		copy(q, req.Vector)
 	}
-	hits, err := s.searchLocked(ctx, q, dot(q, q), sq, req.TopK)
+	hits, err := s.searchLocked(ctx, q, simd.SquaredNorm(q), sq, req.TopK)
 	if err != nil {
 		return nil, err
 	}

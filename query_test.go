@@ -320,3 +320,38 @@ func TestTopKTieBreakIsDeterministic(t *testing.T) {
 		t.Fatalf("ties = %v, want id order", ids)
 	}
 }
+
+// TestCosineScoresWithin1e6 checks the scan's cosine scores (batch dot
+// product, stored norms) against the exact formula in float64.
+func TestCosineScoresWithin1e6(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, dim := range []int{8, 100, 768, 1536} {
+		db := openMem(t)
+		ns := mustIndex(t, db, "i", dim, Cosine).Namespace("t")
+		vecs := map[string][]float32{}
+		var recs []Record
+		for i := range 300 {
+			id := strconv.Itoa(i)
+			vecs[id] = randVec(r, dim)
+			recs = append(recs, Record{ID: id, Values: vecs[id]})
+		}
+		for b := 0; b < len(recs); b += 100 {
+			if _, err := ns.Upsert(ctx, recs[b:b+100]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		q := randVec(r, dim)
+		res, err := ns.Query(ctx, QueryRequest{Vector: q, TopK: 300})
+		if err != nil {
+			t.Fatal(err)
+		}
+		worst := 0.0
+		for _, m := range res.Matches {
+			worst = max(worst, math.Abs(float64(m.Score)-refScore(Cosine, q, vecs[m.ID], sparseVec{}, sparseVec{})))
+		}
+		if worst > 1e-6 {
+			t.Fatalf("dim %d: a cosine score is %g from the exact formula", dim, worst)
+		}
+		t.Logf("dim %d: largest cosine error %.2g", dim, worst)
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/vectordb-go/vectordb/simd"
 )
 
 // segment is a namespace's hot, in-memory form: its dense vectors in
@@ -56,8 +58,10 @@ const (
 	parallelMinFloats = 1 << 18
 	// compactMinSlots: a segment with fewer slots never compacts.
 	compactMinSlots = 1024
-	// strideAlign pads rows to a multiple of 8 float32s (32 bytes) so
-	// kernels can process whole rows without tail handling.
+	// strideAlign pads rows to a multiple of 8 float32s (32 bytes), so
+	// that every row starts on a 32-byte boundary: the AVX2 kernels then
+	// never split a load across cache lines. (The kernels handle any
+	// length with masked tails; the padding is never read.)
 	strideAlign = 8
 )
 
@@ -173,7 +177,7 @@ func (s *segment) newSlotLocked(id string) uint32 {
 
 // norm is |v| in float32, as the cosine formula takes it.
 func norm(v []float32) float32 {
-	return sqrt32(dot(v, v))
+	return sqrt32(simd.SquaredNorm(v))
 }
 
 // deleteLocked removes id; it reports whether id was present.
@@ -217,8 +221,9 @@ func (s *segment) compactLocked() {
 	s.memBytes.Store(c.memBytes.Load())
 }
 
-// searchLocked returns the k best live rows for the stride-padded query q,
-// best first. qNormSq is dot(q, q); sq is the sparse part (dotproduct only).
+// searchLocked returns the k best live rows for the query q (of length
+// dim), best first. qNormSq is |q|^2; sq is the sparse part (dotproduct
+// only).
 // The scan is split across GOMAXPROCS goroutines for large segments and
 // checks ctx between chunks.
 // REQUIRES: mu held for reading.
@@ -276,10 +281,12 @@ func (s *segment) scanChunkLocked(c int, q []float32, qNormSq float32, sq sparse
 	n := min(s.chunkRows, s.n-base)
 	rows := s.chunks[c]
 	scores = scores[:n]
+	// One batch kernel call per chunk; cosine then needs only the stored
+	// norms, so the scan is one dot product per row whatever the metric.
 	if s.metric == Euclidean {
-		l2Rows(q, rows, s.stride, scores)
+		simd.L2SquaredBatch(q, rows, s.stride, scores)
 	} else {
-		dotRows(q, rows, s.stride, scores)
+		simd.DotBatch(q, rows, s.stride, scores)
 	}
 	for i, sc := range scores {
 		slot := uint32(base + i)
