@@ -47,7 +47,7 @@ func (ns *namespace) load(ctx context.Context) (seg *segment, live bool, err err
 			return err
 		}
 		seg = newSegment(ix.dim, ix.metric, int(ns.records.Load()))
-		return t.Iterate(storage.IterOptions{Prefix: storage.VectorPrefix(ix.id, ns.id)}, func(k, v []byte) (bool, error) {
+		err := t.Iterate(storage.IterOptions{Prefix: storage.VectorPrefix(ix.id, ns.id)}, func(k, v []byte) (bool, error) {
 			if rows++; rows%loadCheckEvery == 0 {
 				if err := ctx.Err(); err != nil {
 					return false, err
@@ -67,6 +67,29 @@ func (ns *namespace) load(ctx context.Context) (seg *segment, live bool, err err
 			seg.appendLocked(string(id), &view)
 			return true, nil
 		})
+		if err != nil {
+			return err
+		}
+		// Then the metadata, into the filter index.
+		err = t.Iterate(storage.IterOptions{Prefix: storage.MetadataPrefix(ix.id, ns.id)}, func(k, v []byte) (bool, error) {
+			id, err := storage.RecordIDFromKey(k)
+			if err != nil {
+				return false, err
+			}
+			slot, ok := seg.slots[string(id)]
+			if !ok {
+				return false, fmt.Errorf("%w: metadata without a record: %q", ErrCorrupt, id)
+			}
+			md, _, err := storage.DecodeMetadata(v)
+			if err != nil {
+				return false, err
+			}
+			seg.meta[slot] = md
+			seg.indexLocked(slot, md)
+			return true, nil
+		})
+		seg.mergeAllLocked()
+		return err
 	})
 	if err != nil {
 		return nil, false, storageErr(err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"iter"
-	"slices"
 
 	"github.com/vectordb-go/vectordb/storage"
 )
@@ -53,7 +52,8 @@ type preparedRecord struct {
 	sparse  sparseVec
 	size    uint64
 	vecVal  []byte
-	metaVal []byte // nil without metadata
+	metaVal []byte   // nil without metadata
+	md      Metadata // stored form, for the segment's filter index
 }
 
 // Upsert writes records into the namespace, creating it if needed. A
@@ -82,7 +82,7 @@ func (h *Namespace) Upsert(ctx context.Context, records []Record) (UpsertResult,
 		m.puts = make([]segPut, 0, len(prep))
 		for _, r := range prep {
 			vkey := storage.VectorKey(ix.id, ns.id, r.id)
-			old, found, err := getHeader(t, vkey)
+			old, found, err := getHeader(t, ns, r.id)
 			if err != nil {
 				return err
 			}
@@ -107,7 +107,7 @@ func (h *Namespace) Upsert(ctx context.Context, records []Record) (UpsertResult,
 			m.records++
 			m.bytes += int64(r.size)
 			m.written += r.size
-			m.puts = append(m.puts, segPut{id: r.id, values: r.values, sparse: r.sparse})
+			m.puts = append(m.puts, segPut{id: r.id, values: r.values, sparse: r.sparse, md: r.md})
 		}
 		return nil
 	})
@@ -175,13 +175,13 @@ func prepareRecord(r *Record, ix *index, p *preparedRecord) error {
 	p.id, p.values, p.sparse = r.ID, r.Values, sp
 	p.size = recordSize(r.ID, mdSize, ix.dim, len(sp.idx))
 	if md != nil {
-		if p.metaVal, err = storage.AppendMetadata(nil, md); err != nil {
+		if p.metaVal, err = storage.AppendMetadata(nil, md, mdSize); err != nil {
 			return argErr("metadata", nil, err.Error())
 		}
 	}
+	p.md = md
 	p.vecVal = storage.AppendVector(nil, &storage.VectorRecord{
-		Size: p.size, HasMetadata: md != nil, Values: r.Values,
-		SparseIndices: sp.idx, SparseValues: sp.val,
+		Values: r.Values, SparseIndices: sp.idx, SparseValues: sp.val,
 	})
 	return nil
 }
@@ -192,141 +192,26 @@ type recordHeader struct {
 	hasMetadata bool
 }
 
-// getHeader reads the header of a stored vector value.
-func getHeader(t *storage.Txn, key []byte) (recordHeader, bool, error) {
-	var h recordHeader
-	found, err := t.Get(key, func(b []byte) error {
+// getHeader reports whether record id of ns exists and, if so, its
+// accounted size and whether it has metadata. It reads only the headers of
+// the record's vector and metadata values.
+func getHeader(t *storage.Txn, ns *namespace, id string) (recordHeader, bool, error) {
+	var dim, nnz int
+	found, err := t.Get(storage.VectorKey(ns.ix.id, ns.id, id), func(b []byte) error {
 		v, err := storage.ParseVector(b)
-		h = recordHeader{size: v.Size, hasMetadata: v.HasMetadata}
+		dim, nnz = v.Dim, v.NNZ
 		return err
 	})
-	return h, found, err
-}
-
-// UpdateRequest changes one record. Nil fields are left alone; at least
-// one must be set.
-type UpdateRequest struct {
-	ID           string
-	Values       []float32     // replaces the dense values
-	SparseValues *SparseValues // replaces the sparse values (dotproduct indexes)
-	SetMetadata  Metadata      // merged key by key into the metadata
-}
-
-// UpdateResult reports an Update.
-type UpdateResult struct {
-	MatchedRecords int // 1 if the record existed, else 0
-	Usage          Usage
-}
-
-// Update changes the record req.ID: Values and SparseValues replace the
-// stored ones, SetMetadata adds or overwrites metadata keys and keeps the
-// others. An unknown id (or namespace) is not an error: nothing changes
-// and MatchedRecords is 0. The merged metadata must still fit in
-// MaxMetadataBytes.
-func (h *Namespace) Update(ctx context.Context, req UpdateRequest) (UpdateResult, error) {
-	if err := h.begin(ctx); err != nil {
-		return UpdateResult{}, err
+	if err != nil || !found {
+		return recordHeader{}, false, err
 	}
-	defer h.leave()
-	ix := h.ix()
-	if err := checkID("id", req.ID); err != nil {
-		return UpdateResult{}, err
-	}
-	if req.Values == nil && req.SparseValues == nil && req.SetMetadata == nil {
-		return UpdateResult{}, argErr("update", nil, "set at least one of values, sparseValues and setMetadata")
-	}
-	if req.Values != nil {
-		if err := checkVector("values", req.Values, ix.dim); err != nil {
-			return UpdateResult{}, err
-		}
-	}
-	newSparse, err := normalizeSparse("sparseValues", req.SparseValues, ix.metric)
-	if err != nil {
-		return UpdateResult{}, err
-	}
-	setMD, _, err := normalizeMetadata("setMetadata", req.SetMetadata)
-	if err != nil {
-		return UpdateResult{}, err
-	}
-	m, err := ix.write(ctx, h.name, false, func(t *storage.Txn, ns *namespace, m *mutation) error {
-		vkey := storage.VectorKey(ix.id, ns.id, req.ID)
-		var (
-			old    recordHeader
-			values []float32
-			sparse sparseVec
-		)
-		found, err := t.Get(vkey, func(b []byte) error {
-			v, err := storage.ParseVector(b)
-			if err != nil {
-				return err
-			}
-			old = recordHeader{size: v.Size, hasMetadata: v.HasMetadata}
-			values = v.Dense()
-			sparse.idx, sparse.val = v.Sparse()
-			return nil
-		})
-		if err != nil || !found {
-			return err
-		}
-		m.matched = 1
-		mkey := storage.MetadataKey(ix.id, ns.id, req.ID)
-		var md Metadata
-		if old.hasMetadata {
-			v, ok, err := t.GetCopy(mkey)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return fmt.Errorf("%w: record %q lost its metadata", ErrCorrupt, req.ID)
-			}
-			if md, err = storage.DecodeMetadata(v); err != nil {
-				return err
-			}
-		}
-		if req.Values != nil {
-			values = slices.Clone(req.Values)
-		}
-		if req.SparseValues != nil {
-			sparse = newSparse
-		}
-		if setMD != nil {
-			md = mergeMetadata(md, setMD)
-		}
-		mdSize := metadataJSONSize(md)
-		if mdSize > MaxMetadataBytes {
-			return argErrf("setMetadata", nil, "the merged metadata is %d bytes as JSON, more than %d", mdSize, MaxMetadataBytes)
-		}
-		size := recordSize(req.ID, mdSize, ix.dim, len(sparse.idx))
-		vec := storage.AppendVector(nil, &storage.VectorRecord{
-			Size: size, HasMetadata: len(md) > 0, Values: values,
-			SparseIndices: sparse.idx, SparseValues: sparse.val,
-		})
-		if err := t.Set(vkey, vec); err != nil {
-			return err
-		}
-		if setMD != nil {
-			enc, err := storage.AppendMetadata(nil, md)
-			if err != nil {
-				return err
-			}
-			if err := t.Set(mkey, enc); err != nil {
-				return err
-			}
-		}
-		m.bytes = int64(size) - int64(old.size)
-		m.written = old.size + size
-		m.puts = []segPut{{id: req.ID, values: values, sparse: sparse}}
-		return nil
+	var jsonSize int
+	hasMD, err := t.Get(storage.MetadataKey(ns.ix.id, ns.id, id), func(b []byte) error {
+		var err error
+		jsonSize, err = storage.MetadataJSONSize(b)
+		return err
 	})
-	if err != nil {
-		return UpdateResult{}, err
-	}
-	res := UpdateResult{Usage: Usage{WriteUnits: minWriteUnits}}
-	if m != nil {
-		res.MatchedRecords = m.matched
-		res.Usage.WriteUnits = writeUnits(m.written)
-	}
-	return res, nil
+	return recordHeader{size: recordSize(id, jsonSize, dim, nnz), hasMetadata: hasMD}, true, err
 }
 
 // DeleteResult reports a Delete or DeleteAll.
@@ -360,7 +245,7 @@ func (h *Namespace) Delete(ctx context.Context, ids []string) (DeleteResult, err
 	m, err := ix.write(ctx, h.name, false, func(t *storage.Txn, ns *namespace, m *mutation) error {
 		for _, id := range ids {
 			vkey := storage.VectorKey(ix.id, ns.id, id)
-			old, found, err := getHeader(t, vkey)
+			old, found, err := getHeader(t, ns, id)
 			if err != nil {
 				return err
 			}
@@ -463,38 +348,36 @@ func (h *Namespace) Fetch(ctx context.Context, ids []string) (FetchResult, error
 // readRecord reads record id of ns from storage.
 func readRecord(t *storage.Txn, ns *namespace, id string, withValues bool) (Record, bool, error) {
 	rec := Record{ID: id}
-	var hasMD bool
 	found, err := t.Get(storage.VectorKey(ns.ix.id, ns.id, id), func(b []byte) error {
+		if !withValues {
+			return nil
+		}
 		v, err := storage.ParseVector(b)
 		if err != nil {
 			return err
 		}
-		hasMD = v.HasMetadata
-		if withValues {
-			rec.Values = v.Dense()
-			if idx, val := v.Sparse(); idx != nil {
-				rec.SparseValues = &SparseValues{Indices: idx, Values: val}
-			}
+		rec.Values = v.Dense()
+		if idx, val := v.Sparse(); idx != nil {
+			rec.SparseValues = &SparseValues{Indices: idx, Values: val}
 		}
 		return nil
 	})
 	if err != nil || !found {
 		return rec, false, err
 	}
-	if hasMD {
-		if rec.Metadata, err = readMetadata(t, ns, id); err != nil {
-			return rec, false, err
-		}
-	}
-	return rec, true, nil
+	rec.Metadata, err = readMetadata(t, ns, id)
+	return rec, err == nil, err
 }
 
+// readMetadata reads record id's metadata, nil if it has none.
 func readMetadata(t *storage.Txn, ns *namespace, id string) (Metadata, error) {
-	v, ok, err := t.GetCopy(storage.MetadataKey(ns.ix.id, ns.id, id))
-	if err != nil || !ok {
-		return nil, err
-	}
-	return storage.DecodeMetadata(v)
+	var md Metadata
+	_, err := t.Get(storage.MetadataKey(ns.ix.id, ns.id, id), func(b []byte) error {
+		var err error
+		md, _, err = storage.DecodeMetadata(b)
+		return err
+	})
+	return md, err
 }
 
 // ListOptions select a page of record ids.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"slices"
 
+	"github.com/RoaringBitmap/roaring/v2"
+
 	"github.com/vectordb-go/vectordb/simd"
 	"github.com/vectordb-go/vectordb/storage"
 )
@@ -18,6 +20,10 @@ type QueryRequest struct {
 	// SparseVector adds a sparse part (dotproduct indexes only): each
 	// score is the dense dot product plus the sparse one.
 	SparseVector *SparseValues
+	// Filter, if not empty, restricts the candidates to the records whose
+	// metadata it matches (see Filter); the matches are still the TopK
+	// best of those, however few the filter lets through.
+	Filter Filter
 	// TopK is the number of matches wanted, 1 to MaxTopK. Fewer come back
 	// when the namespace holds fewer records.
 	TopK int
@@ -61,6 +67,12 @@ func (h *Namespace) Query(ctx context.Context, req QueryRequest) (QueryResult, e
 	if err != nil {
 		return QueryResult{}, err
 	}
+	var fn *fnode
+	if len(req.Filter) > 0 {
+		if fn, err = compileFilter(req.Filter); err != nil {
+			return QueryResult{}, err
+		}
+	}
 	res := QueryResult{Namespace: h.name, Usage: Usage{ReadUnits: 1}}
 	ns := ix.lookup(h.name)
 	if ns == nil {
@@ -81,7 +93,7 @@ func (h *Namespace) Query(ctx context.Context, req QueryRequest) (QueryResult, e
 		snap := h.idx.db.store.Snapshot()
 		ns.writeMu.Unlock()
 		defer snap.Discard()
-		res.Matches, err = seg.queryLocked(ctx, &req, sq)
+		res.Matches, err = seg.queryLocked(ctx, &req, sq, fn)
 		if err == nil {
 			res.Matches, err = attachMetadata(snap, ns, res.Matches)
 		}
@@ -91,7 +103,7 @@ func (h *Namespace) Query(ctx context.Context, req QueryRequest) (QueryResult, e
 		}
 	} else {
 		seg.mu.RLock()
-		res.Matches, err = seg.queryLocked(ctx, &req, sq)
+		res.Matches, err = seg.queryLocked(ctx, &req, sq, fn)
 		seg.mu.RUnlock()
 		if err != nil {
 			return QueryResult{}, err
@@ -147,7 +159,7 @@ func attachMetadata(snap *storage.Txn, ns *namespace, matches []Match) ([]Match,
 // queryLocked runs a validated query against the segment and builds the
 // matches.
 // REQUIRES: s.mu held for reading.
-func (s *segment) queryLocked(ctx context.Context, req *QueryRequest, sq sparseVec) ([]Match, error) {
+func (s *segment) queryLocked(ctx context.Context, req *QueryRequest, sq sparseVec, fn *fnode) ([]Match, error) {
 	q := make([]float32, s.dim)
 	if req.ID != "" {
 		slot, ok := s.slots[req.ID]
@@ -158,7 +170,11 @@ func (s *segment) queryLocked(ctx context.Context, req *QueryRequest, sq sparseV
 	} else {
 		copy(q, req.Vector)
 	}
-	hits, err := s.searchLocked(ctx, q, simd.SquaredNorm(q), sq, req.TopK)
+	var allowed *roaring.Bitmap
+	if fn != nil {
+		allowed = s.evalLocked(fn)
+	}
+	hits, err := s.searchLocked(ctx, q, simd.SquaredNorm(q), sq, req.TopK, allowed)
 	if err != nil {
 		return nil, err
 	}

@@ -8,12 +8,16 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/RoaringBitmap/roaring/v2"
+
 	"github.com/vectordb-go/vectordb/simd"
 )
 
 // segment is a namespace's hot, in-memory form: its dense vectors in
 // 64-byte aligned chunks of a row-major arena, the slot <-> id maps, each
-// row's norm, sparse values (dotproduct indexes only) and a deleted bitmap.
+// row's norm, sparse values (dotproduct indexes only), a deleted bitmap,
+// each record's metadata and the metadata index that filters use
+// (filterindex.go).
 // A deleted slot is reused by the next new record, and the segment compacts
 // itself when more than half of its slots are deleted.
 //
@@ -41,6 +45,9 @@ type segment struct {
 	sparse  []sparseVec // guarded by mu: per slot; nil unless dotproduct
 	deleted []uint64    // guarded by mu: bitmap over slots
 	free    []uint32    // guarded by mu: deleted slots to reuse
+	meta    []Metadata  // guarded by mu: per slot, stored form; nil when none
+	fields  map[string]*fieldIndex
+	liveSet *roaring.Bitmap // guarded by mu: the live slots
 
 	memBytes atomic.Int64 // approximate heap held, for reporting
 }
@@ -73,7 +80,9 @@ func newSegment(dim int, metric Metric, hint int) *segment {
 	s := &segment{
 		dim: dim, stride: stride, metric: metric,
 		chunkRows: 1 << shift, chunkShift: shift,
-		slots: make(map[string]uint32, hint),
+		slots:   make(map[string]uint32, hint),
+		fields:  make(map[string]*fieldIndex),
+		liveSet: roaring.New(),
 	}
 	s.ids = make([]string, 0, hint)
 	s.norms = make([]float32, 0, hint)
@@ -131,11 +140,14 @@ func (s *segment) isDeletedLocked(slot uint32) bool {
 	return s.deleted[slot/64]&(1<<(slot%64)) != 0
 }
 
-// putLocked inserts or overwrites the record id. values has length dim.
+// putLocked inserts or overwrites the record id. values has length dim;
+// md is in stored form.
 // REQUIRES: mu held for writing.
-func (s *segment) putLocked(id string, values []float32, sp sparseVec) {
+func (s *segment) putLocked(id string, values []float32, sp sparseVec, md Metadata) {
 	slot, ok := s.slots[id]
-	if !ok {
+	if ok {
+		s.unindexLocked(slot, s.meta[slot])
+	} else {
 		slot = s.newSlotLocked(id)
 	}
 	row := s.rowLocked(slot)
@@ -145,6 +157,8 @@ func (s *segment) putLocked(id string, values []float32, sp sparseVec) {
 	if s.metric == DotProduct {
 		s.sparse[slot] = sp
 	}
+	s.meta[slot] = md
+	s.indexLocked(slot, md)
 }
 
 // newSlotLocked gives id a slot, reusing a deleted one if there is one. The
@@ -158,6 +172,7 @@ func (s *segment) newSlotLocked(id string) uint32 {
 		s.deleted[slot/64] &^= 1 << (slot % 64)
 		s.ids[slot] = id
 	} else {
+		s.meta = append(s.meta, nil)
 		s.ensureCapLocked(s.n + 1)
 		slot = uint32(s.n)
 		s.n++
@@ -172,6 +187,7 @@ func (s *segment) newSlotLocked(id string) uint32 {
 	}
 	s.slots[id] = slot
 	s.live++
+	s.liveSet.Add(slot)
 	return slot
 }
 
@@ -188,6 +204,9 @@ func (s *segment) deleteLocked(id string) bool {
 		return false
 	}
 	delete(s.slots, id)
+	s.unindexLocked(slot, s.meta[slot])
+	s.meta[slot] = nil
+	s.liveSet.Remove(slot)
 	s.ids[slot] = ""
 	s.deleted[slot/64] |= 1 << (slot % 64)
 	if s.metric == DotProduct {
@@ -213,21 +232,46 @@ func (s *segment) compactLocked() {
 		if s.metric == DotProduct {
 			sp = s.sparse[slot]
 		}
-		c.putLocked(s.ids[slot], s.rowLocked(slot)[:s.dim], sp)
+		c.putLocked(s.ids[slot], s.rowLocked(slot)[:s.dim], sp, s.meta[slot])
 	}
+	c.mergeAllLocked()
 	s.chunks, s.capRows, s.n, s.live = c.chunks, c.capRows, c.n, c.live
 	s.ids, s.slots, s.norms, s.sparse = c.ids, c.slots, c.norms, c.sparse
 	s.deleted, s.free = c.deleted, c.free
+	s.meta, s.fields, s.liveSet = c.meta, c.fields, c.liveSet
 	s.memBytes.Store(c.memBytes.Load())
 }
 
-// searchLocked returns the k best live rows for the query q (of length
-// dim), best first. qNormSq is |q|^2; sq is the sparse part (dotproduct
-// only).
-// The scan is split across GOMAXPROCS goroutines for large segments and
-// checks ctx between chunks.
+// sparseScanRatio: a filtered search scores the allowed rows one by one
+// when they are fewer than 1/sparseScanRatio of the live rows, and scans
+// every row (skipping the others) otherwise. Measured with
+// BenchmarkFilteredQuery: at 10% of 100k x 768 rows one by one is 3x
+// faster than a full scan, at 50% 1.5x slower.
+const sparseScanRatio = 4
+
+// searchLocked returns the k best rows for the query q (of length dim),
+// best first, among the live rows or, if allowed is not nil, the allowed
+// ones. qNormSq is |q|^2; sq is the sparse part (dotproduct only). Large
+// scans are split across GOMAXPROCS goroutines, and ctx is checked between
+// chunks.
 // REQUIRES: mu held for reading.
-func (s *segment) searchLocked(ctx context.Context, q []float32, qNormSq float32, sq sparseVec, k int) ([]hit, error) {
+func (s *segment) searchLocked(ctx context.Context, q []float32, qNormSq float32, sq sparseVec, k int, allowed *roaring.Bitmap) ([]hit, error) {
+	var mask []uint64
+	if allowed != nil {
+		c := int(allowed.GetCardinality())
+		if c == 0 {
+			return nil, nil
+		}
+		if c*sparseScanRatio < s.live {
+			return s.searchAllowedLocked(ctx, q, qNormSq, sq, k, allowed)
+		}
+		mask = make([]uint64, len(s.deleted))
+		it := allowed.Iterator()
+		for it.HasNext() {
+			slot := it.Next()
+			mask[slot/64] |= 1 << (slot % 64)
+		}
+	}
 	nchunks := (s.n + s.chunkRows - 1) >> s.chunkShift
 	asc := s.metric.ascending()
 	workers := 1
@@ -241,7 +285,7 @@ func (s *segment) searchLocked(ctx context.Context, q []float32, qNormSq float32
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			s.scanChunkLocked(c, q, qNormSq, sq, scores, t)
+			s.scanChunkLocked(c, q, qNormSq, sq, mask, scores, t)
 		}
 		return t.sorted(), nil
 	}
@@ -260,7 +304,7 @@ func (s *segment) searchLocked(ctx context.Context, q []float32, qNormSq float32
 				if c >= nchunks || ctx.Err() != nil {
 					return
 				}
-				s.scanChunkLocked(c, q, qNormSq, sq, scores, t)
+				s.scanChunkLocked(c, q, qNormSq, sq, mask, scores, t)
 			}
 		})
 	}
@@ -274,9 +318,24 @@ func (s *segment) searchLocked(ctx context.Context, q []float32, qNormSq float32
 	return tops[0].sorted(), nil
 }
 
-// scanChunkLocked scores chunk c into scores and offers each live row to t.
+// score turns a row's raw kernel result into the metric's score.
 // REQUIRES: mu held for reading.
-func (s *segment) scanChunkLocked(c int, q []float32, qNormSq float32, sq sparseVec, scores []float32, t *topK) {
+func (s *segment) scoreLocked(raw, qNormSq float32, sq sparseVec, slot uint32) float32 {
+	switch s.metric {
+	case Cosine:
+		return cosineScore(raw, qNormSq, s.norms[slot])
+	case DotProduct:
+		if len(sq.idx) > 0 {
+			return raw + sparseDot(sq, s.sparse[slot])
+		}
+	}
+	return raw
+}
+
+// scanChunkLocked scores chunk c into scores and offers each live row to t
+// (each row set in mask, when mask is not nil).
+// REQUIRES: mu held for reading.
+func (s *segment) scanChunkLocked(c int, q []float32, qNormSq float32, sq sparseVec, mask []uint64, scores []float32, t *topK) {
 	base := c << s.chunkShift
 	n := min(s.chunkRows, s.n-base)
 	rows := s.chunks[c]
@@ -290,17 +349,34 @@ func (s *segment) scanChunkLocked(c int, q []float32, qNormSq float32, sq sparse
 	}
 	for i, sc := range scores {
 		slot := uint32(base + i)
-		if s.deleted[slot/64]&(1<<(slot%64)) != 0 {
+		if s.deleted[slot/64]&(1<<(slot%64)) != 0 || (mask != nil && mask[slot/64]&(1<<(slot%64)) == 0) {
 			continue
 		}
-		switch s.metric {
-		case Cosine:
-			sc = cosineScore(sc, qNormSq, s.norms[slot])
-		case DotProduct:
-			if len(sq.idx) > 0 {
-				sc += sparseDot(sq, s.sparse[slot])
+		t.offer(hit{slot: slot, score: s.scoreLocked(sc, qNormSq, sq, slot)})
+	}
+}
+
+// searchAllowedLocked scores only the allowed rows, one kernel call each:
+// the plan for selective filters.
+// REQUIRES: mu held for reading.
+func (s *segment) searchAllowedLocked(ctx context.Context, q []float32, qNormSq float32, sq sparseVec, k int, allowed *roaring.Bitmap) ([]hit, error) {
+	t := newTopK(k, s.metric.ascending(), s.ids)
+	it := allowed.Iterator()
+	for i := 0; it.HasNext(); i++ {
+		if i%loadCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
 			}
 		}
-		t.offer(hit{slot: slot, score: sc})
+		slot := it.Next()
+		row := s.rowLocked(slot)[:s.dim]
+		var raw float32
+		if s.metric == Euclidean {
+			raw = simd.L2Squared(q, row)
+		} else {
+			raw = simd.Dot(q, row)
+		}
+		t.offer(hit{slot: slot, score: s.scoreLocked(raw, qNormSq, sq, slot)})
 	}
+	return t.sorted(), nil
 }

@@ -36,6 +36,7 @@ type segPut struct {
 	id     string
 	values []float32
 	sparse sparseVec
+	md     Metadata // stored form
 }
 
 // writeFn does a write inside t, recording its effects in m.
@@ -174,7 +175,7 @@ func (ns *namespace) apply(m *mutation) {
 		seg.deleteLocked(id)
 	}
 	for _, p := range m.puts {
-		seg.putLocked(p.id, p.values, p.sparse)
+		seg.putLocked(p.id, p.values, p.sparse, p.md)
 	}
 }
 

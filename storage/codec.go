@@ -17,22 +17,18 @@ func corrupt(what string) error { return fmt.Errorf("%w: %s", ErrCorrupt, what) 
 // recordVersion is the first byte of every vector and metadata value.
 const recordVersion = 1
 
-// Vector record flags.
-const flagHasMetadata = 1 << 0
-
 // VectorRecord is the stored form of a record's values. Layout (version 1):
 //
 //	byte     version (1)
-//	byte     flags (bit 0: a metadata value exists for this record)
-//	uvarint  accounted size in bytes (id + metadata JSON + values), for usage
 //	uvarint  dimension d
 //	d x 4    dense values, float32 little-endian
 //	uvarint  number of sparse entries n
 //	n x 4    sparse indices, uint32 little-endian, strictly increasing
 //	n x 4    sparse values, float32 little-endian
+//
+// A record's metadata is a separate value (AppendMetadata), so that a
+// metadata-only update never rewrites the vector.
 type VectorRecord struct {
-	Size          uint64
-	HasMetadata   bool
 	Values        []float32
 	SparseIndices []uint32
 	SparseValues  []float32
@@ -40,13 +36,8 @@ type VectorRecord struct {
 
 // AppendVector appends the encoding of r to dst.
 func AppendVector(dst []byte, r *VectorRecord) []byte {
-	var flags byte
-	if r.HasMetadata {
-		flags |= flagHasMetadata
-	}
-	dst = slices.Grow(dst, 2+3*binary.MaxVarintLen64+4*len(r.Values)+8*len(r.SparseIndices))
-	dst = append(dst, recordVersion, flags)
-	dst = binary.AppendUvarint(dst, r.Size)
+	dst = slices.Grow(dst, 1+2*binary.MaxVarintLen64+4*len(r.Values)+8*len(r.SparseIndices))
+	dst = append(dst, recordVersion)
 	dst = binary.AppendUvarint(dst, uint64(len(r.Values)))
 	if littleEndian {
 		dst = append(dst, floatBytes(r.Values)...)
@@ -68,34 +59,23 @@ func AppendVector(dst []byte, r *VectorRecord) []byte {
 // VectorView is a decoded vector value that still points into the encoded
 // bytes; it is valid only as long as they are.
 type VectorView struct {
-	Size        uint64
-	HasMetadata bool
-	Dim         int
-	NNZ         int
-	dense       []byte
-	indices     []byte
-	values      []byte
+	Dim     int
+	NNZ     int
+	dense   []byte
+	indices []byte
+	values  []byte
 }
 
 // ParseVector decodes the layout of an encoded vector value without copying.
 func ParseVector(b []byte) (VectorView, error) {
 	var v VectorView
-	if len(b) < 2 {
+	if len(b) < 1 {
 		return v, corrupt("vector value too short")
 	}
 	if b[0] != recordVersion {
 		return v, corrupt(fmt.Sprintf("vector value version %d", b[0]))
 	}
-	if b[1]&^flagHasMetadata != 0 {
-		return v, corrupt("unknown vector flags")
-	}
-	v.HasMetadata = b[1]&flagHasMetadata != 0
-	b = b[2:]
-	size, n := binary.Uvarint(b)
-	if n <= 0 {
-		return v, corrupt("vector size")
-	}
-	v.Size, b = size, b[n:]
+	b = b[1:]
 	dim, n := binary.Uvarint(b)
 	if n <= 0 || dim > uint64(len(b)-n)/4 {
 		return v, corrupt("vector dimension")
@@ -175,17 +155,20 @@ const (
 // AppendMetadata appends the encoding of md to dst. Values must be string,
 // float64, bool or []string (the root package normalises user input to
 // these); keys are written in sorted order so equal maps encode equally.
-// Layout (version 1): version byte, uvarint count, then per key: uvarint
-// length, key bytes, type tag, value (string: uvarint length + bytes;
-// number: float64 little-endian; bool: tag only; list: uvarint count, then
-// strings).
-func AppendMetadata(dst []byte, md map[string]any) ([]byte, error) {
+// jsonSize is md's size as JSON, which usage accounting needs on every
+// overwrite and delete: it is stored so that reading it decodes nothing.
+// Layout (version 1): version byte, uvarint jsonSize, uvarint count, then
+// per key: uvarint length, key bytes, type tag, value (string: uvarint
+// length + bytes; number: float64 little-endian; bool: tag only; list:
+// uvarint count, then strings).
+func AppendMetadata(dst []byte, md map[string]any, jsonSize int) ([]byte, error) {
 	keys := make([]string, 0, len(md))
 	for k := range md {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
 	dst = append(dst, recordVersion)
+	dst = binary.AppendUvarint(dst, uint64(jsonSize))
 	dst = binary.AppendUvarint(dst, uint64(len(keys)))
 	for _, k := range keys {
 		dst = appendString(dst, k)
@@ -216,12 +199,25 @@ func appendString(dst []byte, s string) []byte {
 	return append(binary.AppendUvarint(dst, uint64(len(s))), s...)
 }
 
-// DecodeMetadata decodes a value written by AppendMetadata into a new map.
-func DecodeMetadata(b []byte) (map[string]any, error) {
+// MetadataJSONSize returns the JSON size stored in an encoded metadata
+// value, reading only its header.
+func MetadataJSONSize(b []byte) (int, error) {
 	d := decoder{b: b}
 	if d.byte() != recordVersion {
-		return nil, corrupt("metadata version")
+		return 0, corrupt("metadata version")
 	}
+	size := d.uvarint()
+	return int(size), d.err
+}
+
+// DecodeMetadata decodes a value written by AppendMetadata into a new map,
+// and returns the stored JSON size.
+func DecodeMetadata(b []byte) (map[string]any, int, error) {
+	d := decoder{b: b}
+	if d.byte() != recordVersion {
+		return nil, 0, corrupt("metadata version")
+	}
+	size := int(d.uvarint())
 	n := d.count(2)
 	md := make(map[string]any, n)
 	for range n {
@@ -245,13 +241,13 @@ func DecodeMetadata(b []byte) (map[string]any, error) {
 			d.fail("metadata type tag")
 		}
 		if d.err != nil {
-			return nil, d.err
+			return nil, 0, d.err
 		}
 	}
 	if err := d.finish(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return md, nil
+	return md, size, nil
 }
 
 // decoder reads the uvarint-based encodings; the first failure sticks.

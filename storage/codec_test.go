@@ -10,12 +10,9 @@ import (
 
 // TestVectorGolden pins the vector value encoding.
 func TestVectorGolden(t *testing.T) {
-	r := VectorRecord{
-		Size: 300, HasMetadata: true, Values: []float32{1, -2},
-		SparseIndices: []uint32{3}, SparseValues: []float32{0.5},
-	}
+	r := VectorRecord{Values: []float32{1, -2}, SparseIndices: []uint32{3}, SparseValues: []float32{0.5}}
 	got := hex.EncodeToString(AppendVector(nil, &r))
-	want := "0101" + "ac02" + "02" + "0000803f" + "000000c0" + "01" + "03000000" + "0000003f"
+	want := "01" + "02" + "0000803f" + "000000c0" + "01" + "03000000" + "0000003f"
 	if got != want {
 		t.Fatalf("encoding = %s, want %s", got, want)
 	}
@@ -23,8 +20,8 @@ func TestVectorGolden(t *testing.T) {
 
 func TestVectorRoundTrip(t *testing.T) {
 	for _, r := range []VectorRecord{
-		{Size: 1, Values: []float32{0.25}},
-		{Size: 1 << 40, HasMetadata: true, Values: []float32{1, 2, 3, float32(math.Inf(1))}},
+		{Values: []float32{0.25}},
+		{Values: []float32{1, 2, 3, float32(math.Inf(1))}},
 		{Values: make([]float32, 768), SparseIndices: []uint32{0, 7, 1 << 31}, SparseValues: []float32{1, -1, 0.5}},
 		{},
 	} {
@@ -33,7 +30,7 @@ func TestVectorRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("ParseVector: %v", err)
 		}
-		if v.Size != r.Size || v.HasMetadata != r.HasMetadata || v.Dim != len(r.Values) || v.NNZ != len(r.SparseIndices) {
+		if v.Dim != len(r.Values) || v.NNZ != len(r.SparseIndices) {
 			t.Fatalf("header = %+v, want %+v", v, r)
 		}
 		if d := v.Dense(); !reflect.DeepEqual(d, append([]float32{}, r.Values...)) {
@@ -47,15 +44,14 @@ func TestVectorRoundTrip(t *testing.T) {
 }
 
 func TestParseVectorRejectsCorrupt(t *testing.T) {
-	good := AppendVector(nil, &VectorRecord{Size: 5, Values: []float32{1, 2}, SparseIndices: []uint32{1}, SparseValues: []float32{2}})
+	good := AppendVector(nil, &VectorRecord{Values: []float32{1, 2}, SparseIndices: []uint32{1}, SparseValues: []float32{2}})
 	cases := map[string][]byte{
 		"empty":       nil,
 		"version":     append([]byte{9}, good[1:]...),
-		"flags":       append([]byte{1, 0x80}, good[2:]...),
 		"truncated":   good[:len(good)-1],
 		"trailing":    append(append([]byte{}, good...), 0),
-		"huge dim":    {1, 0, 1, 0xff, 0xff, 0xff, 0xff, 0x0f},
-		"huge sparse": {1, 0, 1, 0, 0xff, 0xff, 0xff, 0xff, 0x0f},
+		"huge dim":    {1, 0xff, 0xff, 0xff, 0xff, 0x0f},
+		"huge sparse": {1, 0, 0xff, 0xff, 0xff, 0xff, 0x0f},
 	}
 	for name, b := range cases {
 		if _, err := ParseVector(b); !errors.Is(err, ErrCorrupt) {
@@ -66,11 +62,11 @@ func TestParseVectorRejectsCorrupt(t *testing.T) {
 
 // TestMetadataGolden pins the metadata encoding, including key order.
 func TestMetadataGolden(t *testing.T) {
-	b, err := AppendMetadata(nil, map[string]any{"z": true, "a": "x", "n": 1.5, "l": []string{"p", ""}, "f": false})
+	b, err := AppendMetadata(nil, map[string]any{"z": true, "a": "x", "n": 1.5, "l": []string{"p", ""}, "f": false}, 300)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "01" + "05" +
+	want := "01" + "ac02" + "05" +
 		"0161" + "73" + "0178" + // a: "x"
 		"0166" + "66" + // f: false
 		"016c" + "6c" + "02" + "0170" + "00" + // l: ["p", ""]
@@ -87,35 +83,38 @@ func TestMetadataRoundTrip(t *testing.T) {
 		{"genre": "drama", "year": 2020.0, "tags": []string{"a", "b"}, "ok": true, "no": false},
 		{"": "", "\u00e9": -0.0, "big": math.MaxFloat64, "empty": []string{}},
 	} {
-		b, err := AppendMetadata(nil, md)
+		b, err := AppendMetadata(nil, md, 77)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := DecodeMetadata(b)
+		got, size, err := DecodeMetadata(b)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !reflect.DeepEqual(got, md) {
-			t.Fatalf("round trip = %#v, want %#v", got, md)
+		if !reflect.DeepEqual(got, md) || size != 77 {
+			t.Fatalf("round trip = %#v %d, want %#v 77", got, size, md)
+		}
+		if size, err := MetadataJSONSize(b); err != nil || size != 77 {
+			t.Fatalf("MetadataJSONSize = %d %v", size, err)
 		}
 	}
-	if _, err := AppendMetadata(nil, map[string]any{"x": 1}); err == nil {
+	if _, err := AppendMetadata(nil, map[string]any{"x": 1}, 7); err == nil {
 		t.Fatal("AppendMetadata accepted an int; the root package must normalise first")
 	}
 }
 
 func TestDecodeMetadataRejectsCorrupt(t *testing.T) {
-	good, _ := AppendMetadata(nil, map[string]any{"a": "x", "l": []string{"p"}})
+	good, _ := AppendMetadata(nil, map[string]any{"a": "x", "l": []string{"p"}}, 20)
 	for name, b := range map[string][]byte{
 		"empty":      nil,
 		"version":    append([]byte{2}, good[1:]...),
 		"truncated":  good[:len(good)-1],
 		"trailing":   append(append([]byte{}, good...), 0),
-		"bad tag":    {1, 1, 1, 'a', 'q'},
-		"huge count": {1, 0xff, 0xff, 0xff, 0xff, 0x0f},
-		"huge list":  {1, 1, 1, 'a', 'l', 0xff, 0xff, 0xff, 0x0f},
+		"bad tag":    {1, 9, 1, 1, 'a', 'q'},
+		"huge count": {1, 9, 0xff, 0xff, 0xff, 0xff, 0x0f},
+		"huge list":  {1, 9, 1, 1, 'a', 'l', 0xff, 0xff, 0xff, 0x0f},
 	} {
-		if _, err := DecodeMetadata(b); !errors.Is(err, ErrCorrupt) {
+		if _, _, err := DecodeMetadata(b); !errors.Is(err, ErrCorrupt) {
 			t.Errorf("%s: err = %v, want ErrCorrupt", name, err)
 		}
 	}
@@ -148,8 +147,8 @@ func TestCatalogRecordsRoundTrip(t *testing.T) {
 }
 
 func FuzzParseVector(f *testing.F) {
-	f.Add(AppendVector(nil, &VectorRecord{Size: 5, Values: []float32{1, 2}, SparseIndices: []uint32{1}, SparseValues: []float32{2}}))
-	f.Add([]byte{1, 0, 0, 0, 0})
+	f.Add(AppendVector(nil, &VectorRecord{Values: []float32{1, 2}, SparseIndices: []uint32{1}, SparseValues: []float32{2}}))
+	f.Add([]byte{1, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		v, err := ParseVector(b)
 		if err != nil {
@@ -158,29 +157,29 @@ func FuzzParseVector(f *testing.F) {
 		d := v.Dense()
 		idx, val := v.Sparse()
 		// A value that parses must re-encode to the same bytes.
-		again := AppendVector(nil, &VectorRecord{Size: v.Size, HasMetadata: v.HasMetadata, Values: d, SparseIndices: idx, SparseValues: val})
+		again := AppendVector(nil, &VectorRecord{Values: d, SparseIndices: idx, SparseValues: val})
 		v2, err := ParseVector(again)
-		if err != nil || v2.Size != v.Size || v2.Dim != v.Dim || v2.NNZ != v.NNZ {
+		if err != nil || v2.Dim != v.Dim || v2.NNZ != v.NNZ {
 			t.Fatalf("re-encoding changed the value: %v", err)
 		}
 	})
 }
 
 func FuzzDecodeMetadata(f *testing.F) {
-	good, _ := AppendMetadata(nil, map[string]any{"a": "x", "n": 2.0, "l": []string{"p"}, "t": true})
+	good, _ := AppendMetadata(nil, map[string]any{"a": "x", "n": 2.0, "l": []string{"p"}, "t": true}, 40)
 	f.Add(good)
-	f.Add([]byte{1, 0})
+	f.Add([]byte{1, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		md, err := DecodeMetadata(b)
+		md, size, err := DecodeMetadata(b)
 		if err != nil {
 			return
 		}
-		enc, err := AppendMetadata(nil, md)
+		enc, err := AppendMetadata(nil, md, size)
 		if err != nil {
 			t.Fatalf("decoded metadata does not re-encode: %v", err)
 		}
-		md2, err := DecodeMetadata(enc)
-		if err != nil || len(md2) != len(md) {
+		md2, size2, err := DecodeMetadata(enc)
+		if err != nil || len(md2) != len(md) || size2 != size {
 			t.Fatalf("re-decoding failed: %v", err)
 		}
 	})
@@ -190,7 +189,7 @@ func FuzzDecodeMetadata(f *testing.F) {
 // loops (used on big-endian machines) and checks they agree with the
 // memmove path.
 func TestPortableVectorPath(t *testing.T) {
-	r := VectorRecord{Size: 9, Values: []float32{1.5, -2, float32(math.Pi), 0}}
+	r := VectorRecord{Values: []float32{1.5, -2, float32(math.Pi), 0}}
 	fast := AppendVector(nil, &r)
 	saved := littleEndian
 	littleEndian = false

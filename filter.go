@@ -1,0 +1,528 @@
+package vectordb
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Filter is a metadata filter in Pinecone's JSON object form, as a Go map:
+//
+//	vectordb.Filter{"genre": "drama", "year": vectordb.Filter{"$gte": 2020}}
+//
+// A filter object holds fields and logical operators, all of which must
+// match (an implicit $and):
+//
+//   - "field": value is shorthand for {"field": {"$eq": value}}.
+//   - "field": {op: operand, ...} applies every operator to the field:
+//     $eq and $ne take a string, number or boolean; $gt, $gte, $lt and
+//     $lte a number; $in and $nin an array of at most 10000 strings or
+//     numbers; $exists a boolean.
+//   - "$and" and "$or" take a non-empty array of filter objects; "$not"
+//     takes one filter object and matches what it does not.
+//
+// Numbers compare as float64, strings bytewise, booleans only by equality;
+// a value of another type never equals. A list-valued field matches $eq,
+// $in and the ranges if any element does, and $ne and $nin if no element
+// is excluded. A record without the field matches only $exists: false
+// (and a $not around a clause the record fails): $ne and $nin need the
+// field present.
+//
+// Rejected with an *ArgumentError naming the path (such as
+// "filter.$and[1].year"): an empty object, an unknown operator, a
+// comparison operator outside a field, null, an array as a value or as the
+// operand of $eq or $ne, a non-array for $in or $nin, nested objects that
+// are not operators, and operand types an operator does not take.
+//
+// Values may be any Go string, bool, integer or float type, json.Number,
+// slices of those, and nested Filter or map[string]any values.
+type Filter map[string]any
+
+// MaxFilterValues is the most values $in or $nin takes.
+const MaxFilterValues = 10000
+
+// ParseFilter parses and validates a filter written as a JSON object.
+func ParseFilter(data []byte) (Filter, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, argErrf("filter", nil, "not valid JSON: %v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, argErr("filter", nil, "trailing data after the JSON object")
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, argErr("filter", nil, "must be a JSON object")
+	}
+	f := Filter(obj)
+	if _, err := compileFilter(f); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// fop is a compiled filter operation.
+type fop uint8
+
+const (
+	opAnd fop = iota
+	opOr
+	opNot
+	opEq
+	opNe
+	opGt
+	opGte
+	opLt
+	opLte
+	opIn
+	opNin
+	opExists
+)
+
+var opNames = map[string]fop{
+	"$eq": opEq, "$ne": opNe, "$gt": opGt, "$gte": opGte, "$lt": opLt, "$lte": opLte,
+	"$in": opIn, "$nin": opNin, "$exists": opExists,
+}
+
+func (o fop) String() string {
+	switch o {
+	case opAnd:
+		return "$and"
+	case opOr:
+		return "$or"
+	case opNot:
+		return "$not"
+	}
+	for name, op := range opNames {
+		if op == o {
+			return name
+		}
+	}
+	return "?"
+}
+
+// fvalue is a scalar filter operand: a string, a number or a boolean.
+type fvalue struct {
+	kind byte // 's', 'n' or 'b'
+	s    string
+	n    float64
+	b    bool
+}
+
+// key identifies the value in the segment's postings. -0 and 0 share a key.
+func (v fvalue) key() string {
+	switch v.kind {
+	case 'n':
+		n := v.n
+		if n == 0 {
+			n = 0
+		}
+		return "n" + strconv.FormatUint(math.Float64bits(n), 16)
+	case 'b':
+		if v.b {
+			return "b1"
+		}
+		return "b0"
+	}
+	return "s" + v.s
+}
+
+func (v fvalue) String() string {
+	switch v.kind {
+	case 'n':
+		return strconv.FormatFloat(v.n, 'g', -1, 64)
+	case 'b':
+		return strconv.FormatBool(v.b)
+	}
+	return strconv.Quote(v.s)
+}
+
+// fnode is a compiled filter: validated once, evaluated many times, by
+// the reference evaluator (match) or on a hot segment's index.
+type fnode struct {
+	op     fop
+	field  string   // comparisons
+	val    fvalue   // $eq $ne $gt $gte $lt $lte
+	set    []fvalue // $in $nin, without duplicates
+	exists bool     // $exists
+	kids   []*fnode // $and $or $not
+}
+
+// String renders n canonically: equal meanings print equally.
+func (n *fnode) String() string {
+	switch n.op {
+	case opAnd, opOr, opNot:
+		parts := make([]string, len(n.kids))
+		for i, k := range n.kids {
+			parts[i] = k.String()
+		}
+		if n.op != opNot {
+			slices.Sort(parts)
+		}
+		return n.op.String() + "(" + strings.Join(parts, ",") + ")"
+	case opIn, opNin:
+		parts := make([]string, len(n.set))
+		for i, v := range n.set {
+			parts[i] = v.String()
+		}
+		slices.Sort(parts)
+		return strconv.Quote(n.field) + n.op.String() + "[" + strings.Join(parts, ",") + "]"
+	case opExists:
+		return strconv.Quote(n.field) + "$exists(" + strconv.FormatBool(n.exists) + ")"
+	}
+	return strconv.Quote(n.field) + n.op.String() + "(" + n.val.String() + ")"
+}
+
+// compileFilter validates f and compiles it. A nil or empty filter is the
+// caller's to handle: compileFilter rejects it.
+func compileFilter(f Filter) (*fnode, error) {
+	return compileObject("filter", f)
+}
+
+func filterErr(path string, format string, args ...any) error {
+	return &ArgumentError{Field: path, Reason: fmt.Sprintf(format, args...)}
+}
+
+// asObject returns v as a filter object, if it is one.
+func asObject(v any) (map[string]any, bool) {
+	switch o := v.(type) {
+	case Filter:
+		return o, true
+	case map[string]any:
+		return o, true
+	}
+	return nil, false
+}
+
+// asArray returns the elements of v if it is a slice or array (and not a
+// string).
+func asArray(v any) ([]any, bool) {
+	if a, ok := v.([]any); ok {
+		return a, true
+	}
+	rv := reflect.ValueOf(v)
+	if !rv.IsValid() || (rv.Kind() != reflect.Slice && rv.Kind() != reflect.Array) {
+		return nil, false
+	}
+	out := make([]any, rv.Len())
+	for i := range out {
+		out[i] = rv.Index(i).Interface()
+	}
+	return out, true
+}
+
+// asScalar converts a string, bool or number to an fvalue.
+func asScalar(v any) (fvalue, bool) {
+	switch v := v.(type) {
+	case string:
+		return fvalue{kind: 's', s: v}, true
+	case bool:
+		return fvalue{kind: 'b', b: v}, true
+	case json.Number:
+		f, err := v.Float64()
+		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+			return fvalue{}, false
+		}
+		return fvalue{kind: 'n', n: f}, true
+	}
+	rv := reflect.ValueOf(v)
+	if !rv.IsValid() {
+		return fvalue{}, false
+	}
+	var f float64
+	switch rv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		f = float64(rv.Int())
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		f = float64(rv.Uint())
+	case reflect.Float32, reflect.Float64:
+		f = rv.Float()
+	default:
+		return fvalue{}, false
+	}
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return fvalue{}, false
+	}
+	return fvalue{kind: 'n', n: f}, true
+}
+
+// describe names a rejected operand for an error message.
+func describe(v any) string {
+	if v == nil {
+		return "null"
+	}
+	if s, ok := v.(string); ok {
+		return strconv.Quote(s)
+	}
+	if _, ok := asObject(v); ok {
+		return "an object"
+	}
+	if _, ok := asArray(v); ok {
+		return "an array"
+	}
+	if sc, ok := asScalar(v); ok {
+		return sc.String()
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// compileObject compiles a filter object: the AND of its entries.
+func compileObject(path string, obj map[string]any) (*fnode, error) {
+	if len(obj) == 0 {
+		return nil, filterErr(path, "an empty filter object is not allowed")
+	}
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys) // errors name the first bad key in a stable order
+	var kids []*fnode
+	for _, key := range keys {
+		v := obj[key]
+		sub := path + "." + key
+		switch key {
+		case "$and", "$or":
+			arr, ok := asArray(v)
+			if !ok || len(arr) == 0 {
+				return nil, filterErr(sub, "%s needs a non-empty array of filter objects, got %s", key, describe(v))
+			}
+			n := &fnode{op: opAnd}
+			if key == "$or" {
+				n.op = opOr
+			}
+			for i, e := range arr {
+				o, ok := asObject(e)
+				if !ok {
+					return nil, filterErr(fmt.Sprintf("%s[%d]", sub, i), "%s needs filter objects, got %s", key, describe(e))
+				}
+				k, err := compileObject(fmt.Sprintf("%s[%d]", sub, i), o)
+				if err != nil {
+					return nil, err
+				}
+				n.kids = append(n.kids, k)
+			}
+			kids = append(kids, n)
+		case "$not":
+			o, ok := asObject(v)
+			if !ok {
+				return nil, filterErr(sub, "$not needs a filter object, got %s", describe(v))
+			}
+			k, err := compileObject(sub, o)
+			if err != nil {
+				return nil, err
+			}
+			kids = append(kids, &fnode{op: opNot, kids: []*fnode{k}})
+		default:
+			if strings.HasPrefix(key, "$") {
+				if _, known := opNames[key]; known {
+					return nil, filterErr(sub, "%s must apply to a field, as {\"field\": {%q: ...}}", key, key)
+				}
+				return nil, filterErr(sub, "unknown operator %s", key)
+			}
+			n, err := compileField(sub, key, v)
+			if err != nil {
+				return nil, err
+			}
+			kids = append(kids, n...)
+		}
+	}
+	if len(kids) == 1 {
+		return kids[0], nil
+	}
+	return &fnode{op: opAnd, kids: kids}, nil
+}
+
+// compileField compiles the conditions on one field.
+func compileField(path, field string, v any) ([]*fnode, error) {
+	if v == nil {
+		return nil, filterErr(path, "null is not a filter value")
+	}
+	if o, ok := asObject(v); ok {
+		if len(o) == 0 {
+			return nil, filterErr(path, "an empty operator object is not allowed")
+		}
+		ops := make([]string, 0, len(o))
+		for k := range o {
+			ops = append(ops, k)
+		}
+		slices.Sort(ops)
+		var out []*fnode
+		for _, op := range ops {
+			n, err := compileOp(path, field, op, o[op])
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, n)
+		}
+		return out, nil
+	}
+	if _, ok := asArray(v); ok {
+		return nil, filterErr(path, "an array is not a value to compare with; use $in")
+	}
+	sc, ok := asScalar(v)
+	if !ok {
+		return nil, filterErr(path, "%s is not a string, number or boolean", describe(v))
+	}
+	return []*fnode{{op: opEq, field: field, val: sc}}, nil
+}
+
+func compileOp(path, field, name string, operand any) (*fnode, error) {
+	op, known := opNames[name]
+	if !known {
+		switch {
+		case name == "$and" || name == "$or" || name == "$not":
+			return nil, filterErr(path, "%s applies to filter objects, not inside a field", name)
+		case strings.HasPrefix(name, "$"):
+			return nil, filterErr(path, "unknown operator %s", name)
+		}
+		return nil, filterErr(path, "nested metadata objects are not supported (key %q)", name)
+	}
+	n := &fnode{op: op, field: field}
+	switch op {
+	case opEq, opNe:
+		if _, isArr := asArray(operand); isArr {
+			return nil, filterErr(path, "%s takes one value, not an array; use $in or $nin", name)
+		}
+		sc, ok := asScalar(operand)
+		if !ok {
+			return nil, filterErr(path, "%s needs a string, number or boolean, got %s", name, describe(operand))
+		}
+		n.val = sc
+	case opGt, opGte, opLt, opLte:
+		sc, ok := asScalar(operand)
+		if !ok || sc.kind != 'n' {
+			return nil, filterErr(path, "%s needs a number, got %s", name, describe(operand))
+		}
+		n.val = sc
+	case opIn, opNin:
+		arr, ok := asArray(operand)
+		if !ok {
+			return nil, filterErr(path, "%s needs an array, got %s", name, describe(operand))
+		}
+		if len(arr) > MaxFilterValues {
+			return nil, filterErr(path, "%s has %d values, more than %d", name, len(arr), MaxFilterValues)
+		}
+		seen := make(map[string]bool, len(arr))
+		for i, e := range arr {
+			sc, ok := asScalar(e)
+			if !ok || sc.kind == 'b' {
+				return nil, filterErr(fmt.Sprintf("%s.%s[%d]", path, name, i), "%s takes strings and numbers, got %s", name, describe(e))
+			}
+			if !seen[sc.key()] {
+				seen[sc.key()] = true
+				n.set = append(n.set, sc)
+			}
+		}
+	case opExists:
+		b, ok := operand.(bool)
+		if !ok {
+			return nil, filterErr(path, "$exists needs true or false, got %s", describe(operand))
+		}
+		n.exists = b
+	}
+	return n, nil
+}
+
+// match is the reference evaluator: whether metadata md (in stored form)
+// satisfies n. The segment's index must agree with it.
+func (n *fnode) match(md Metadata) bool {
+	switch n.op {
+	case opAnd:
+		for _, k := range n.kids {
+			if !k.match(md) {
+				return false
+			}
+		}
+		return true
+	case opOr:
+		for _, k := range n.kids {
+			if k.match(md) {
+				return true
+			}
+		}
+		return false
+	case opNot:
+		return !n.kids[0].match(md)
+	}
+	v, present := md[n.field]
+	if n.op == opExists {
+		return present == n.exists
+	}
+	if !present {
+		return false
+	}
+	switch n.op {
+	case opEq:
+		return anyElem(v, n.val.equals)
+	case opNe:
+		return !anyElem(v, n.val.equals)
+	case opIn:
+		return anyElem(v, n.inSet)
+	case opNin:
+		return !anyElem(v, n.inSet)
+	}
+	return anyElem(v, func(e fvalue) bool { return e.kind == 'n' && compareNumbers(n.op, e.n, n.val.n) })
+}
+
+func (n *fnode) inSet(e fvalue) bool {
+	for _, s := range n.set {
+		if s.equals(e) {
+			return true
+		}
+	}
+	return false
+}
+
+func (v fvalue) equals(e fvalue) bool {
+	if v.kind != e.kind {
+		return false
+	}
+	switch v.kind {
+	case 'n':
+		return v.n == e.n
+	case 'b':
+		return v.b == e.b
+	}
+	return v.s == e.s
+}
+
+// compareNumbers applies a range operator: x op bound.
+func compareNumbers(op fop, x, bound float64) bool {
+	switch op {
+	case opGt:
+		return x > bound
+	case opGte:
+		return x >= bound
+	case opLt:
+		return x < bound
+	}
+	return x <= bound
+}
+
+// anyElem reports whether pred holds for the stored value v, or for any
+// element when v is a list.
+func anyElem(v any, pred func(fvalue) bool) bool {
+	switch v := v.(type) {
+	case string:
+		return pred(fvalue{kind: 's', s: v})
+	case float64:
+		return pred(fvalue{kind: 'n', n: v})
+	case bool:
+		return pred(fvalue{kind: 'b', b: v})
+	case []string:
+		for _, s := range v {
+			if pred(fvalue{kind: 's', s: s}) {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,270 @@
+package vectordb
+
+import (
+	"cmp"
+	"slices"
+	"sort"
+
+	"github.com/RoaringBitmap/roaring/v2"
+)
+
+// The hot segment's metadata index: what filtering needs, in memory, kept
+// current by every write. Per field it holds the slots that have the field,
+// a posting list per value (list elements posted one by one) for $eq, $ne,
+// $in and $nin, and a sorted numeric column for the ranges. A filter
+// compiles to a roaring bitmap of allowed slots in time proportional to
+// the postings it touches, not to the namespace.
+
+// fieldIndex indexes one metadata field.
+type fieldIndex struct {
+	present *roaring.Bitmap
+	eq      map[string]*roaring.Bitmap // fvalue.key() -> slots
+	nums    numColumn
+}
+
+// numColumn is a field's numeric values in value order, for range
+// queries. Writes append to delta; entries are never removed in place:
+// one whose slot no longer holds that value is stale, skipped on read (the
+// slot's current metadata is the truth) and dropped at the next merge,
+// which happens under the segment's write lock once delta outgrows a
+// fraction of the column. A range query costs a binary search, the
+// entries in range, and a scan of delta.
+type numColumn struct {
+	sorted []numEntry
+	delta  []numEntry
+}
+
+type numEntry struct {
+	v    float64
+	slot uint32
+}
+
+// mergeDeltaMin and mergeDeltaShift: delta is merged once it holds more
+// than max(mergeDeltaMin, len(sorted) >> mergeDeltaShift) entries.
+const (
+	mergeDeltaMin   = 1024
+	mergeDeltaShift = 4
+)
+
+// field returns the index of field name, creating it.
+// REQUIRES: s.mu held for writing.
+func (s *segment) fieldLocked(name string) *fieldIndex {
+	fi := s.fields[name]
+	if fi == nil {
+		fi = &fieldIndex{present: roaring.New(), eq: make(map[string]*roaring.Bitmap)}
+		s.fields[name] = fi
+	}
+	return fi
+}
+
+// indexLocked records slot's metadata md in the index.
+// REQUIRES: s.mu held for writing.
+func (s *segment) indexLocked(slot uint32, md Metadata) {
+	for name, v := range md {
+		fi := s.fieldLocked(name)
+		fi.present.Add(slot)
+		anyElem(v, func(e fvalue) bool {
+			b := fi.eq[e.key()]
+			if b == nil {
+				b = roaring.New()
+				fi.eq[e.key()] = b
+			}
+			b.Add(slot)
+			if e.kind == 'n' {
+				fi.nums.delta = append(fi.nums.delta, numEntry{e.n, slot})
+			}
+			return false
+		})
+		if len(fi.nums.delta) > max(mergeDeltaMin, len(fi.nums.sorted)>>mergeDeltaShift) {
+			s.mergeLocked(name, fi)
+		}
+	}
+}
+
+// unindexLocked removes slot's metadata md from the postings (numeric
+// entries go stale and are dropped at the next merge).
+// REQUIRES: s.mu held for writing.
+func (s *segment) unindexLocked(slot uint32, md Metadata) {
+	for name, v := range md {
+		fi := s.fields[name]
+		if fi == nil {
+			continue
+		}
+		fi.present.Remove(slot)
+		anyElem(v, func(e fvalue) bool {
+			if b := fi.eq[e.key()]; b != nil {
+				b.Remove(slot)
+				if b.IsEmpty() {
+					delete(fi.eq, e.key())
+				}
+			}
+			return false
+		})
+		if fi.present.IsEmpty() {
+			delete(s.fields, name)
+		}
+	}
+}
+
+// numberAt reports whether slot currently holds v in field name.
+// REQUIRES: s.mu held.
+func (s *segment) numberAt(slot uint32, name string, v float64) bool {
+	if int(slot) >= s.n || s.isDeletedLocked(slot) {
+		return false
+	}
+	x, ok := s.meta[slot][name].(float64)
+	return ok && x == v
+}
+
+// mergeLocked folds a field's numeric delta into its sorted column,
+// dropping stale entries.
+// REQUIRES: s.mu held for writing.
+func (s *segment) mergeLocked(name string, fi *fieldIndex) {
+	all := make([]numEntry, 0, len(fi.nums.sorted)+len(fi.nums.delta))
+	for _, e := range fi.nums.sorted {
+		if s.numberAt(e.slot, name, e.v) {
+			all = append(all, e)
+		}
+	}
+	for _, e := range fi.nums.delta {
+		if s.numberAt(e.slot, name, e.v) {
+			all = append(all, e)
+		}
+	}
+	slices.SortFunc(all, func(a, b numEntry) int {
+		if c := cmp.Compare(a.v, b.v); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.slot, b.slot)
+	})
+	fi.nums.sorted = slices.Compact(all)
+	fi.nums.delta = nil
+}
+
+// mergeAllLocked merges every field's delta; a load calls it once at the
+// end.
+// REQUIRES: s.mu held for writing.
+func (s *segment) mergeAllLocked() {
+	for name, fi := range s.fields {
+		if len(fi.nums.delta) > 0 {
+			s.mergeLocked(name, fi)
+		}
+	}
+}
+
+// evalLocked returns the live slots that match n. The result is the
+// caller's to modify.
+// REQUIRES: s.mu held.
+func (s *segment) evalLocked(n *fnode) *roaring.Bitmap {
+	switch n.op {
+	case opAnd:
+		// Intersect the smallest first: every later And is then cheap.
+		parts := make([]*roaring.Bitmap, len(n.kids))
+		for i, k := range n.kids {
+			parts[i] = s.evalLocked(k)
+		}
+		slices.SortFunc(parts, func(a, b *roaring.Bitmap) int { return cmp.Compare(a.GetCardinality(), b.GetCardinality()) })
+		out := parts[0]
+		for _, p := range parts[1:] {
+			if out.IsEmpty() {
+				break
+			}
+			out.And(p)
+		}
+		return out
+	case opOr:
+		parts := make([]*roaring.Bitmap, len(n.kids))
+		for i, k := range n.kids {
+			parts[i] = s.evalLocked(k)
+		}
+		return roaring.FastOr(parts...)
+	case opNot:
+		out := s.liveSet.Clone()
+		out.AndNot(s.evalLocked(n.kids[0]))
+		return out
+	}
+	fi := s.fields[n.field]
+	switch n.op {
+	case opExists:
+		if !n.exists {
+			out := s.liveSet.Clone()
+			if fi != nil {
+				out.AndNot(fi.present)
+			}
+			return out
+		}
+		if fi == nil {
+			return roaring.New()
+		}
+		return fi.present.Clone()
+	case opEq:
+		return fi.union([]fvalue{n.val})
+	case opIn:
+		return fi.union(n.set)
+	case opNe, opNin:
+		if fi == nil {
+			return roaring.New()
+		}
+		vals := n.set
+		if n.op == opNe {
+			vals = []fvalue{n.val}
+		}
+		out := fi.present.Clone()
+		out.AndNot(fi.union(vals))
+		return out
+	}
+	return s.rangeLocked(n, fi)
+}
+
+// union returns the slots whose field holds any of vals.
+func (fi *fieldIndex) union(vals []fvalue) *roaring.Bitmap {
+	if fi == nil {
+		return roaring.New()
+	}
+	var parts []*roaring.Bitmap
+	for _, v := range vals {
+		if b := fi.eq[v.key()]; b != nil {
+			parts = append(parts, b)
+		}
+	}
+	switch len(parts) {
+	case 0:
+		return roaring.New()
+	case 1:
+		return parts[0].Clone()
+	}
+	return roaring.FastOr(parts...)
+}
+
+// rangeLocked evaluates $gt, $gte, $lt or $lte on a field's numeric column.
+// REQUIRES: s.mu held.
+func (s *segment) rangeLocked(n *fnode, fi *fieldIndex) *roaring.Bitmap {
+	out := roaring.New()
+	if fi == nil {
+		return out
+	}
+	col := fi.nums.sorted
+	bound := n.val.n
+	lo, hi := 0, len(col)
+	switch n.op {
+	case opGt:
+		lo = sort.Search(len(col), func(i int) bool { return col[i].v > bound })
+	case opGte:
+		lo = sort.Search(len(col), func(i int) bool { return col[i].v >= bound })
+	case opLt:
+		hi = sort.Search(len(col), func(i int) bool { return col[i].v >= bound })
+	case opLte:
+		hi = sort.Search(len(col), func(i int) bool { return col[i].v > bound })
+	}
+	for _, e := range col[lo:hi] {
+		if s.numberAt(e.slot, n.field, e.v) {
+			out.Add(e.slot)
+		}
+	}
+	for _, e := range fi.nums.delta {
+		if compareNumbers(n.op, e.v, bound) && s.numberAt(e.slot, n.field, e.v) {
+			out.Add(e.slot)
+		}
+	}
+	return out
+}
