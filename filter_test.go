@@ -446,4 +446,3 @@ func FuzzParseFilter(f *testing.F) {
 		}
 	})
 }
-

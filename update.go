@@ -112,4 +112,3 @@ func (h *Namespace) Update(ctx context.Context, req UpdateRequest) (UpdateResult
 	}
 	return res, nil
 }
-
