@@ -40,7 +40,7 @@ func snapshot(t *testing.T, db *DB) map[string]string {
 			out[fmt.Sprintf("ns %s/%q", ix.name, k)] = fmt.Sprintf("%d %+v", ns.id, d)
 			if seg := ns.seg.Load(); seg != nil {
 				seg.mu.RLock()
-				out[fmt.Sprintf("seg %s/%q", ix.name, k)] = fmt.Sprintf("%d %d %v", seg.n, seg.live, seg.slots)
+				out[fmt.Sprintf("seg %s/%q", ix.name, k)] = fmt.Sprintf("%d %d %v %v", seg.n, seg.live, seg.slots, seg.meta)
 				seg.mu.RUnlock()
 			}
 			return true
@@ -195,6 +195,30 @@ func badInputCases(db *DB) []badCase {
 		{"query bad id", query(QueryRequest{ID: "a\x00", TopK: 1}), ErrInvalidArgument, "id"},
 		{"query sparse on cosine", query(QueryRequest{Vector: v4, SparseVector: sp([]uint32{1}, []float32{1}), TopK: 1}), ErrInvalidArgument, "sparseVector"},
 		{"query bad sparse", queryHyb(QueryRequest{Vector: v4, SparseVector: sp([]uint32{1, 1}, []float32{1, 1}), TopK: 1}), ErrInvalidArgument, "sparseVector"},
+
+		// Filters.
+		{"query bad filter", query(QueryRequest{Vector: v4, TopK: 1, Filter: Filter{"k": Filter{"$gt": "x"}}}), ErrInvalidArgument, "filter.k"},
+		{"query filter operator at top", query(QueryRequest{Vector: v4, TopK: 1, Filter: Filter{"$in": []string{"v"}}}), ErrInvalidArgument, "filter.$in"},
+		{"update id and filter", update(UpdateRequest{ID: "a", Filter: Filter{"k": "v"}, SetMetadata: Metadata{"x": 1}}), ErrInvalidArgument, "id"},
+		{"update values by filter", update(UpdateRequest{Filter: Filter{"k": "v"}, Values: v4}), ErrInvalidArgument, "filter"},
+		{"update by filter no metadata", update(UpdateRequest{Filter: Filter{"k": "v"}}), ErrInvalidArgument, "setMetadata"},
+		{"update dry run without filter", update(UpdateRequest{ID: "a", DryRun: true}), ErrInvalidArgument, "dryRun"},
+		{"update empty filter", update(UpdateRequest{Filter: Filter{}, SetMetadata: Metadata{"x": 1}}), ErrInvalidArgument, "filter"},
+		{"update bad filter", update(UpdateRequest{Filter: Filter{"k": nil}, SetMetadata: Metadata{"x": 1}}), ErrInvalidArgument, "filter.k"},
+		{"update by filter bad metadata", update(UpdateRequest{Filter: Filter{"k": "v"}, SetMetadata: Metadata{"$x": 1}}), ErrInvalidArgument, "setMetadata"},
+		{"delete by nil filter", func(dense, _ *Index) error { _, err := ns(dense).DeleteByFilter(ctx, nil); return err }, ErrInvalidArgument, "filter"},
+		{"delete by bad filter", func(dense, _ *Index) error {
+			_, err := ns(dense).DeleteByFilter(ctx, Filter{"$or": []Filter{}})
+			return err
+		}, ErrInvalidArgument, "filter.$or"},
+		{"fetch by metadata no filter", func(dense, _ *Index) error {
+			_, err := ns(dense).FetchByMetadata(ctx, FetchByMetadataRequest{})
+			return err
+		}, ErrInvalidArgument, "filter"},
+		{"fetch by metadata bad limit", func(dense, _ *Index) error {
+			_, err := ns(dense).FetchByMetadata(ctx, FetchByMetadataRequest{Filter: Filter{"k": "v"}, Limit: -2})
+			return err
+		}, ErrInvalidArgument, "limit"},
 
 		// Listing.
 		{"list negative limit", func(dense, _ *Index) error { _, err := ns(dense).List(ctx, ListOptions{Limit: -1}); return err }, ErrInvalidArgument, "limit"},

@@ -85,6 +85,7 @@ const (
 	opIn
 	opNin
 	opExists
+	opRange // the ranges of one field object, merged: lo < or <= x < or <= hi
 )
 
 var opNames = map[string]fop{
@@ -100,6 +101,8 @@ func (o fop) String() string {
 		return "$or"
 	case opNot:
 		return "$not"
+	case opRange:
+		return "$range"
 	}
 	for name, op := range opNames {
 		if op == o {
@@ -117,22 +120,29 @@ type fvalue struct {
 	b    bool
 }
 
-// key identifies the value in the segment's postings. -0 and 0 share a key.
-func (v fvalue) key() string {
+// fkey identifies a value in the segment's postings (a comparable struct,
+// so lookups allocate nothing). -0 and 0 share a key.
+type fkey struct {
+	kind byte
+	s    string
+	bits uint64
+}
+
+func (v fvalue) key() fkey {
 	switch v.kind {
 	case 'n':
 		n := v.n
 		if n == 0 {
 			n = 0
 		}
-		return "n" + strconv.FormatUint(math.Float64bits(n), 16)
+		return fkey{kind: 'n', bits: math.Float64bits(n)}
 	case 'b':
 		if v.b {
-			return "b1"
+			return fkey{kind: 'b', bits: 1}
 		}
-		return "b0"
+		return fkey{kind: 'b'}
 	}
-	return "s" + v.s
+	return fkey{kind: 's', s: v.s}
 }
 
 func (v fvalue) String() string {
@@ -150,10 +160,60 @@ func (v fvalue) String() string {
 type fnode struct {
 	op     fop
 	field  string   // comparisons
-	val    fvalue   // $eq $ne $gt $gte $lt $lte
+	val    fvalue   // $eq $ne
 	set    []fvalue // $in $nin, without duplicates
 	exists bool     // $exists
 	kids   []*fnode // $and $or $not
+	rng    numRange // $gt $gte $lt $lte, as opRange
+}
+
+// numRange is an interval of numbers; a missing bound is infinite. The
+// range operators of one field object compile to one numRange, so that
+// {"$gte": a, "$lt": b} costs what its matches cost, not two half-lines.
+type numRange struct {
+	lo, hi         float64
+	hasLo, hasHi   bool
+	loIncl, hiIncl bool
+}
+
+func (r numRange) contains(x float64) bool {
+	if r.hasLo && (x < r.lo || (x == r.lo && !r.loIncl)) {
+		return false
+	}
+	if r.hasHi && (x > r.hi || (x == r.hi && !r.hiIncl)) {
+		return false
+	}
+	return true
+}
+
+// intersect narrows r by o.
+func (r numRange) intersect(o numRange) numRange {
+	if o.hasLo && (!r.hasLo || o.lo > r.lo || (o.lo == r.lo && !o.loIncl)) {
+		r.lo, r.loIncl, r.hasLo = o.lo, o.loIncl, true
+	}
+	if o.hasHi && (!r.hasHi || o.hi < r.hi || (o.hi == r.hi && !o.hiIncl)) {
+		r.hi, r.hiIncl, r.hasHi = o.hi, o.hiIncl, true
+	}
+	return r
+}
+
+func (r numRange) String() string {
+	var parts []string
+	if r.hasLo {
+		op := ">"
+		if r.loIncl {
+			op = ">="
+		}
+		parts = append(parts, op+strconv.FormatFloat(r.lo, 'g', -1, 64))
+	}
+	if r.hasHi {
+		op := "<"
+		if r.hiIncl {
+			op = "<="
+		}
+		parts = append(parts, op+strconv.FormatFloat(r.hi, 'g', -1, 64))
+	}
+	return strings.Join(parts, ",")
 }
 
 // String renders n canonically: equal meanings print equally.
@@ -177,6 +237,8 @@ func (n *fnode) String() string {
 		return strconv.Quote(n.field) + n.op.String() + "[" + strings.Join(parts, ",") + "]"
 	case opExists:
 		return strconv.Quote(n.field) + "$exists(" + strconv.FormatBool(n.exists) + ")"
+	case opRange:
+		return strconv.Quote(n.field) + "$range(" + n.rng.String() + ")"
 	}
 	return strconv.Quote(n.field) + n.op.String() + "(" + n.val.String() + ")"
 }
@@ -354,11 +416,21 @@ func compileField(path, field string, v any) ([]*fnode, error) {
 			ops = append(ops, k)
 		}
 		slices.Sort(ops)
-		var out []*fnode
+		var (
+			out []*fnode
+			rng *fnode
+		)
 		for _, op := range ops {
 			n, err := compileOp(path, field, op, o[op])
 			if err != nil {
 				return nil, err
+			}
+			if n.op == opRange {
+				if rng != nil {
+					rng.rng = rng.rng.intersect(n.rng)
+					continue
+				}
+				rng = n
 			}
 			out = append(out, n)
 		}
@@ -401,24 +473,42 @@ func compileOp(path, field, name string, operand any) (*fnode, error) {
 		if !ok || sc.kind != 'n' {
 			return nil, filterErr(path, "%s needs a number, got %s", name, describe(operand))
 		}
-		n.val = sc
+		n.op = opRange
+		switch op {
+		case opGt, opGte:
+			n.rng = numRange{lo: sc.n, hasLo: true, loIncl: op == opGte}
+		default:
+			n.rng = numRange{hi: sc.n, hasHi: true, hiIncl: op == opLte}
+		}
 	case opIn, opNin:
-		arr, ok := asArray(operand)
-		if !ok {
-			return nil, filterErr(path, "%s needs an array, got %s", name, describe(operand))
-		}
-		if len(arr) > MaxFilterValues {
-			return nil, filterErr(path, "%s has %d values, more than %d", name, len(arr), MaxFilterValues)
-		}
-		seen := make(map[string]bool, len(arr))
-		for i, e := range arr {
-			sc, ok := asScalar(e)
-			if !ok || sc.kind == 'b' {
-				return nil, filterErr(fmt.Sprintf("%s.%s[%d]", path, name, i), "%s takes strings and numbers, got %s", name, describe(e))
+		var vals []fvalue
+		if strs, ok := operand.([]string); ok { // the common case, without boxing
+			vals = make([]fvalue, len(strs))
+			for i, s := range strs {
+				vals[i] = fvalue{kind: 's', s: s}
 			}
-			if !seen[sc.key()] {
-				seen[sc.key()] = true
-				n.set = append(n.set, sc)
+		} else {
+			arr, ok := asArray(operand)
+			if !ok {
+				return nil, filterErr(path, "%s needs an array, got %s", name, describe(operand))
+			}
+			vals = make([]fvalue, len(arr))
+			for i, e := range arr {
+				sc, ok := asScalar(e)
+				if !ok || sc.kind == 'b' {
+					return nil, filterErr(fmt.Sprintf("%s.%s[%d]", path, name, i), "%s takes strings and numbers, got %s", name, describe(e))
+				}
+				vals[i] = sc
+			}
+		}
+		if len(vals) > MaxFilterValues {
+			return nil, filterErr(path, "%s has %d values, more than %d", name, len(vals), MaxFilterValues)
+		}
+		seen := make(map[fkey]bool, len(vals))
+		for _, v := range vals {
+			if k := v.key(); !seen[k] {
+				seen[k] = true
+				n.set = append(n.set, v)
 			}
 		}
 	case opExists:
@@ -469,7 +559,7 @@ func (n *fnode) match(md Metadata) bool {
 	case opNin:
 		return !anyElem(v, n.inSet)
 	}
-	return anyElem(v, func(e fvalue) bool { return e.kind == 'n' && compareNumbers(n.op, e.n, n.val.n) })
+	return anyElem(v, func(e fvalue) bool { return e.kind == 'n' && n.rng.contains(e.n) })
 }
 
 func (n *fnode) inSet(e fvalue) bool {
@@ -492,19 +582,6 @@ func (v fvalue) equals(e fvalue) bool {
 		return v.b == e.b
 	}
 	return v.s == e.s
-}
-
-// compareNumbers applies a range operator: x op bound.
-func compareNumbers(op fop, x, bound float64) bool {
-	switch op {
-	case opGt:
-		return x > bound
-	case opGte:
-		return x >= bound
-	case opLt:
-		return x < bound
-	}
-	return x <= bound
 }
 
 // anyElem reports whether pred holds for the stored value v, or for any

@@ -18,7 +18,7 @@ import (
 // fieldIndex indexes one metadata field.
 type fieldIndex struct {
 	present *roaring.Bitmap
-	eq      map[string]*roaring.Bitmap // fvalue.key() -> slots
+	eq      map[fkey]*roaring.Bitmap // fvalue.key() -> slots
 	nums    numColumn
 }
 
@@ -32,6 +32,7 @@ type fieldIndex struct {
 type numColumn struct {
 	sorted []numEntry
 	delta  []numEntry
+	stale  int // entries of sorted that may be stale; while 0, reads skip the check
 }
 
 type numEntry struct {
@@ -51,7 +52,7 @@ const (
 func (s *segment) fieldLocked(name string) *fieldIndex {
 	fi := s.fields[name]
 	if fi == nil {
-		fi = &fieldIndex{present: roaring.New(), eq: make(map[string]*roaring.Bitmap)}
+		fi = &fieldIndex{present: roaring.New(), eq: make(map[fkey]*roaring.Bitmap)}
 		s.fields[name] = fi
 	}
 	return fi
@@ -92,6 +93,9 @@ func (s *segment) unindexLocked(slot uint32, md Metadata) {
 		}
 		fi.present.Remove(slot)
 		anyElem(v, func(e fvalue) bool {
+			if e.kind == 'n' {
+				fi.nums.stale++
+			}
 			if b := fi.eq[e.key()]; b != nil {
 				b.Remove(slot)
 				if b.IsEmpty() {
@@ -139,6 +143,7 @@ func (s *segment) mergeLocked(name string, fi *fieldIndex) {
 	})
 	fi.nums.sorted = slices.Compact(all)
 	fi.nums.delta = nil
+	fi.nums.stale = 0
 }
 
 // mergeAllLocked merges every field's delta; a load calls it once at the
@@ -233,38 +238,81 @@ func (fi *fieldIndex) union(vals []fvalue) *roaring.Bitmap {
 	case 1:
 		return parts[0].Clone()
 	}
+	total := uint64(0)
+	for _, p := range parts {
+		total += p.GetCardinality()
+	}
+	if len(parts) > 16 && total < 1<<16 {
+		// Many small postings (an $in over a high-cardinality field):
+		// OR-ing them one by one re-merges a growing container each time;
+		// gathering, sorting and adding once is 4x faster at 1000 values
+		// (BenchmarkFilterEval).
+		slots := make([]uint32, 0, total)
+		for _, p := range parts {
+			if p.GetCardinality() == 1 {
+				slots = append(slots, p.Minimum())
+				continue
+			}
+			it := p.Iterator()
+			for it.HasNext() {
+				slots = append(slots, it.Next())
+			}
+		}
+		slices.Sort(slots)
+		out := roaring.New()
+		out.AddMany(slots)
+		return out
+	}
 	return roaring.FastOr(parts...)
 }
 
-// rangeLocked evaluates $gt, $gte, $lt or $lte on a field's numeric column.
+// rangeLocked evaluates a range on a field's numeric column.
 // REQUIRES: s.mu held.
 func (s *segment) rangeLocked(n *fnode, fi *fieldIndex) *roaring.Bitmap {
 	out := roaring.New()
 	if fi == nil {
 		return out
 	}
-	col := fi.nums.sorted
-	bound := n.val.n
+	col, r := fi.nums.sorted, n.rng
 	lo, hi := 0, len(col)
-	switch n.op {
-	case opGt:
-		lo = sort.Search(len(col), func(i int) bool { return col[i].v > bound })
-	case opGte:
-		lo = sort.Search(len(col), func(i int) bool { return col[i].v >= bound })
-	case opLt:
-		hi = sort.Search(len(col), func(i int) bool { return col[i].v >= bound })
-	case opLte:
-		hi = sort.Search(len(col), func(i int) bool { return col[i].v > bound })
+	if r.hasLo {
+		lo = sort.Search(len(col), func(i int) bool { return col[i].v > r.lo || (r.loIncl && col[i].v == r.lo) })
 	}
-	for _, e := range col[lo:hi] {
-		if s.numberAt(e.slot, n.field, e.v) {
+	if r.hasHi {
+		hi = sort.Search(len(col), func(i int) bool { return col[i].v > r.hi || (!r.hiIncl && col[i].v == r.hi) })
+	}
+	for _, e := range col[lo:max(lo, hi)] {
+		if fi.nums.stale == 0 || s.numberAt(e.slot, n.field, e.v) {
 			out.Add(e.slot)
 		}
 	}
 	for _, e := range fi.nums.delta {
-		if compareNumbers(n.op, e.v, bound) && s.numberAt(e.slot, n.field, e.v) {
+		if r.contains(e.v) && s.numberAt(e.slot, n.field, e.v) {
 			out.Add(e.slot)
 		}
 	}
 	return out
+}
+
+// idsLocked returns the ids of the slots in b.
+// REQUIRES: s.mu held.
+func (s *segment) idsLocked(b *roaring.Bitmap) []string {
+	ids := make([]string, 0, b.GetCardinality())
+	it := b.Iterator()
+	for it.HasNext() {
+		ids = append(ids, s.ids[it.Next()])
+	}
+	return ids
+}
+
+// setMetadataLocked replaces the metadata of record id, if present.
+// REQUIRES: s.mu held for writing.
+func (s *segment) setMetadataLocked(id string, md Metadata) {
+	slot, ok := s.slots[id]
+	if !ok {
+		return
+	}
+	s.unindexLocked(slot, s.meta[slot])
+	s.meta[slot] = md
+	s.indexLocked(slot, md)
 }

@@ -171,6 +171,7 @@ type NamespacePage struct {
 const (
 	tokenNamespaces byte = 'n'
 	tokenIDs        byte = 'i'
+	tokenMetadata   byte = 'm'
 )
 
 func encodeToken(kind byte, last string) string {

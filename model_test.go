@@ -140,6 +140,9 @@ func (h *modelHarness) run(steps int) {
 		{"deleteAll", 2, h.deleteAll},
 		{"deleteNamespace", 2, h.deleteNamespace},
 		{"createNamespace", 2, h.createNamespace},
+		{"updateByFilter", 3, h.updateByFilter},
+		{"deleteByFilter", 1, h.deleteByFilter},
+		{"fetchByMetadata", 3, h.fetchByMetadata},
 	}
 	if h.dir != "" {
 		ops = append(ops, op{"reopen", 1, h.reopen})
@@ -494,6 +497,7 @@ func (h *modelHarness) query() {
 		req.SparseVector = sv
 		qs = sortedSparse(sv)
 	}
+	fn := h.maybeFilter(&req.Filter)
 	res, err := h.ix.Namespace(name).Query(ctx, req)
 	h.check(err)
 	if c, _ := canonicalNamespace(name); res.Namespace != c {
@@ -509,8 +513,14 @@ func (h *modelHarness) query() {
 		return
 	}
 	m.ru += int64(res.Usage.ReadUnits)
-	if want := min(req.TopK, len(m.recs)); len(res.Matches) != want {
-		h.fatalf("query returned %d matches, want %d", len(res.Matches), want)
+	candidates := map[string]modelRecord{}
+	for id, r := range m.recs {
+		if fn == nil || fn.match(r.md) {
+			candidates[id] = r
+		}
+	}
+	if want := min(req.TopK, len(candidates)); len(res.Matches) != want {
+		h.fatalf("query (filter %v) returned %d matches, want %d", fn, len(res.Matches), want)
 	}
 	tol := func(x float64) float64 { return 1e-5 * math.Max(1, math.Abs(x)) }
 	better := func(a, b float64) bool { // a ranks strictly before b beyond tolerance
@@ -522,9 +532,9 @@ func (h *modelHarness) query() {
 	returned := map[string]bool{}
 	worst := 0.0
 	for i, mt := range res.Matches {
-		r, ok := m.recs[mt.ID]
+		r, ok := candidates[mt.ID]
 		if !ok || returned[mt.ID] {
-			h.fatalf("match %q is not in the namespace, or repeated", mt.ID)
+			h.fatalf("match %q is not in the namespace, fails the filter, or is repeated", mt.ID)
 		}
 		returned[mt.ID] = true
 		want := h.modelScore(q, qs, r)
@@ -550,7 +560,7 @@ func (h *modelHarness) query() {
 		}
 	}
 	// No record left out may rank strictly better than the worst returned.
-	for id, r := range m.recs {
+	for id, r := range candidates {
 		if !returned[id] && better(h.modelScore(q, qs, r), worst) {
 			h.fatalf("record %q (score %v) missing from the top %d (worst %v)", id, h.modelScore(q, qs, r), req.TopK, worst)
 		}
@@ -624,5 +634,138 @@ func (h *modelHarness) fullCheck() {
 		if len(ids) > 0 {
 			h.fetchAndCompare(c, ids)
 		}
+	}
+}
+
+// filter draws a valid filter over the model's metadata fields.
+func (h *modelHarness) filter() Filter {
+	r := h.r
+	if r.IntN(5) == 0 {
+		a, b := h.filter(), h.filter()
+		switch r.IntN(3) {
+		case 0:
+			return Filter{"$and": []Filter{a, b}}
+		case 1:
+			return Filter{"$or": []Filter{a, b}}
+		}
+		return Filter{"$not": a}
+	}
+	switch r.IntN(7) {
+	case 0:
+		return Filter{"genre": []string{"drama", "comedy", "<&>", "x"}[r.IntN(4)]}
+	case 1:
+		return Filter{"genre": Filter{"$ne": "drama"}}
+	case 2:
+		return Filter{"year": Filter{"$gte": 1990 + r.IntN(40)}}
+	case 3:
+		return Filter{"year": Filter{"$lt": 1990 + r.IntN(40), "$gt": 1990 + r.IntN(20)}}
+	case 4:
+		return Filter{"tags": Filter{"$in": []string{"a", "z"}}}
+	case 5:
+		return Filter{"flag": Filter{"$exists": r.IntN(2) == 0}}
+	}
+	return Filter{"year": Filter{"$nin": []int{1990 + r.IntN(40), 2000}}}
+}
+
+// maybeFilter sets *f to a random filter one time in three and returns it
+// compiled, or nil.
+func (h *modelHarness) maybeFilter(f *Filter) *fnode {
+	if h.r.IntN(3) != 0 {
+		return nil
+	}
+	*f = h.filter()
+	fn, err := compileFilter(*f)
+	if err != nil {
+		h.fatalf("generated filter %v invalid: %v", *f, err)
+	}
+	return fn
+}
+
+func (h *modelHarness) mustCompile(f Filter) *fnode {
+	fn, err := compileFilter(f)
+	if err != nil {
+		h.fatalf("generated filter %v invalid: %v", f, err)
+	}
+	return fn
+}
+
+func (h *modelHarness) updateByFilter() {
+	name := h.pickName()
+	f := h.filter()
+	fn := h.mustCompile(f)
+	set, stored := Metadata{"genre": "updated", "flag": true}, Metadata{"genre": "updated", "flag": true}
+	dry := h.r.IntN(4) == 0
+	res, err := h.ix.Namespace(name).Update(ctx, UpdateRequest{Filter: f, SetMetadata: set, DryRun: dry})
+	h.check(err)
+	m := h.nsModel(name)
+	want := 0
+	if m != nil {
+		for id, r := range m.recs {
+			if fn.match(r.md) {
+				want++
+				if !dry {
+					r.md = mergeMetadata(r.md, stored)
+					m.recs[id] = r
+				}
+			}
+		}
+		m.wu += int64(res.Usage.WriteUnits)
+		m.ru += int64(res.Usage.ReadUnits)
+	}
+	if res.MatchedRecords != want {
+		h.fatalf("update by filter %s: matched %d, want %d", fn, res.MatchedRecords, want)
+	}
+}
+
+func (h *modelHarness) deleteByFilter() {
+	name := h.pickName()
+	f := h.filter()
+	fn := h.mustCompile(f)
+	res, err := h.ix.Namespace(name).DeleteByFilter(ctx, f)
+	h.check(err)
+	want := 0
+	if m := h.nsModel(name); m != nil {
+		for id, r := range m.recs {
+			if fn.match(r.md) {
+				want++
+				delete(m.recs, id)
+			}
+		}
+		m.wu += int64(res.Usage.WriteUnits)
+	}
+	if res.DeletedCount != want {
+		h.fatalf("delete by filter %s: deleted %d, want %d", fn, res.DeletedCount, want)
+	}
+}
+
+func (h *modelHarness) fetchByMetadata() {
+	name := h.pickName()
+	f := h.filter()
+	fn := h.mustCompile(f)
+	req := FetchByMetadataRequest{Filter: f, Limit: 1 + h.r.IntN(5)}
+	m := h.nsModel(name)
+	var got []Record
+	for {
+		res, err := h.ix.Namespace(name).FetchByMetadata(ctx, req)
+		h.check(err)
+		if m != nil {
+			m.ru += int64(res.Usage.ReadUnits)
+		}
+		got = append(got, res.Records...)
+		if res.NextToken == "" {
+			break
+		}
+		req.PaginationToken = res.NextToken
+	}
+	var want []Record
+	if m != nil {
+		for _, id := range slices.Sorted(maps.Keys(m.recs)) {
+			if r := m.recs[id]; fn.match(r.md) {
+				want = append(want, Record{ID: id, Values: r.values, SparseValues: r.sparse.public(), Metadata: r.md})
+			}
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		h.fatalf("fetch by metadata %s from %q:\n got %v\nwant %v", fn, name, got, want)
 	}
 }

@@ -371,13 +371,22 @@ func readRecord(t *storage.Txn, ns *namespace, id string, withValues bool) (Reco
 
 // readMetadata reads record id's metadata, nil if it has none.
 func readMetadata(t *storage.Txn, ns *namespace, id string) (Metadata, error) {
-	var md Metadata
+	md, _, err := readMetadataSized(t, ns, id)
+	return md, err
+}
+
+// readMetadataSized reads record id's metadata and its JSON size.
+func readMetadataSized(t *storage.Txn, ns *namespace, id string) (Metadata, int, error) {
+	var (
+		md   Metadata
+		size int
+	)
 	_, err := t.Get(storage.MetadataKey(ns.ix.id, ns.id, id), func(b []byte) error {
 		var err error
-		md, _, err = storage.DecodeMetadata(b)
+		md, size, err = storage.DecodeMetadata(b)
 		return err
 	})
-	return md, err
+	return md, size, err
 }
 
 // ListOptions select a page of record ids.

@@ -59,6 +59,11 @@ type Options struct {
 	// transaction limit, 15% of MemTableSize: see BatchTooLargeError.
 	MaxBatchRecords int
 
+	// MaxUpdateByFilter caps the records one update by filter may change;
+	// a filter matching more fails with a *BatchTooLargeError. Default
+	// 100000.
+	MaxUpdateByFilter int
+
 	// MemTableSize is the size of one storage memtable in bytes. It bounds
 	// the largest atomic Upsert (15% of it: 9.6 MiB, about 3100 records of
 	// dimension 768, at the default 64 MiB).
@@ -96,6 +101,7 @@ type Options struct {
 // Defaults applied by Open.
 const (
 	DefaultMaxBatchRecords        = 1000
+	DefaultMaxUpdateByFilter      = 100_000
 	DefaultMemTableSize           = 64 << 20
 	DefaultNumMemtables           = 3
 	DefaultNumCompactors          = 2
@@ -117,6 +123,7 @@ func (o *Options) withDefaults() (Options, error) {
 	}
 	check(out.Durability == DurabilitySync || out.Durability == DurabilityProcess, "Durability", int(out.Durability), "unknown durability mode")
 	check(out.MaxBatchRecords >= 0, "MaxBatchRecords", out.MaxBatchRecords, "must not be negative")
+	check(out.MaxUpdateByFilter >= 0, "MaxUpdateByFilter", out.MaxUpdateByFilter, "must not be negative")
 	check(out.MemTableSize == 0 || out.MemTableSize >= 1<<20, "MemTableSize", out.MemTableSize, "must be at least 1 MiB")
 	check(out.NumMemtables >= 0, "NumMemtables", out.NumMemtables, "must not be negative")
 	check(out.BlockCacheSize >= 0, "BlockCacheSize", out.BlockCacheSize, "must not be negative")
@@ -128,6 +135,9 @@ func (o *Options) withDefaults() (Options, error) {
 	}
 	if out.MaxBatchRecords == 0 {
 		out.MaxBatchRecords = DefaultMaxBatchRecords
+	}
+	if out.MaxUpdateByFilter == 0 {
+		out.MaxUpdateByFilter = DefaultMaxUpdateByFilter
 	}
 	if out.MemTableSize == 0 {
 		out.MemTableSize = DefaultMemTableSize

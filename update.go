@@ -7,18 +7,32 @@ import (
 	"github.com/vectordb-go/vectordb/storage"
 )
 
-// UpdateRequest changes one record. Nil fields are left alone; at least
-// one must be set.
+// UpdateRequest changes one record, by ID, or the metadata of every
+// record a Filter matches. Nil fields are left alone.
 type UpdateRequest struct {
-	ID           string
-	Values       []float32     // replaces the dense values
-	SparseValues *SparseValues // replaces the sparse values (dotproduct indexes)
-	SetMetadata  Metadata      // merged key by key into the metadata
+	// ID names the record to change; set ID or Filter, not both.
+	ID string
+	// Values replaces the dense values (updates by ID only).
+	Values []float32
+	// SparseValues replaces the sparse values (updates by ID, dotproduct
+	// indexes only).
+	SparseValues *SparseValues
+	// SetMetadata is merged key by key into the metadata. An update by
+	// filter requires it, unless DryRun is set.
+	SetMetadata Metadata
+	// Filter selects the records of an update by filter: a metadata-only
+	// update of every matching record, at most Options.MaxUpdateByFilter
+	// of them.
+	Filter Filter
+	// DryRun, with Filter, only counts the matching records.
+	DryRun bool
 }
 
 // UpdateResult reports an Update.
 type UpdateResult struct {
-	MatchedRecords int // 1 if the record existed, else 0
+	// MatchedRecords is how many records the update found: 0 or 1 by ID,
+	// the number of matches by filter.
+	MatchedRecords int
 	Usage          Usage
 }
 
@@ -26,12 +40,23 @@ type UpdateResult struct {
 // stored ones, SetMetadata adds or overwrites metadata keys and keeps the
 // others. An unknown id (or namespace) is not an error: nothing changes
 // and MatchedRecords is 0. The merged metadata must still fit in
-// MaxMetadataBytes.
+// MaxMetadataBytes. An update by ID is atomic.
+//
+// With req.Filter, Update merges SetMetadata into every record the filter
+// matches, as of one moment (other writers of the namespace wait). Every
+// merged record is checked against MaxMetadataBytes before anything is
+// written; the writes then go in transactions of bounded size, each atomic,
+// so a storage failure midway can leave the earlier ones applied. Write
+// units count the old and new size of each record; a dry run costs the
+// read units of fetching the matches.
 func (h *Namespace) Update(ctx context.Context, req UpdateRequest) (UpdateResult, error) {
 	if err := h.begin(ctx); err != nil {
 		return UpdateResult{}, err
 	}
 	defer h.leave()
+	if req.Filter != nil || req.DryRun {
+		return h.updateByFilter(ctx, req)
+	}
 	ix := h.ix()
 	if err := checkID("id", req.ID); err != nil {
 		return UpdateResult{}, err
@@ -109,6 +134,103 @@ func (h *Namespace) Update(ctx context.Context, req UpdateRequest) (UpdateResult
 	if m != nil {
 		res.MatchedRecords = m.matched
 		res.Usage.WriteUnits = writeUnits(m.written)
+	}
+	return res, nil
+}
+
+// updateByFilter is Update with req.Filter.
+func (h *Namespace) updateByFilter(ctx context.Context, req UpdateRequest) (UpdateResult, error) {
+	switch {
+	case req.Filter == nil:
+		return UpdateResult{}, argErr("dryRun", nil, "applies to updates by filter only")
+	case req.ID != "":
+		return UpdateResult{}, argErr("id", req.ID, "set id or filter, not both")
+	case req.Values != nil || req.SparseValues != nil:
+		return UpdateResult{}, argErr("filter", nil, "an update by filter changes metadata only; values and sparseValues must be unset")
+	case req.SetMetadata == nil && !req.DryRun:
+		return UpdateResult{}, argErr("setMetadata", nil, "an update by filter needs setMetadata")
+	}
+	fn, err := compileFilter(req.Filter)
+	if err != nil {
+		return UpdateResult{}, err
+	}
+	setMD, _, err := normalizeMetadata("setMetadata", req.SetMetadata)
+	if err != nil {
+		return UpdateResult{}, err
+	}
+	ix := h.ix()
+	merge := func(t *storage.Txn, ns *namespace, id string) (old Metadata, oldSize int, merged Metadata, size int, err error) {
+		if old, oldSize, err = readMetadataSized(t, ns, id); err != nil {
+			return
+		}
+		merged = mergeMetadata(old, setMD)
+		size = metadataJSONSize(merged)
+		if size > MaxMetadataBytes {
+			err = argErrf("setMetadata", nil, "record %q: the merged metadata is %d bytes as JSON, more than %d", id, size, MaxMetadataBytes)
+		}
+		return
+	}
+	check := func(t *storage.Txn, ns *namespace, ids []string) error {
+		for _, id := range ids {
+			if _, _, _, _, err := merge(t, ns, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	budget, maxEntries := txnBudget(h.idx.db.store)
+	write := func(t *storage.Txn, ns *namespace, ids []string, m *mutation) (int, error) {
+		used := 0
+		for i, id := range ids {
+			if i == maxEntries {
+				return i, nil
+			}
+			old, found, err := getHeader(t, ns, id)
+			if err != nil {
+				return 0, err
+			}
+			_, oldJSON, merged, size, err := merge(t, ns, id)
+			if err != nil {
+				return 0, err
+			}
+			enc, err := storage.AppendMetadata(nil, merged, size)
+			if err != nil {
+				return 0, err
+			}
+			key := storage.MetadataKey(ix.id, ns.id, id)
+			cost := len(key) + len(enc) + storage.TxnEntryOverhead
+			if i > 0 && used+cost > budget {
+				return i, nil
+			}
+			used += cost
+			if !found {
+				continue // matched in memory, so present: cannot happen
+			}
+			if err := t.Set(key, enc); err != nil {
+				return 0, err
+			}
+			newSize := old.size - uint64(oldJSON) + uint64(size)
+			m.bytes += int64(newSize) - int64(old.size)
+			m.written += old.size + newSize
+			m.metas = append(m.metas, segPut{id: id, md: merged})
+		}
+		return len(ids), nil
+	}
+	if req.DryRun {
+		write = nil
+	}
+	matched, units, err := ix.writeMatching(ctx, h.name, fn, h.idx.db.opts.MaxUpdateByFilter, check, write)
+	if err != nil {
+		return UpdateResult{}, err
+	}
+	res := UpdateResult{MatchedRecords: matched, Usage: Usage{WriteUnits: units}}
+	if req.DryRun {
+		res.Usage = Usage{ReadUnits: fetchReadUnits(matched)}
+		if ns := ix.lookup(h.name); ns != nil {
+			ns.usage.readUnits.Add(uint64(res.Usage.ReadUnits))
+		}
+	} else if units == 0 {
+		res.Usage.WriteUnits = minWriteUnits // the namespace does not exist
 	}
 	return res, nil
 }

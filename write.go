@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -28,6 +29,7 @@ type mutation struct {
 	written uint64 // bytes counted for write units
 	matched int    // records the call found (Update, Delete)
 	puts    []segPut
+	metas   []segPut // metadata-only changes: id and md
 	dels    []string
 }
 
@@ -166,7 +168,7 @@ func (ns *namespace) apply(m *mutation) {
 	ns.bytes.Add(uint64(m.bytes))
 	ns.usage.writeUnits.Add(uint64(writeUnits(m.written)))
 	seg := ns.seg.Load()
-	if seg == nil || len(m.puts)+len(m.dels) == 0 {
+	if seg == nil || len(m.puts)+len(m.metas)+len(m.dels) == 0 {
 		return
 	}
 	seg.mu.Lock()
@@ -177,6 +179,93 @@ func (ns *namespace) apply(m *mutation) {
 	for _, p := range m.puts {
 		seg.putLocked(p.id, p.values, p.sparse, p.md)
 	}
+	for _, p := range m.metas {
+		seg.setMetadataLocked(p.id, p.md)
+	}
+}
+
+// writeMatching runs a write on every record of the namespace called name
+// that fn matches, as of one moment: it loads the namespace if needed,
+// holds its writer lock throughout, evaluates the filter on the hot
+// segment and passes the matching ids, in id order, to each in turn of
+// check (one read-only pass, which may refuse the call before anything is
+// written) and write (in transactions of whatever size write consumes:
+// it returns how many ids it took). Each transaction is atomic and applied
+// before the next; an error leaves the earlier ones in place. With no
+// write, it only counts. It refuses more than max matches (0: no limit)
+// with a *BatchTooLargeError. A missing namespace matches nothing.
+func (ix *index) writeMatching(ctx context.Context, name string, fn *fnode, max int,
+	check func(t *storage.Txn, ns *namespace, ids []string) error,
+	write func(t *storage.Txn, ns *namespace, ids []string, m *mutation) (int, error),
+) (matched int, units int, err error) {
+	ix.gate.RLock()
+	defer ix.gate.RUnlock()
+	for {
+		if ix.dropped.Load() {
+			return 0, 0, fmt.Errorf("%w: %q", ErrIndexNotFound, ix.name)
+		}
+		if err := ctx.Err(); err != nil {
+			return 0, 0, err
+		}
+		ns := ix.lookup(name)
+		if ns == nil {
+			return 0, 0, nil
+		}
+		if _, err := ns.hot(ctx); err != nil {
+			return 0, 0, err
+		}
+		ns.writeMu.Lock()
+		seg := ns.seg.Load()
+		if ns.dropped || seg == nil {
+			ns.writeMu.Unlock()
+			continue
+		}
+		matched, units, err = ix.writeMatchingLocked(ctx, ns, seg, fn, max, check, write)
+		ns.writeMu.Unlock()
+		return matched, units, err
+	}
+}
+
+// REQUIRES: ns.writeMu held.
+func (ix *index) writeMatchingLocked(ctx context.Context, ns *namespace, seg *segment, fn *fnode, max int,
+	check func(t *storage.Txn, ns *namespace, ids []string) error,
+	write func(t *storage.Txn, ns *namespace, ids []string, m *mutation) (int, error),
+) (int, int, error) {
+	seg.mu.RLock()
+	ids := seg.idsLocked(seg.evalLocked(fn))
+	seg.mu.RUnlock()
+	slices.Sort(ids)
+	if max > 0 && len(ids) > max {
+		return 0, 0, &BatchTooLargeError{Field: "filter", Records: len(ids), MaxRecords: max}
+	}
+	total := len(ids)
+	if write == nil {
+		return total, 0, nil
+	}
+	if check != nil && len(ids) > 0 {
+		if err := ix.db.store.View(func(t *storage.Txn) error { return check(t, ns, ids) }); err != nil {
+			return 0, 0, storageErr(err)
+		}
+	}
+	units := 0
+	for first := true; first || len(ids) > 0; first = false {
+		if err := ctx.Err(); err != nil {
+			return 0, units, err
+		}
+		var took int
+		m, err := ix.commit(ns, false, func(t *storage.Txn, ns *namespace, m *mutation) error {
+			var err error
+			took, err = write(t, ns, ids, m)
+			return err
+		})
+		if err != nil {
+			return 0, units, err
+		}
+		ns.apply(m)
+		units += writeUnits(m.written)
+		ids = ids[took:]
+	}
+	return total, units, nil
 }
 
 // nsIDLease is how many namespace ids one write of the stored sequence

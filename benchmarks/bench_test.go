@@ -36,7 +36,10 @@ func (nopLogger) Infof(string, ...any)    {}
 func (nopLogger) Debugf(string, ...any)   {}
 
 // batch returns records [start, start+n) of the deterministic data set:
-// uniform random vectors, ids "doc-%08d", a small metadata object.
+// uniform random vectors, ids "doc-%08d", and metadata with a
+// low-cardinality field (cat: 2 values; grp: 10), a high-cardinality one
+// (user: unique) and a number (n: the record's position), which the
+// filter benchmarks select on.
 func batch(start, n, dim int) []vectordb.Record {
 	recs := make([]vectordb.Record, n)
 	for i := range recs {
@@ -49,7 +52,12 @@ func batch(start, n, dim int) []vectordb.Record {
 		recs[i] = vectordb.Record{
 			ID:       fmt.Sprintf("doc-%08d", id),
 			Values:   v,
-			Metadata: vectordb.Metadata{"source": "bench", "n": id},
+			Metadata: vectordb.Metadata{
+				"cat":  []string{"even", "odd"}[id%2],
+				"grp":  fmt.Sprintf("g%d", id%10),
+				"user": fmt.Sprintf("u%07d", id),
+				"n":    id,
+			},
 		}
 	}
 	return recs
@@ -225,4 +233,64 @@ func BenchmarkQueryExact(b *testing.B) {
 	}
 	b.StopTimer() // not the deferred Close
 	b.ReportMetric(float64(b.Elapsed())/1e6/float64(b.N), "ms/query")
+}
+
+// BenchmarkFilteredQuery measures a warm exact query, topK 10, with
+// filters of several selectivities, next to the same query unfiltered, in
+// one run. Run with -cpu 1,2.
+func BenchmarkFilteredQuery(b *testing.B) {
+	dir := fixtureDir(b)
+	db, err := vectordb.Open(dir, &vectordb.Options{Logger: nopLogger{}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	ix, err := db.Index("bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ns := ix.Namespace("tenant")
+	queries := batch(*flagN+10, 64, *flagDim)
+	n := *flagN
+	users := make([]string, n/100)
+	for i := range users {
+		users[i] = fmt.Sprintf("u%07d", i*100+7)
+	}
+	cases := []struct {
+		name   string
+		filter vectordb.Filter
+		want   int // matching records
+	}{
+		{"none", nil, n},
+		{"0.1%-range", vectordb.Filter{"n": vectordb.Filter{"$lt": n / 1000}}, n / 1000},
+		{"1%-range", vectordb.Filter{"n": vectordb.Filter{"$gte": n / 2, "$lt": n/2 + n/100}}, n / 100},
+		{"1%-in-highcard", vectordb.Filter{"user": vectordb.Filter{"$in": users}}, n / 100},
+		{"10%-eq", vectordb.Filter{"grp": "g3"}, n / 10},
+		{"50%-eq", vectordb.Filter{"cat": "odd"}, n / 2},
+		{"or-11%", vectordb.Filter{"$or": []vectordb.Filter{{"grp": "g3"}, {"n": vectordb.Filter{"$lt": n / 100}}}}, n/10 + n/100 - n/1000},
+	}
+	// Load the namespace, and check each filter's selectivity once.
+	for _, c := range cases {
+		if c.filter == nil {
+			continue
+		}
+		res, err := ns.Update(ctx, vectordb.UpdateRequest{Filter: c.filter, DryRun: true})
+		if err != nil || res.MatchedRecords != c.want {
+			b.Fatalf("%s matches %d (%v), want %d", c.name, res.MatchedRecords, err, c.want)
+		}
+	}
+	for _, c := range cases {
+		b.Run("filter="+c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				res, err := ns.Query(ctx, vectordb.QueryRequest{Vector: queries[i%len(queries)].Values, TopK: 10, Filter: c.filter})
+				if err != nil || len(res.Matches) != 10 {
+					b.Fatalf("%d matches, %v", len(res.Matches), err)
+				}
+				i++
+			}
+			b.ReportMetric(float64(b.Elapsed())/1e6/float64(b.N), "ms/query")
+		})
+	}
 }

@@ -1,0 +1,196 @@
+package vectordb
+
+import (
+	"container/heap"
+	"context"
+
+	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/vectordb-go/vectordb/storage"
+)
+
+// Operations that select records by metadata filter rather than by id.
+
+// txnBudget is how many bytes and entries a chunked write (update or
+// delete by filter) puts in one transaction: half of the storage caps.
+func txnBudget(st *storage.Store) (bytes, entries int) {
+	return int(st.MaxTxnBytes() / 2), int(st.MaxTxnEntries() / 2)
+}
+
+// requiredFilter compiles a filter that an operation cannot do without.
+func requiredFilter(f Filter) (*fnode, error) {
+	if f == nil {
+		return nil, argErr("filter", nil, "a filter is required")
+	}
+	return compileFilter(f)
+}
+
+// DeleteByFilter deletes every record whose metadata filter matches, as of
+// one moment (other writers of the namespace wait). The deletes go in
+// transactions of bounded size, each atomic, so a storage failure midway
+// can leave the earlier ones applied. A namespace that does not exist
+// matches nothing.
+func (h *Namespace) DeleteByFilter(ctx context.Context, filter Filter) (DeleteResult, error) {
+	if err := h.begin(ctx); err != nil {
+		return DeleteResult{}, err
+	}
+	defer h.leave()
+	fn, err := requiredFilter(filter)
+	if err != nil {
+		return DeleteResult{}, err
+	}
+	ix := h.ix()
+	budget, maxEntries := txnBudget(h.idx.db.store)
+	write := func(t *storage.Txn, ns *namespace, ids []string, m *mutation) (int, error) {
+		used := 0
+		for i, id := range ids {
+			cost := 2 * (10 + len(id) + storage.TxnEntryOverhead)
+			if i > 0 && (used+cost > budget || 2*i >= maxEntries) {
+				return i, nil
+			}
+			used += cost
+			old, found, err := getHeader(t, ns, id)
+			if err != nil {
+				return 0, err
+			}
+			if !found {
+				continue
+			}
+			if err := t.Delete(storage.VectorKey(ix.id, ns.id, id)); err != nil {
+				return 0, err
+			}
+			if old.hasMetadata {
+				if err := t.Delete(storage.MetadataKey(ix.id, ns.id, id)); err != nil {
+					return 0, err
+				}
+			}
+			m.records--
+			m.bytes -= int64(old.size)
+			m.written += old.size
+			m.dels = append(m.dels, id)
+		}
+		return len(ids), nil
+	}
+	matched, units, err := ix.writeMatching(ctx, h.name, fn, 0, nil, write)
+	if err != nil {
+		return DeleteResult{}, err
+	}
+	return DeleteResult{DeletedCount: matched, Usage: Usage{WriteUnits: max(units, minWriteUnits)}}, nil
+}
+
+// FetchByMetadataRequest selects a page of records by metadata.
+type FetchByMetadataRequest struct {
+	Filter          Filter // required
+	Limit           int    // page size, 1 to MaxListLimit; 0 means DefaultListLimit
+	PaginationToken string // NextToken of the previous page; "" for the first
+}
+
+// FetchByMetadataResult is one page of the records a filter matches.
+type FetchByMetadataResult struct {
+	Records   []Record // in id order; copies the caller owns
+	NextToken string   // "" on the last page
+	Namespace string
+	Usage     Usage
+}
+
+// FetchByMetadata returns the records whose metadata filter matches, with
+// values and metadata, in pages in id order. Each page is consistent (one
+// moment); records written between pages appear or not according to their
+// ids. It costs the read units of a Fetch of the records returned.
+func (h *Namespace) FetchByMetadata(ctx context.Context, req FetchByMetadataRequest) (FetchByMetadataResult, error) {
+	if err := h.begin(ctx); err != nil {
+		return FetchByMetadataResult{}, err
+	}
+	defer h.leave()
+	fn, err := requiredFilter(req.Filter)
+	if err != nil {
+		return FetchByMetadataResult{}, err
+	}
+	limit, err := listLimit(req.Limit)
+	if err != nil {
+		return FetchByMetadataResult{}, err
+	}
+	after, err := decodeToken(tokenMetadata, req.PaginationToken)
+	if err != nil {
+		return FetchByMetadataResult{}, err
+	}
+	res := FetchByMetadataResult{Namespace: h.name}
+	ns := h.ix().lookup(h.name)
+	if ns == nil {
+		res.Usage.ReadUnits = fetchReadUnits(0)
+		return res, nil
+	}
+	seg, err := ns.hot(ctx)
+	if err != nil {
+		return FetchByMetadataResult{}, err
+	}
+	// A snapshot that agrees with the segment: see Query.
+	ns.writeMu.Lock()
+	seg.mu.RLock()
+	snap := h.idx.db.store.Snapshot()
+	ns.writeMu.Unlock()
+	defer snap.Discard()
+	ids := seg.firstIDsLocked(seg.evalLocked(fn), after, limit+1)
+	seg.mu.RUnlock()
+	if len(ids) > limit {
+		ids = ids[:limit]
+		res.NextToken = encodeToken(tokenMetadata, ids[limit-1])
+	}
+	if live, err := checkLive(snap, ns); err != nil {
+		return FetchByMetadataResult{}, storageErr(err)
+	} else if !live {
+		ids, res.NextToken = nil, ""
+	}
+	for _, id := range ids {
+		rec, found, err := readRecord(snap, ns, id, true)
+		if err != nil {
+			return FetchByMetadataResult{}, storageErr(err)
+		}
+		if found {
+			res.Records = append(res.Records, rec)
+		}
+	}
+	res.Usage.ReadUnits = fetchReadUnits(len(res.Records))
+	ns.usage.readUnits.Add(uint64(res.Usage.ReadUnits))
+	return res, nil
+}
+
+// firstIDsLocked returns, in order, the n smallest ids above after among
+// the slots of b: a bounded heap, so a page costs O(matches log n) rather
+// than a sort of every match.
+// REQUIRES: s.mu held.
+func (s *segment) firstIDsLocked(b *roaring.Bitmap, after string, n int) []string {
+	h := &idHeap{}
+	it := b.Iterator()
+	for it.HasNext() {
+		id := s.ids[it.Next()]
+		if after != "" && id <= after {
+			continue
+		}
+		if h.Len() < n {
+			heap.Push(h, id)
+		} else if id < (*h)[0] {
+			(*h)[0] = id
+			heap.Fix(h, 0)
+		}
+	}
+	out := make([]string, h.Len())
+	for i := len(out) - 1; i >= 0; i-- {
+		out[i] = heap.Pop(h).(string)
+	}
+	return out
+}
+
+// idHeap is a max-heap of ids: the root is the largest kept.
+type idHeap []string
+
+func (h idHeap) Len() int           { return len(h) }
+func (h idHeap) Less(i, j int) bool { return h[i] > h[j] }
+func (h idHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *idHeap) Push(x any)        { *h = append(*h, x.(string)) }
+func (h *idHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
