@@ -50,8 +50,8 @@ func batch(start, n, dim int) []vectordb.Record {
 			v[j] = r.Float32()*2 - 1
 		}
 		recs[i] = vectordb.Record{
-			ID:       fmt.Sprintf("doc-%08d", id),
-			Values:   v,
+			ID:     fmt.Sprintf("doc-%08d", id),
+			Values: v,
 			Metadata: vectordb.Metadata{
 				"cat":  []string{"even", "odd"}[id%2],
 				"grp":  fmt.Sprintf("g%d", id%10),
