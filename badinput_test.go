@@ -266,8 +266,8 @@ func TestBadInputChangesNothing(t *testing.T) {
 			}
 		}
 	}
-	// Make one namespace hot so its segment is compared too.
-	if _, err := dense.Namespace("t1").Query(ctx, QueryRequest{ID: "a", TopK: 1}); err != nil {
+	// Make one namespace hot and indexed so its segment is compared too.
+	if _, err := dense.Namespace("t1").Query(ctx, QueryRequest{ID: "a", TopK: 1, Filter: Filter{"k": "v"}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range badInputCases(db) {

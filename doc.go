@@ -9,8 +9,10 @@
 // [SparseValues] and optional flat [Metadata]. Every data operation
 // (Upsert, Update, Fetch, List, Delete, DeleteAll, Query) targets exactly
 // one namespace and can never read or change another's records, whatever
-// bytes names and ids hold. Results carry [Usage] in Pinecone's read and
-// write units, and each namespace keeps cumulative counters of them.
+// bytes names and ids hold. A [Filter] selects records by metadata in
+// Query, Update, DeleteByFilter and FetchByMetadata. Results carry [Usage]
+// in Pinecone's read and write units, and each namespace keeps cumulative
+// counters of them.
 //
 //	db, err := vectordb.Open(dir, nil)
 //	ix, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: "docs", Dimension: 768})
@@ -22,9 +24,10 @@
 //
 // A namespace is cold (only on disk) until its first query, which loads its
 // vectors into a hot in-memory segment; writes then keep the segment
-// current. Queries are exact: every live record is scored, in float32, as
-// Pinecone scores them (cosine similarity and dot product, higher first;
-// squared Euclidean distance, lower first).
+// current, along with an index of its metadata for filters. Queries are
+// exact: every live record (that the filter allows) is scored, in float32,
+// as Pinecone scores them (cosine similarity and dot product, higher
+// first; squared Euclidean distance, lower first).
 //
 // # Concurrency
 //

@@ -12,6 +12,7 @@ import (
 func BenchmarkFilterEval(b *testing.B) {
 	const n = 100_000
 	seg := newSegment(1, Cosine, n)
+	seg.indexed.Store(true)
 	for i := range n {
 		md := Metadata{
 			"cat": []string{"even", "odd"}[i%2], "grp": fmt.Sprintf("g%d", i%10),

@@ -192,6 +192,7 @@ func TestFilterSemantics(t *testing.T) {
 		}
 		// The segment index agrees with the reference.
 		seg := newSegment(1, Cosine, 0)
+		seg.indexed.Store(true)
 		for id, md := range semanticsRecords {
 			seg.putLocked(id, []float32{1}, sparseVec{}, md)
 		}

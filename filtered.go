@@ -120,7 +120,7 @@ func (h *Namespace) FetchByMetadata(ctx context.Context, req FetchByMetadataRequ
 		res.Usage.ReadUnits = fetchReadUnits(0)
 		return res, nil
 	}
-	seg, err := ns.hot(ctx)
+	seg, err := ns.hotIndexed(ctx)
 	if err != nil {
 		return FetchByMetadataResult{}, err
 	}

@@ -96,7 +96,7 @@ func TestUpdateByFilterRefusals(t *testing.T) {
 	}
 	defer db.Close()
 	ns := filterFixture(t, db, 100)
-	if _, err := ns.Query(ctx, QueryRequest{ID: "r00000", TopK: 1}); err != nil { // load it: the snapshot then covers the index too
+	if _, err := ns.Query(ctx, QueryRequest{ID: "r00000", TopK: 1, Filter: Filter{"kind": "a"}}); err != nil { // load and index it: the snapshot then covers the index too
 		t.Fatal(err)
 	}
 	before := snapshot(t, db)

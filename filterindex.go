@@ -76,7 +76,7 @@ func (s *segment) indexLocked(slot uint32, md Metadata) {
 			}
 			return false
 		})
-		if len(fi.nums.delta) > max(mergeDeltaMin, len(fi.nums.sorted)>>mergeDeltaShift) {
+		if !s.bulk && len(fi.nums.delta) > max(mergeDeltaMin, len(fi.nums.sorted)>>mergeDeltaShift) {
 			s.mergeLocked(name, fi)
 		}
 	}
@@ -146,8 +146,8 @@ func (s *segment) mergeLocked(name string, fi *fieldIndex) {
 	fi.nums.stale = 0
 }
 
-// mergeAllLocked merges every field's delta; a load calls it once at the
-// end.
+// mergeAllLocked merges every field's delta; a bulk build calls it once
+// at the end.
 // REQUIRES: s.mu held for writing.
 func (s *segment) mergeAllLocked() {
 	for name, fi := range s.fields {
@@ -308,8 +308,16 @@ func (s *segment) idsLocked(b *roaring.Bitmap) []string {
 // setMetadataLocked replaces the metadata of record id, if present.
 // REQUIRES: s.mu held for writing.
 func (s *segment) setMetadataLocked(id string, md Metadata) {
-	slot, ok := s.slots[id]
-	if !ok {
+	if slot, ok := s.slots[id]; ok {
+		s.setMetadataSlotLocked(slot, md)
+	}
+}
+
+// setMetadataSlotLocked replaces slot's metadata in the index, if the
+// index is built.
+// REQUIRES: s.mu held for writing.
+func (s *segment) setMetadataSlotLocked(slot uint32, md Metadata) {
+	if !s.indexed.Load() {
 		return
 	}
 	s.unindexLocked(slot, s.meta[slot])

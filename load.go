@@ -67,28 +67,6 @@ func (ns *namespace) load(ctx context.Context) (seg *segment, live bool, err err
 			seg.appendLocked(string(id), &view)
 			return true, nil
 		})
-		if err != nil {
-			return err
-		}
-		// Then the metadata, into the filter index.
-		err = t.Iterate(storage.IterOptions{Prefix: storage.MetadataPrefix(ix.id, ns.id)}, func(k, v []byte) (bool, error) {
-			id, err := storage.RecordIDFromKey(k)
-			if err != nil {
-				return false, err
-			}
-			slot, ok := seg.slots[string(id)]
-			if !ok {
-				return false, fmt.Errorf("%w: metadata without a record: %q", ErrCorrupt, id)
-			}
-			md, _, err := storage.DecodeMetadata(v)
-			if err != nil {
-				return false, err
-			}
-			seg.meta[slot] = md
-			seg.indexLocked(slot, md)
-			return true, nil
-		})
-		seg.mergeAllLocked()
 		return err
 	})
 	if err != nil {
@@ -111,4 +89,63 @@ func (s *segment) appendLocked(id string, v *storage.VectorView) {
 	if s.metric == DotProduct {
 		s.sparse[slot].idx, s.sparse[slot].val = v.Sparse()
 	}
+}
+
+// hotIndexed returns the namespace's segment with its metadata index
+// built, loading the one and building the other on first use. The index
+// is built only when a filter first needs it, so namespaces that are never
+// filtered never pay for it. The build reads the metadata under writeMu,
+// like a load, so it sees exactly the writes the segment has.
+func (ns *namespace) hotIndexed(ctx context.Context) (*segment, error) {
+	seg, err := ns.hot(ctx)
+	if err != nil || seg.indexed.Load() {
+		return seg, err
+	}
+	ns.writeMu.Lock()
+	defer ns.writeMu.Unlock()
+	if seg.indexed.Load() {
+		return seg, nil // another caller built it meanwhile
+	}
+	type entry struct {
+		id string
+		md Metadata
+	}
+	var entries []entry
+	ix := ns.ix
+	err = ix.db.store.View(func(t *storage.Txn) error {
+		rows := 0
+		return t.Iterate(storage.IterOptions{Prefix: storage.MetadataPrefix(ix.id, ns.id)}, func(k, v []byte) (bool, error) {
+			if rows++; rows%loadCheckEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return false, err
+				}
+			}
+			id, err := storage.RecordIDFromKey(k)
+			if err != nil {
+				return false, err
+			}
+			md, _, err := storage.DecodeMetadata(v)
+			if err != nil {
+				return false, err
+			}
+			entries = append(entries, entry{string(id), md})
+			return true, nil
+		})
+	})
+	if err != nil {
+		return nil, storageErr(err)
+	}
+	seg.mu.Lock()
+	defer seg.mu.Unlock()
+	seg.bulk = true
+	for _, e := range entries {
+		if slot, ok := seg.slots[e.id]; ok {
+			seg.meta[slot] = e.md
+			seg.indexLocked(slot, e.md)
+		}
+	}
+	seg.bulk = false
+	seg.mergeAllLocked()
+	seg.indexed.Store(true)
+	return seg, nil
 }

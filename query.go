@@ -78,7 +78,11 @@ func (h *Namespace) Query(ctx context.Context, req QueryRequest) (QueryResult, e
 	if ns == nil {
 		return res, nil
 	}
-	seg, err := ns.hot(ctx)
+	hot := ns.hot
+	if fn != nil {
+		hot = ns.hotIndexed
+	}
+	seg, err := hot(ctx)
 	if err != nil {
 		return QueryResult{}, err
 	}

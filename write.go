@@ -211,7 +211,7 @@ func (ix *index) writeMatching(ctx context.Context, name string, fn *fnode, max 
 		if ns == nil {
 			return 0, 0, nil
 		}
-		if _, err := ns.hot(ctx); err != nil {
+		if _, err := ns.hotIndexed(ctx); err != nil {
 			return 0, 0, err
 		}
 		ns.writeMu.Lock()
