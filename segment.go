@@ -41,10 +41,10 @@ type segment struct {
 	live    int         // guarded by mu
 	ids     []string    // guarded by mu: slot -> id, "" when deleted
 	slots   map[string]uint32
-	norms   []float32   // guarded by mu: |v| per slot
-	sparse  []sparseVec // guarded by mu: per slot; nil unless dotproduct
-	deleted []uint64    // guarded by mu: bitmap over slots
-	free    []uint32    // guarded by mu: deleted slots to reuse
+	norms   []float32       // guarded by mu: |v| per slot
+	sparse  []sparseVec     // guarded by mu: per slot; nil unless dotproduct
+	deleted []uint64        // guarded by mu: bitmap over slots
+	free    []uint32        // guarded by mu: deleted slots to reuse
 	liveSet *roaring.Bitmap // guarded by mu: the live slots
 
 	// The metadata index, built on first use by a filter (hotIndexed);
