@@ -43,7 +43,8 @@
 // A write is durable when its call returns: with the default
 // [DurabilitySync] it survives a process kill, an OS crash and a power
 // cut; [DurabilityProcess] trades the last two for speed. Each Upsert,
-// Update and Delete call is atomic: all of it is stored, or none.
+// Delete and Update by ID is atomic: all of it is stored, or none. Updates
+// and deletes by filter run in bounded transactions, each atomic.
 // DeleteNamespace, DeleteAll and DeleteIndex take effect at once and
 // durably; the dropped data is removed in the background, and a drop that
 // a crash interrupts resumes at the next Open.

@@ -27,8 +27,8 @@ import (
 //   - "$and" and "$or" take a non-empty array of filter objects; "$not"
 //     takes one filter object and matches what it does not.
 //
-// Numbers compare as float64, strings bytewise, booleans only by equality;
-// a value of another type never equals. A list-valued field matches $eq,
+// Numbers compare as float64 (the ranges take numbers only); strings and
+// booleans compare by equality; a value of another type never equals. A list-valued field matches $eq,
 // $in and the ranges if any element does, and $ne and $nin if no element
 // is excluded. A record without the field matches only $exists: false
 // (and a $not around a clause the record fails): $ne and $nin need the
@@ -40,8 +40,9 @@ import (
 // operand of $eq or $ne, a non-array for $in or $nin, nested objects that
 // are not operators, and operand types an operator does not take.
 //
-// Values may be any Go string, bool, integer or float type, json.Number,
-// slices of those, and nested Filter or map[string]any values.
+// Values may be any Go string, bool, integer or float type (named types
+// too), json.Number, slices of those, and nested Filter, Metadata or
+// map[string]any values.
 type Filter map[string]any
 
 // MaxFilterValues is the most values $in or $nin takes.
@@ -258,6 +259,8 @@ func asObject(v any) (map[string]any, bool) {
 	switch o := v.(type) {
 	case Filter:
 		return o, true
+	case Metadata:
+		return o, true
 	case map[string]any:
 		return o, true
 	}
@@ -301,6 +304,10 @@ func asScalar(v any) (fvalue, bool) {
 	}
 	var f float64
 	switch rv.Kind() {
+	case reflect.String:
+		return fvalue{kind: 's', s: rv.String()}, true
+	case reflect.Bool:
+		return fvalue{kind: 'b', b: rv.Bool()}, true
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		f = float64(rv.Int())
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
@@ -323,6 +330,9 @@ func describe(v any) string {
 	}
 	if s, ok := v.(string); ok {
 		return strconv.Quote(s)
+	}
+	if n, ok := v.(json.Number); ok {
+		return string(n)
 	}
 	if _, ok := asObject(v); ok {
 		return "an object"
@@ -383,6 +393,9 @@ func compileObject(path string, obj map[string]any) (*fnode, error) {
 			}
 			kids = append(kids, &fnode{op: opNot, kids: []*fnode{k}})
 		default:
+			if key == "" {
+				return nil, filterErr(sub, "field names must not be empty")
+			}
 			if strings.HasPrefix(key, "$") {
 				if _, known := opNames[key]; known {
 					return nil, filterErr(sub, "%s must apply to a field, as {\"field\": {%q: ...}}", key, key)

@@ -27,9 +27,10 @@ func requiredFilter(f Filter) (*fnode, error) {
 
 // DeleteByFilter deletes every record whose metadata filter matches, as of
 // one moment (other writers of the namespace wait). The deletes go in
-// transactions of bounded size, each atomic, so a storage failure midway
-// can leave the earlier ones applied. A namespace that does not exist
-// matches nothing.
+// transactions of bounded size, each atomic. Once the first is committed
+// the delete runs to its end, even if ctx is cancelled; only a storage
+// failure can stop it midway, leaving the earlier transactions applied. A
+// namespace that does not exist matches nothing.
 func (h *Namespace) DeleteByFilter(ctx context.Context, filter Filter) (DeleteResult, error) {
 	if err := h.begin(ctx); err != nil {
 		return DeleteResult{}, err

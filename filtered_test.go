@@ -1,10 +1,12 @@
 package vectordb
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
 	"slices"
+	"sync/atomic"
 	"testing"
 
 	"github.com/vectordb-go/vectordb/storage"
@@ -225,4 +227,145 @@ func TestFetchByMetadata(t *testing.T) {
 func storageMetadataPrefix(h *Namespace) []byte {
 	n := h.ix().lookup(h.name)
 	return storage.MetadataPrefix(n.ix.id, n.id)
+}
+
+// countingCtx reports cancellation after a number of Err calls: a caller
+// giving up at an arbitrary point of a long operation.
+type countingCtx struct {
+	context.Context
+	left atomic.Int64
+}
+
+func (c *countingCtx) Err() error {
+	if c.left.Add(-1) < 0 {
+		return context.Canceled
+	}
+	return nil
+}
+
+// TestFilteredWriteCancelledIsAllOrNothing cancels an update by filter
+// that spans many transactions at every point: it either changes nothing
+// or runs to its end.
+func TestFilteredWriteCancelledIsAllOrNothing(t *testing.T) {
+	o := testOptions()
+	o.InMemory = true
+	o.MemTableSize = 1 << 20
+	db, err := Open("", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ns := filterFixture(t, db, 3000)
+	pad := fmt.Sprintf("%0300d", 7)
+	for k := range int64(12) {
+		c := &countingCtx{Context: ctx}
+		c.left.Store(k)
+		res, err := ns.Update(c, UpdateRequest{Filter: Filter{"kind": Filter{"$ne": "zz"}}, SetMetadata: Metadata{"pad": pad + fmt.Sprint(k)}})
+		d, _ := ns.Update(ctx, UpdateRequest{Filter: Filter{"pad": pad + fmt.Sprint(k)}, DryRun: true})
+		switch {
+		case err != nil && d.MatchedRecords != 0:
+			t.Fatalf("cancelled after %d checks: error %v but %d records updated", k, err, d.MatchedRecords)
+		case err == nil && (res.MatchedRecords != 3000 || d.MatchedRecords != 3000):
+			t.Fatalf("after %d checks: %d matched, %d updated", k, res.MatchedRecords, d.MatchedRecords)
+		}
+	}
+}
+
+// TestFilteredWriteUnitsPerRequest: a delete by filter spanning many
+// transactions pays the minimum once, and the counter grows by what the
+// call reports.
+func TestFilteredWriteUnitsPerRequest(t *testing.T) {
+	o := testOptions()
+	o.InMemory = true
+	o.MemTableSize = 1 << 20
+	db, err := Open("", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ns := mustIndex(t, db, "w", 1, Euclidean).Namespace("t")
+	for b := 0; b < 4000; b += 500 {
+		var recs []Record
+		for i := b; i < b+500; i++ {
+			recs = append(recs, Record{ID: fmt.Sprintf("%04d", i), Values: []float32{1}})
+		}
+		if _, err := ns.Upsert(ctx, recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before, _ := ns.idx.DescribeNamespace(ctx, "t")
+	res, err := ns.DeleteByFilter(ctx, Filter{"k": Filter{"$exists": false}})
+	if err != nil || res.DeletedCount != 4000 {
+		t.Fatalf("delete = %+v %v", res, err)
+	}
+	// 4000 records of 4-byte ids and 4 bytes of values: 32000 bytes, 32 units.
+	after, _ := ns.idx.DescribeNamespace(ctx, "t")
+	if res.Usage.WriteUnits != 32 || after.WriteUnits-before.WriteUnits != 32 {
+		t.Fatalf("reported %d units, counter grew by %d, want 32", res.Usage.WriteUnits, after.WriteUnits-before.WriteUnits)
+	}
+}
+
+func TestUpdateByFilterDryRunAndEmptySet(t *testing.T) {
+	o := testOptions()
+	o.InMemory = true
+	o.MaxUpdateByFilter = 10
+	db, err := Open("", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ns := filterFixture(t, db, 100)
+	res, err := ns.Update(ctx, UpdateRequest{Filter: Filter{"kind": "a"}, DryRun: true})
+	if err != nil || res.MatchedRecords != 25 {
+		t.Fatalf("dry run above the limit = %+v %v", res, err)
+	}
+	_, err = ns.Update(ctx, UpdateRequest{Filter: Filter{"kind": "a"}, SetMetadata: Metadata{}})
+	wantErr(t, err, ErrInvalidArgument)
+}
+
+// TestNumericColumnsStayClean: updating one key leaves the other fields'
+// numeric columns clean, and deletes beyond the merge threshold merge.
+func TestNumericColumnsStayClean(t *testing.T) {
+	db := openMem(t)
+	ns := filterFixture(t, db, 3000)
+	if _, err := ns.Update(ctx, UpdateRequest{Filter: Filter{"kind": "a"}, SetMetadata: Metadata{"kind": "e"}}); err != nil {
+		t.Fatal(err)
+	}
+	seg := ns.ix().lookup("t").seg.Load()
+	if s := seg.fields["n"].nums.stale; s != 0 {
+		t.Fatalf("updating kind left %d stale entries in n", s)
+	}
+	if _, err := ns.DeleteByFilter(ctx, Filter{"n": Filter{"$lt": 1500}}); err != nil {
+		t.Fatal(err)
+	}
+	if s := seg.fields["n"].nums.stale; s > seg.fields["n"].nums.mergeAt() {
+		t.Fatalf("%d stale entries after deleting half: no merge", s)
+	}
+	q, err := ns.Query(ctx, QueryRequest{Vector: []float32{1, 1, 1, 1}, TopK: 3000, Filter: Filter{"n": Filter{"$gte": 1000}}})
+	if err != nil || len(q.Matches) != 1500 {
+		t.Fatalf("range after deletes: %d matches, %v", len(q.Matches), err)
+	}
+}
+
+// TestIndexBuildRacingDeleteIndex: a filtered operation resolves a cold
+// namespace, its index is deleted and the janitor runs, then the index
+// build goes on: it must see an empty namespace.
+func TestIndexBuildRacingDeleteIndex(t *testing.T) {
+	db := openMem(t)
+	ns := filterFixture(t, db, 200)
+	n := ns.ix().lookup("t")
+	if _, err := n.hot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DeleteIndex(ctx, "f"); err != nil {
+		t.Fatal(err)
+	}
+	waitDrops(t, db)
+	seg, err := n.hotIndexed(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !seg.indexed.Load() || seg.live != 0 {
+		t.Fatalf("build on a dropped namespace: indexed %v, %d live", seg.indexed.Load(), seg.live)
+	}
 }

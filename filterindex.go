@@ -59,55 +59,82 @@ func (s *segment) fieldLocked(name string) *fieldIndex {
 }
 
 // indexLocked records slot's metadata md in the index.
-// REQUIRES: s.mu held for writing.
+// REQUIRES: s.mu held for writing; s.meta[slot] already md.
 func (s *segment) indexLocked(slot uint32, md Metadata) {
 	for name, v := range md {
-		fi := s.fieldLocked(name)
-		fi.present.Add(slot)
-		anyElem(v, func(e fvalue) bool {
-			b := fi.eq[e.key()]
-			if b == nil {
-				b = roaring.New()
-				fi.eq[e.key()] = b
-			}
-			b.Add(slot)
-			if e.kind == 'n' {
-				fi.nums.delta = append(fi.nums.delta, numEntry{e.n, slot})
-			}
-			return false
-		})
-		if !s.bulk && len(fi.nums.delta) > max(mergeDeltaMin, len(fi.nums.sorted)>>mergeDeltaShift) {
-			s.mergeLocked(name, fi)
-		}
+		s.indexFieldLocked(slot, name, v)
 	}
 }
 
-// unindexLocked removes slot's metadata md from the postings (numeric
-// entries go stale and are dropped at the next merge).
-// REQUIRES: s.mu held for writing.
-func (s *segment) unindexLocked(slot uint32, md Metadata) {
-	for name, v := range md {
-		fi := s.fields[name]
-		if fi == nil {
-			continue
+func (s *segment) indexFieldLocked(slot uint32, name string, v any) {
+	fi := s.fieldLocked(name)
+	fi.present.Add(slot)
+	anyElem(v, func(e fvalue) bool {
+		b := fi.eq[e.key()]
+		if b == nil {
+			b = roaring.New()
+			fi.eq[e.key()] = b
 		}
-		fi.present.Remove(slot)
-		anyElem(v, func(e fvalue) bool {
-			if e.kind == 'n' {
-				fi.nums.stale++
-			}
-			if b := fi.eq[e.key()]; b != nil {
-				b.Remove(slot)
-				if b.IsEmpty() {
-					delete(fi.eq, e.key())
-				}
-			}
-			return false
-		})
-		if fi.present.IsEmpty() {
-			delete(s.fields, name)
+		b.Add(slot)
+		if e.kind == 'n' {
+			fi.nums.delta = append(fi.nums.delta, numEntry{e.n, slot})
 		}
+		return false
+	})
+	if !s.bulk && len(fi.nums.delta) > fi.nums.mergeAt() {
+		s.mergeLocked(name, fi)
 	}
+}
+
+// unindexFieldLocked removes slot's value v of field name from the
+// postings. A numeric entry goes stale; once stale entries outgrow the
+// same fraction as the delta, the column is merged, so that range queries
+// go back to skipping the per-entry check.
+// REQUIRES: s.mu held for writing; s.meta[slot] already updated, so that
+// a merge drops the old entry.
+func (s *segment) unindexFieldLocked(slot uint32, name string, v any) {
+	fi := s.fields[name]
+	if fi == nil {
+		return
+	}
+	fi.present.Remove(slot)
+	anyElem(v, func(e fvalue) bool {
+		if e.kind == 'n' {
+			fi.nums.stale++
+		}
+		if b := fi.eq[e.key()]; b != nil {
+			b.Remove(slot)
+			if b.IsEmpty() {
+				delete(fi.eq, e.key())
+			}
+		}
+		return false
+	})
+	if fi.present.IsEmpty() {
+		delete(s.fields, name)
+		return
+	}
+	if !s.bulk && fi.nums.stale > fi.nums.mergeAt() {
+		s.mergeLocked(name, fi)
+	}
+}
+
+// mergeAt is the size of delta, or count of stale entries, that triggers a
+// merge.
+func (c *numColumn) mergeAt() int {
+	return max(mergeDeltaMin, len(c.sorted)>>mergeDeltaShift)
+}
+
+// sameValue reports whether two stored metadata values are equal.
+func sameValue(a, b any) bool {
+	switch a := a.(type) {
+	case []string:
+		bl, ok := b.([]string)
+		return ok && slices.Equal(a, bl)
+	case string, float64, bool:
+		return a == b
+	}
+	return false
 }
 
 // numberAt reports whether slot currently holds v in field name.
@@ -314,13 +341,23 @@ func (s *segment) setMetadataLocked(id string, md Metadata) {
 }
 
 // setMetadataSlotLocked replaces slot's metadata in the index, if the
-// index is built.
+// index is built. Only the fields whose values change are re-indexed, so
+// an update of one key leaves the others' numeric columns clean.
 // REQUIRES: s.mu held for writing.
 func (s *segment) setMetadataSlotLocked(slot uint32, md Metadata) {
 	if !s.indexed.Load() {
 		return
 	}
-	s.unindexLocked(slot, s.meta[slot])
+	old := s.meta[slot]
 	s.meta[slot] = md
-	s.indexLocked(slot, md)
+	for name, v := range old {
+		if nv, ok := md[name]; !ok || !sameValue(v, nv) {
+			s.unindexFieldLocked(slot, name, v)
+		}
+	}
+	for name, v := range md {
+		if ov, ok := old[name]; !ok || !sameValue(ov, v) {
+			s.indexFieldLocked(slot, name, v)
+		}
+	}
 }

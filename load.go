@@ -106,13 +106,23 @@ func (ns *namespace) hotIndexed(ctx context.Context) (*segment, error) {
 	if seg.indexed.Load() {
 		return seg, nil // another caller built it meanwhile
 	}
+	if ns.dropped || ns.seg.Load() != seg {
+		return emptyIndexed(ns.ix), nil
+	}
 	type entry struct {
 		id string
 		md Metadata
 	}
 	var entries []entry
 	ix := ns.ix
+	live := true
 	err = ix.db.store.View(func(t *storage.Txn) error {
+		// Like load: a namespace dropped meanwhile (its index deleted) may
+		// be half removed by the janitor; it reads as empty.
+		var err error
+		if live, err = checkLive(t, ns); err != nil || !live {
+			return err
+		}
 		rows := 0
 		return t.Iterate(storage.IterOptions{Prefix: storage.MetadataPrefix(ix.id, ns.id)}, func(k, v []byte) (bool, error) {
 			if rows++; rows%loadCheckEvery == 0 {
@@ -135,6 +145,9 @@ func (ns *namespace) hotIndexed(ctx context.Context) (*segment, error) {
 	if err != nil {
 		return nil, storageErr(err)
 	}
+	if !live {
+		return emptyIndexed(ns.ix), nil
+	}
 	seg.mu.Lock()
 	defer seg.mu.Unlock()
 	seg.bulk = true
@@ -148,4 +161,12 @@ func (ns *namespace) hotIndexed(ctx context.Context) (*segment, error) {
 	seg.mergeAllLocked()
 	seg.indexed.Store(true)
 	return seg, nil
+}
+
+// emptyIndexed is the segment a dropped namespace reads as: empty, with an
+// (empty) index, never published.
+func emptyIndexed(ix *index) *segment {
+	s := newSegment(ix.dim, ix.metric, 0)
+	s.indexed.Store(true)
+	return s
 }

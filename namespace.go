@@ -146,9 +146,8 @@ func (h *Namespace) prepareUpsert(records []Record) ([]preparedRecord, error) {
 		keyLen := int64(10 + len(id) + storage.TxnEntryOverhead)
 		txnBytes += keyLen + int64(len(prep[i].vecVal)) + keyLen + int64(len(prep[i].metaVal))
 	}
-	st := h.idx.db.store
-	if txnBytes >= st.MaxTxnBytes() || int64(2*len(prep)+8) >= st.MaxTxnEntries() {
-		return nil, &BatchTooLargeError{Field: "records", Records: len(prep), Bytes: txnBytes, MaxBytes: st.MaxTxnBytes()}
+	if err := checkTxnFits(h.idx.db.store, "records", len(prep), txnBytes); err != nil {
+		return nil, err
 	}
 	return prep, nil
 }
@@ -183,6 +182,19 @@ func prepareRecord(r *Record, ix *index, p *preparedRecord) error {
 	p.vecVal = storage.AppendVector(nil, &storage.VectorRecord{
 		Values: r.Values, SparseIndices: sp.idx, SparseValues: sp.val,
 	})
+	return nil
+}
+
+// checkTxnFits checks that a batch of n records, costing txnBytes in the
+// storage engine's accounting and up to two entries each, fits in one
+// transaction.
+func checkTxnFits(st *storage.Store, field string, n int, txnBytes int64) error {
+	if maxRecords := int((st.MaxTxnEntries() - 8) / 2); n > maxRecords {
+		return &BatchTooLargeError{Field: field, Records: n, MaxRecords: maxRecords}
+	}
+	if txnBytes >= st.MaxTxnBytes() {
+		return &BatchTooLargeError{Field: field, Records: n, Bytes: txnBytes, MaxBytes: st.MaxTxnBytes()}
+	}
 	return nil
 }
 
@@ -239,8 +251,8 @@ func (h *Namespace) Delete(ctx context.Context, ids []string) (DeleteResult, err
 	for _, id := range ids {
 		txnBytes += 2 * int64(10+len(id)+storage.TxnEntryOverhead)
 	}
-	if st := h.idx.db.store; txnBytes >= st.MaxTxnBytes() || int64(2*len(ids)+8) >= st.MaxTxnEntries() {
-		return DeleteResult{}, &BatchTooLargeError{Field: "ids", Records: len(ids), Bytes: txnBytes, MaxBytes: st.MaxTxnBytes()}
+	if err := checkTxnFits(h.idx.db.store, "ids", len(ids), txnBytes); err != nil {
+		return DeleteResult{}, err
 	}
 	m, err := ix.write(ctx, h.name, false, func(t *storage.Txn, ns *namespace, m *mutation) error {
 		for _, id := range ids {

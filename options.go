@@ -60,8 +60,8 @@ type Options struct {
 	MaxBatchRecords int
 
 	// MaxUpdateByFilter caps the records one update by filter may change;
-	// a filter matching more fails with a *BatchTooLargeError. Default
-	// 100000.
+	// a filter matching more fails with a *BatchTooLargeError (a dry run
+	// just counts them). Default 100000.
 	MaxUpdateByFilter int
 
 	// MemTableSize is the size of one storage memtable in bytes. It bounds

@@ -48,7 +48,8 @@ type segment struct {
 	liveSet *roaring.Bitmap // guarded by mu: the live slots
 
 	// The metadata index, built on first use by a filter (hotIndexed);
-	// until then meta and fields stay empty and writes skip them.
+	// until then meta holds only nils and fields nothing, and writes skip
+	// both.
 	indexed atomic.Bool            // set under mu held for writing
 	bulk    bool                   // guarded by mu: defer numeric merges
 	meta    []Metadata             // guarded by mu: per slot, stored form; nil when none

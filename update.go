@@ -45,10 +45,13 @@ type UpdateResult struct {
 // With req.Filter, Update merges SetMetadata into every record the filter
 // matches, as of one moment (other writers of the namespace wait). Every
 // merged record is checked against MaxMetadataBytes before anything is
-// written; the writes then go in transactions of bounded size, each atomic,
-// so a storage failure midway can leave the earlier ones applied. Write
-// units count the old and new size of each record; a dry run costs the
-// read units of fetching the matches.
+// written; the writes then go in transactions of bounded size, each
+// atomic. Once the first is committed the update runs to its end, even if
+// ctx is cancelled; only a storage failure can stop it midway, leaving the
+// earlier transactions applied (and counted in the namespace's write
+// units). Write units count the old and new size of each record, per
+// request; a dry run costs the read units of fetching the matches and is
+// not limited by MaxUpdateByFilter.
 func (h *Namespace) Update(ctx context.Context, req UpdateRequest) (UpdateResult, error) {
 	if err := h.begin(ctx); err != nil {
 		return UpdateResult{}, err
@@ -147,8 +150,8 @@ func (h *Namespace) updateByFilter(ctx context.Context, req UpdateRequest) (Upda
 		return UpdateResult{}, argErr("id", req.ID, "set id or filter, not both")
 	case req.Values != nil || req.SparseValues != nil:
 		return UpdateResult{}, argErr("filter", nil, "an update by filter changes metadata only; values and sparseValues must be unset")
-	case req.SetMetadata == nil && !req.DryRun:
-		return UpdateResult{}, argErr("setMetadata", nil, "an update by filter needs setMetadata")
+	case len(req.SetMetadata) == 0 && !req.DryRun:
+		return UpdateResult{}, argErr("setMetadata", nil, "an update by filter needs a non-empty setMetadata")
 	}
 	fn, err := compileFilter(req.Filter)
 	if err != nil {

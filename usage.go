@@ -20,9 +20,14 @@ const (
 	recordsPerRU  = 10
 )
 
-// writeUnits converts bytes written to write units.
+// writeUnits converts the bytes one request writes to write units.
 func writeUnits(bytes uint64) int {
-	return max(minWriteUnits, int((bytes+bytesPerWU-1)/bytesPerWU))
+	return max(minWriteUnits, kilobytes(bytes))
+}
+
+// kilobytes is bytes in KB, rounded up.
+func kilobytes(bytes uint64) int {
+	return int((bytes + bytesPerWU - 1) / bytesPerWU)
 }
 
 // queryReadUnits is the cost of a query on a namespace of the given size.

@@ -24,13 +24,23 @@ import (
 
 // mutation is what one write did, computed inside its transaction.
 type mutation struct {
-	records int64  // change in live records
-	bytes   int64  // change in accounted bytes
-	written uint64 // bytes counted for write units
-	matched int    // records the call found (Update, Delete)
-	puts    []segPut
-	metas   []segPut // metadata-only changes: id and md
-	dels    []string
+	records  int64  // change in live records
+	bytes    int64  // change in accounted bytes
+	written  uint64 // bytes counted for write units
+	units    int    // write units charged, if unitsSet; else writeUnits(written)
+	unitsSet bool
+	matched  int // records the call found (Update, Delete)
+	puts     []segPut
+	metas    []segPut // metadata-only changes: id and md
+	dels     []string
+}
+
+// charged is the write units the mutation costs.
+func (m *mutation) charged() int {
+	if m.unitsSet {
+		return m.units
+	}
+	return writeUnits(m.written)
 }
 
 // segPut is a record to write through to a hot segment.
@@ -145,7 +155,7 @@ func (ix *index) commit(ns *namespace, isNew bool, fn writeFn) (*mutation, error
 		st := storage.Stats{
 			Records:    uint64(ns.records.Load() + m.records),
 			Bytes:      uint64(int64(ns.bytes.Load()) + m.bytes),
-			WriteUnits: ns.usage.writeUnits.Load() + uint64(writeUnits(m.written)),
+			WriteUnits: ns.usage.writeUnits.Load() + uint64(m.charged()),
 		}
 		if isNew {
 			return ix.putNamespace(t, ns, st)
@@ -166,7 +176,7 @@ func (ix *index) commit(ns *namespace, isNew bool, fn writeFn) (*mutation, error
 func (ns *namespace) apply(m *mutation) {
 	ns.records.Add(m.records)
 	ns.bytes.Add(uint64(m.bytes))
-	ns.usage.writeUnits.Add(uint64(writeUnits(m.written)))
+	ns.usage.writeUnits.Add(uint64(m.charged()))
 	seg := ns.seg.Load()
 	if seg == nil || len(m.puts)+len(m.metas)+len(m.dels) == 0 {
 		return
@@ -216,7 +226,10 @@ func (ix *index) writeMatching(ctx context.Context, name string, fn *fnode, max 
 		}
 		ns.writeMu.Lock()
 		seg := ns.seg.Load()
-		if ns.dropped || seg == nil {
+		if ns.dropped || seg == nil || !seg.indexed.Load() {
+			// Dropped, or not (or no longer) the indexed segment: evaluating
+			// a filter there would be wrong ($not and $exists: false would
+			// match everything), so resolve again.
 			ns.writeMu.Unlock()
 			continue
 		}
@@ -235,34 +248,48 @@ func (ix *index) writeMatchingLocked(ctx context.Context, ns *namespace, seg *se
 	ids := seg.idsLocked(seg.evalLocked(fn))
 	seg.mu.RUnlock()
 	slices.Sort(ids)
-	if max > 0 && len(ids) > max {
-		return 0, 0, &BatchTooLargeError{Field: "filter", Records: len(ids), MaxRecords: max}
-	}
 	total := len(ids)
 	if write == nil {
 		return total, 0, nil
 	}
-	if check != nil && len(ids) > 0 {
+	if max > 0 && total > max {
+		return 0, 0, &BatchTooLargeError{Field: "filter", Records: total, MaxRecords: max}
+	}
+	if check != nil && total > 0 {
 		if err := ix.db.store.View(func(t *storage.Txn) error { return check(t, ns, ids) }); err != nil {
 			return 0, 0, storageErr(err)
 		}
 	}
+	if err := ctx.Err(); err != nil {
+		return 0, 0, err
+	}
+	// From the first commit on, the operation runs to its end: a caller
+	// that gives up midway cannot be told how much was done. Write units
+	// are charged per request, not per transaction: each transaction pays
+	// for the kilobytes it completes, and the last tops up to the minimum.
+	var written uint64
 	units := 0
 	for first := true; first || len(ids) > 0; first = false {
-		if err := ctx.Err(); err != nil {
-			return 0, units, err
-		}
 		var took int
 		m, err := ix.commit(ns, false, func(t *storage.Txn, ns *namespace, m *mutation) error {
 			var err error
-			took, err = write(t, ns, ids, m)
-			return err
+			if took, err = write(t, ns, ids, m); err != nil {
+				return err
+			}
+			after := written + m.written
+			m.unitsSet = true
+			m.units = kilobytes(after) - kilobytes(written)
+			if took == len(ids) && units+m.units < minWriteUnits {
+				m.units = minWriteUnits - units
+			}
+			return nil
 		})
 		if err != nil {
 			return 0, units, err
 		}
 		ns.apply(m)
-		units += writeUnits(m.written)
+		written += m.written
+		units += m.units
 		ids = ids[took:]
 	}
 	return total, units, nil
