@@ -321,22 +321,17 @@ func TestBadInputChangesNothing(t *testing.T) {
 // TestBatchTooLargeForOneTransaction checks the byte cap of one atomic
 // Upsert, with the record-count cap raised out of the way.
 func TestBatchTooLargeForOneTransaction(t *testing.T) {
-	o := testOptions()
-	o.InMemory = true
-	o.MaxBatchRecords = 100000
-	o.MemTableSize = 4 << 20 // a 629 KB transaction cap
-	db, err := Open("", o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openMemWith(t, func(o *Options) {
+		o.MaxBatchRecords = 100000
+		o.MemTableSize = 4 << 20 // a 629 KB transaction cap
+	})
 	ns := mustIndex(t, db, "i", 768, Cosine).Namespace("t")
 	recs := make([]Record, 300) // 300 * ~3 KB: over the cap
 	for i := range recs {
 		recs[i] = Record{ID: fmt.Sprint(i), Values: fill(768, 1)}
 	}
 	before := snapshot(t, db)
-	_, err = ns.Upsert(ctx, recs)
+	_, err := ns.Upsert(ctx, recs)
 	var be *BatchTooLargeError
 	if !errors.As(err, &be) || be.Bytes == 0 || be.MaxBytes != db.store.MaxTxnBytes() || !errors.Is(err, ErrInvalidArgument) {
 		t.Fatalf("err = %v, want a byte-size BatchTooLargeError", err)
@@ -371,14 +366,9 @@ func TestDefaultBatchFits1000x768(t *testing.T) {
 // TestDeleteTooLargeForOneTransaction checks Delete's byte cap with a
 // small memtable, where MaxBatchRecords ids with metadata do not fit.
 func TestDeleteTooLargeForOneTransaction(t *testing.T) {
-	o := testOptions()
-	o.InMemory = true
-	o.MemTableSize = 1 << 20
-	db, err := Open("", o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openMemWith(t, func(o *Options) {
+		o.MemTableSize = 1 << 20
+	})
 	ns := mustIndex(t, db, "ix", 4, Cosine).Namespace("t")
 	var ids []string
 	for c := range 10 {
@@ -393,7 +383,7 @@ func TestDeleteTooLargeForOneTransaction(t *testing.T) {
 		}
 	}
 	before := snapshot(t, db)
-	_, err = ns.Delete(ctx, ids)
+	_, err := ns.Delete(ctx, ids)
 	var be *BatchTooLargeError
 	if !errors.As(err, &be) || be.Field != "ids" || be.Records != 1000 || (be.Bytes == 0 && be.MaxRecords == 0) {
 		t.Fatalf("err = %v, want a BatchTooLargeError on ids", err)

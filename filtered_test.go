@@ -89,20 +89,15 @@ func TestUpdateByFilter(t *testing.T) {
 }
 
 func TestUpdateByFilterRefusals(t *testing.T) {
-	o := testOptions()
-	o.InMemory = true
-	o.MaxUpdateByFilter = 10
-	db, err := Open("", o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openMemWith(t, func(o *Options) {
+		o.MaxUpdateByFilter = 10
+	})
 	ns := filterFixture(t, db, 100)
 	if _, err := ns.Query(ctx, QueryRequest{ID: "r00000", TopK: 1, Filter: Filter{"kind": "a"}}); err != nil { // load and index it: the snapshot then covers the index too
 		t.Fatal(err)
 	}
 	before := snapshot(t, db)
-	_, err = ns.Update(ctx, UpdateRequest{Filter: Filter{"kind": "a"}, SetMetadata: Metadata{"x": 1}})
+	_, err := ns.Update(ctx, UpdateRequest{Filter: Filter{"kind": "a"}, SetMetadata: Metadata{"x": 1}})
 	var be *BatchTooLargeError
 	if !errors.As(err, &be) || be.Field != "filter" || be.Records != 25 || be.MaxRecords != 10 {
 		t.Fatalf("over the limit: %v", err)
@@ -121,15 +116,10 @@ func TestUpdateByFilterRefusals(t *testing.T) {
 // TestFilteredWritesInChunks uses a tiny memtable so that updates and
 // deletes by filter span many transactions.
 func TestFilteredWritesInChunks(t *testing.T) {
-	o := testOptions()
-	o.InMemory = true
-	o.MemTableSize = 1 << 20
-	o.MaxBatchRecords = 500
-	db, err := Open("", o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openMemWith(t, func(o *Options) {
+		o.MemTableSize = 1 << 20
+		o.MaxBatchRecords = 500
+	})
 	ns := filterFixture(t, db, 3000)
 	res, err := ns.Update(ctx, UpdateRequest{Filter: Filter{"kind": Filter{"$in": []string{"a", "b", "c"}}}, SetMetadata: Metadata{"pad": fmt.Sprintf("%0400d", 1)}})
 	if err != nil || res.MatchedRecords != 2250 {
@@ -247,14 +237,9 @@ func (c *countingCtx) Err() error {
 // that spans many transactions at every point: it either changes nothing
 // or runs to its end.
 func TestFilteredWriteCancelledIsAllOrNothing(t *testing.T) {
-	o := testOptions()
-	o.InMemory = true
-	o.MemTableSize = 1 << 20
-	db, err := Open("", o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openMemWith(t, func(o *Options) {
+		o.MemTableSize = 1 << 20
+	})
 	ns := filterFixture(t, db, 3000)
 	pad := fmt.Sprintf("%0300d", 7)
 	for k := range int64(12) {
@@ -275,14 +260,9 @@ func TestFilteredWriteCancelledIsAllOrNothing(t *testing.T) {
 // transactions pays the minimum once, and the counter grows by what the
 // call reports.
 func TestFilteredWriteUnitsPerRequest(t *testing.T) {
-	o := testOptions()
-	o.InMemory = true
-	o.MemTableSize = 1 << 20
-	db, err := Open("", o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openMemWith(t, func(o *Options) {
+		o.MemTableSize = 1 << 20
+	})
 	ns := mustIndex(t, db, "w", 1, Euclidean).Namespace("t")
 	for b := 0; b < 4000; b += 500 {
 		var recs []Record
@@ -306,14 +286,9 @@ func TestFilteredWriteUnitsPerRequest(t *testing.T) {
 }
 
 func TestUpdateByFilterDryRunAndEmptySet(t *testing.T) {
-	o := testOptions()
-	o.InMemory = true
-	o.MaxUpdateByFilter = 10
-	db, err := Open("", o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openMemWith(t, func(o *Options) {
+		o.MaxUpdateByFilter = 10
+	})
 	ns := filterFixture(t, db, 100)
 	res, err := ns.Update(ctx, UpdateRequest{Filter: Filter{"kind": "a"}, DryRun: true})
 	if err != nil || res.MatchedRecords != 25 {

@@ -36,6 +36,21 @@ func openMem(t testing.TB) *DB {
 	return db
 }
 
+// openMemWith opens an in-memory database with testOptions changed by
+// set.
+func openMemWith(t testing.TB, set func(*Options)) *DB {
+	t.Helper()
+	o := testOptions()
+	o.InMemory = true
+	set(o)
+	db, err := Open("", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 func openDir(t testing.TB, dir string, o *Options) *DB {
 	t.Helper()
 	if o == nil {

@@ -216,20 +216,25 @@ func dropCaches(b *testing.B) {
 	}
 }
 
-// BenchmarkQueryExact measures a warm exact query, topK 10, from one
-// goroutine. Run with -cpu 1,2 to see the parallel scan's gain.
-func BenchmarkQueryExact(b *testing.B) {
-	dir := fixtureDir(b)
-	db, err := vectordb.Open(dir, &vectordb.Options{Logger: nopLogger{}})
+// openFixture opens the fixture database and returns its namespace and a
+// function that closes it.
+func openFixture(b *testing.B) (*vectordb.Namespace, func()) {
+	db, err := vectordb.Open(fixtureDir(b), &vectordb.Options{Logger: nopLogger{}})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer db.Close()
 	ix, err := db.Index("bench")
 	if err != nil {
 		b.Fatal(err)
 	}
-	ns := ix.Namespace("tenant")
+	return ix.Namespace("tenant"), func() { db.Close() }
+}
+
+// BenchmarkQueryExact measures a warm exact query, topK 10, from one
+// goroutine. Run with -cpu 1,2 to see the parallel scan's gain.
+func BenchmarkQueryExact(b *testing.B) {
+	ns, closeDB := openFixture(b)
+	defer closeDB()
 	queries := batch(*flagN+10, 64, *flagDim)
 	if _, err := ns.Query(ctx, vectordb.QueryRequest{Vector: queries[0].Values, TopK: 10}); err != nil {
 		b.Fatal(err)
@@ -250,17 +255,8 @@ func BenchmarkQueryExact(b *testing.B) {
 // filters of several selectivities, next to the same query unfiltered, in
 // one run. Run with -cpu 1,2.
 func BenchmarkFilteredQuery(b *testing.B) {
-	dir := fixtureDir(b)
-	db, err := vectordb.Open(dir, &vectordb.Options{Logger: nopLogger{}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	ix, err := db.Index("bench")
-	if err != nil {
-		b.Fatal(err)
-	}
-	ns := ix.Namespace("tenant")
+	ns, closeDB := openFixture(b)
+	defer closeDB()
 	queries := batch(*flagN+10, 64, *flagDim)
 	n := *flagN
 	users := make([]string, n/100)
