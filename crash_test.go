@@ -101,6 +101,11 @@ func TestKillKeepsAcknowledgedWrites(t *testing.T) {
 		cmd, lines := startChild(t, dir, "VECTORDB_CRASH_START="+strconv.Itoa(next))
 		deadline := time.Now().Add(time.Duration(100+r.IntN(400)) * time.Millisecond)
 		last := next - 1
+		// Read acks until the deadline, kill the child, then read the acks
+		// it printed before dying that are still in the pipe: every one of
+		// them was acknowledged (reading stops at EOF, when the child is
+		// gone; Wait must come after, since it closes the pipe).
+		killed := false
 		for lines.Scan() {
 			f := strings.Fields(lines.Text())
 			if len(f) == 2 && f[0] == "ack" {
@@ -108,11 +113,14 @@ func TestKillKeepsAcknowledgedWrites(t *testing.T) {
 			} else if len(f) > 0 && f[0] == "error" {
 				t.Fatalf("child: %s", lines.Text())
 			}
-			if time.Now().After(deadline) {
-				break
+			if !killed && time.Now().After(deadline) {
+				cmd.Process.Signal(syscall.SIGKILL)
+				killed = true
 			}
 		}
-		cmd.Process.Signal(syscall.SIGKILL)
+		if !killed {
+			cmd.Process.Signal(syscall.SIGKILL)
+		}
 		cmd.Wait()
 		if last < next {
 			t.Fatalf("cycle %d: the child acknowledged nothing", c)
