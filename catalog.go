@@ -253,23 +253,22 @@ func (db *DB) loadCatalog(t *storage.Txn) error {
 // list, metadata) call it so that a concurrent drop, whose data the janitor
 // may be deleting, reads as "not found" rather than as a partial namespace.
 func checkLive(t *storage.Txn, ns *namespace) (bool, error) {
-	v, ok, err := t.GetCopy(storage.IndexKey(ns.ix.name))
-	if err != nil || !ok {
+	if ok, err := catalogNames(t, storage.IndexKey(ns.ix.name), ns.ix.id); err != nil || !ok {
 		return false, err
 	}
-	ir, err := storage.DecodeIndexRecord(v)
-	if err != nil || ir.ID != ns.ix.id {
-		return false, err
-	}
-	v, ok, err = t.GetCopy(storage.NamespaceKey(ns.ix.id, ns.name))
-	if err != nil || !ok {
-		return false, err
-	}
-	nr, err := storage.DecodeNamespaceRecord(v)
-	if err != nil {
-		return false, err
-	}
-	return nr.ID == ns.id, nil
+	return catalogNames(t, storage.NamespaceKey(ns.ix.id, ns.name), ns.id)
+}
+
+// catalogNames reports whether the catalog entry under key exists and
+// holds id.
+func catalogNames(t *storage.Txn, key []byte, id uint32) (bool, error) {
+	var got uint32
+	found, err := t.Get(key, func(v []byte) error {
+		var err error
+		got, err = storage.CatalogRecordID(v)
+		return err
+	})
+	return found && got == id, err
 }
 
 // flushReadUnits persists the read units counted since the last flush, in

@@ -125,11 +125,7 @@ func (h *Namespace) FetchByMetadata(ctx context.Context, req FetchByMetadataRequ
 	if err != nil {
 		return FetchByMetadataResult{}, err
 	}
-	// A snapshot that agrees with the segment: see Query.
-	ns.writeMu.Lock()
-	seg.mu.RLock()
-	snap := h.idx.db.store.Snapshot()
-	ns.writeMu.Unlock()
+	snap := ns.readAgreeing(seg)
 	defer snap.Discard()
 	ids := seg.firstIDsLocked(seg.evalLocked(fn), after, limit+1)
 	seg.mu.RUnlock()

@@ -33,6 +33,25 @@ func (ns *namespace) hot(ctx context.Context) (*segment, error) {
 // loadCheckEvery is how many rows a load reads between context checks.
 const loadCheckEvery = 4096
 
+// scanRecords calls fn with the record id and value of every key under
+// prefix (a namespace's vector or metadata range), checking ctx every
+// loadCheckEvery records. id and v are valid only during fn.
+func scanRecords(ctx context.Context, t *storage.Txn, prefix []byte, fn func(id, v []byte) error) error {
+	rows := 0
+	return t.Iterate(storage.IterOptions{Prefix: prefix}, func(k, v []byte) (bool, error) {
+		if rows++; rows%loadCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return false, err
+			}
+		}
+		id, err := storage.RecordIDFromKey(k)
+		if err != nil {
+			return false, err
+		}
+		return true, fn(id, v)
+	})
+}
+
 // load reads the namespace's vectors in key order, decoding each straight
 // into its arena row. A namespace dropped since the caller resolved it
 // (DeleteNamespace, DeleteAll or DeleteIndex, whose data the janitor may
@@ -40,34 +59,23 @@ const loadCheckEvery = 4096
 // REQUIRES: ns.writeMu held.
 func (ns *namespace) load(ctx context.Context) (seg *segment, live bool, err error) {
 	ix := ns.ix
-	rows := 0
 	err = ix.db.store.View(func(t *storage.Txn) error {
 		if live, err = checkLive(t, ns); err != nil || !live {
 			seg = newSegment(ix.dim, ix.metric, 0)
 			return err
 		}
 		seg = newSegment(ix.dim, ix.metric, int(ns.records.Load()))
-		err := t.Iterate(storage.IterOptions{Prefix: storage.VectorPrefix(ix.id, ns.id)}, func(k, v []byte) (bool, error) {
-			if rows++; rows%loadCheckEvery == 0 {
-				if err := ctx.Err(); err != nil {
-					return false, err
-				}
-			}
-			id, err := storage.RecordIDFromKey(k)
-			if err != nil {
-				return false, err
-			}
+		return scanRecords(ctx, t, storage.VectorPrefix(ix.id, ns.id), func(id, v []byte) error {
 			view, err := storage.ParseVector(v)
 			if err != nil {
-				return false, err
+				return err
 			}
 			if view.Dim != ix.dim {
-				return false, fmt.Errorf("%w: record %q has dimension %d in an index of dimension %d", ErrCorrupt, id, view.Dim, ix.dim)
+				return fmt.Errorf("%w: record %q has dimension %d in an index of dimension %d", ErrCorrupt, id, view.Dim, ix.dim)
 			}
 			seg.appendLocked(string(id), &view)
-			return true, nil
+			return nil
 		})
-		return err
 	})
 	if err != nil {
 		return nil, false, storageErr(err)
@@ -123,23 +131,10 @@ func (ns *namespace) hotIndexed(ctx context.Context) (*segment, error) {
 		if live, err = checkLive(t, ns); err != nil || !live {
 			return err
 		}
-		rows := 0
-		return t.Iterate(storage.IterOptions{Prefix: storage.MetadataPrefix(ix.id, ns.id)}, func(k, v []byte) (bool, error) {
-			if rows++; rows%loadCheckEvery == 0 {
-				if err := ctx.Err(); err != nil {
-					return false, err
-				}
-			}
-			id, err := storage.RecordIDFromKey(k)
-			if err != nil {
-				return false, err
-			}
+		return scanRecords(ctx, t, storage.MetadataPrefix(ix.id, ns.id), func(id, v []byte) error {
 			md, _, err := storage.DecodeMetadata(v)
-			if err != nil {
-				return false, err
-			}
 			entries = append(entries, entry{string(id), md})
-			return true, nil
+			return err
 		})
 	})
 	if err != nil {

@@ -87,15 +87,8 @@ func (h *Namespace) Query(ctx context.Context, req QueryRequest) (QueryResult, e
 		return QueryResult{}, err
 	}
 	if req.IncludeMetadata {
-		// Metadata lives in storage, values in the segment. While writeMu
-		// is held no write of this namespace sits between its commit and
-		// its apply, so a snapshot taken then agrees with the segment, and
-		// the segment's read lock keeps later writes out of it until the
-		// matches are built.
-		ns.writeMu.Lock()
-		seg.mu.RLock()
-		snap := h.idx.db.store.Snapshot()
-		ns.writeMu.Unlock()
+		// Metadata lives in storage, values in the segment.
+		snap := ns.readAgreeing(seg)
 		defer snap.Discard()
 		res.Matches, err = seg.queryLocked(ctx, &req, sq, fn)
 		if err == nil {
@@ -138,6 +131,18 @@ func checkQuery(req *QueryRequest, ix *index) (sparseVec, error) {
 		return sparseVec{}, argErr("vector", nil, "set vector or id")
 	}
 	return normalizeSparse("sparseVector", req.SparseVector, ix.metric)
+}
+
+// readAgreeing read-locks seg and returns a storage snapshot that agrees
+// with it: while writeMu is held no write of the namespace sits between its
+// commit and its apply, and the segment's read lock then keeps later
+// writes out of the segment until the caller unlocks it. The caller must
+// RUnlock seg.mu and Discard the snapshot.
+func (ns *namespace) readAgreeing(seg *segment) *storage.Txn {
+	ns.writeMu.Lock()
+	defer ns.writeMu.Unlock()
+	seg.mu.RLock()
+	return ns.ix.db.store.Snapshot()
 }
 
 // attachMetadata reads each match's metadata from snap. A namespace no

@@ -2,7 +2,6 @@ package vectordb
 
 import (
 	"context"
-	"slices"
 
 	"github.com/vectordb-go/vectordb/storage"
 )
@@ -81,22 +80,20 @@ func (h *Namespace) Update(ctx context.Context, req UpdateRequest) (UpdateResult
 		return UpdateResult{}, err
 	}
 	m, err := ix.write(ctx, h.name, false, func(t *storage.Txn, ns *namespace, m *mutation) error {
-		old, found, err := getHeader(t, ns, req.ID)
+		rec, found, err := readRecord(t, ns, req.ID, true)
 		if err != nil || !found {
 			return err
 		}
 		m.matched = 1
-		rec, _, err := readRecord(t, ns, req.ID, true)
-		if err != nil {
-			return err
-		}
 		put := segPut{id: req.ID, values: rec.Values, md: rec.Metadata}
 		if rec.SparseValues != nil {
 			put.sparse = sparseVec{idx: rec.SparseValues.Indices, val: rec.SparseValues.Values}
 		}
+		// The stored JSON size is metadataJSONSize of the stored metadata.
+		oldSize := recordSize(req.ID, metadataJSONSize(rec.Metadata), ix.dim, len(put.sparse.idx))
 		if req.Values != nil || req.SparseValues != nil {
 			if req.Values != nil {
-				put.values = slices.Clone(req.Values)
+				put.values = req.Values // the segment copies it in apply
 			}
 			if req.SparseValues != nil {
 				put.sparse = newSparse
@@ -125,8 +122,8 @@ func (h *Namespace) Update(ctx context.Context, req UpdateRequest) (UpdateResult
 			}
 		}
 		size := recordSize(req.ID, mdSize, ix.dim, len(put.sparse.idx))
-		m.bytes = int64(size) - int64(old.size)
-		m.written = old.size + size
+		m.bytes = int64(size) - int64(oldSize)
+		m.written = oldSize + size
 		m.puts = []segPut{put}
 		return nil
 	})

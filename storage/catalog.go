@@ -80,6 +80,17 @@ func DecodeIndexRecord(b []byte) (IndexRecord, error) {
 	return r, d.finish()
 }
 
+// CatalogRecordID returns the id an encoded IndexRecord or NamespaceRecord
+// starts with (both begin with the version byte and the big-endian id), so
+// that checking which generation a catalog entry names decodes nothing
+// else.
+func CatalogRecordID(b []byte) (uint32, error) {
+	if len(b) < 5 || b[0] != recordVersion {
+		return 0, corrupt("catalog record")
+	}
+	return binary.BigEndian.Uint32(b[1:5]), nil
+}
+
 // NamespaceRecord is the catalog entry of a namespace; its index id and
 // name are the key.
 type NamespaceRecord struct {

@@ -295,10 +295,12 @@ func (p *passthrough) Error() string { return p.err.Error() }
 // maxBytes of keys each (and within Badger's transaction caps), so that
 // other writers interleave with it rather than wait (unlike Badger's
 // DropPrefix, which blocks every writer of the database while it runs). It
-// returns when a scan finds nothing left.
+// returns when a pass finds nothing more; the caller verifies emptiness
+// with PrefixEmpty (the janitor does, and starts over if a key is left).
 func (s *Store) DeletePrefix(ctx context.Context, prefix []byte, maxBytes int) error {
 	maxBytes = min(maxBytes, int(s.MaxTxnBytes()/2))
 	maxKeys := int(s.MaxTxnEntries() / 2)
+	var start []byte // each pass resumes after the keys already deleted
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -306,7 +308,7 @@ func (s *Store) DeletePrefix(ctx context.Context, prefix []byte, maxBytes int) e
 		var keys [][]byte
 		size := 0
 		err := s.View(func(t *Txn) error {
-			return t.Iterate(IterOptions{Prefix: prefix, KeysOnly: true}, func(k, _ []byte) (bool, error) {
+			return t.Iterate(IterOptions{Prefix: prefix, Start: start, KeysOnly: true}, func(k, _ []byte) (bool, error) {
 				keys = append(keys, bytes.Clone(k))
 				size += len(k) + TxnEntryOverhead
 				return size < maxBytes && len(keys) < maxKeys, nil
@@ -329,6 +331,7 @@ func (s *Store) DeletePrefix(ctx context.Context, prefix []byte, maxBytes int) e
 		if err != nil {
 			return err
 		}
+		start = append(keys[len(keys)-1], 0)
 	}
 }
 
