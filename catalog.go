@@ -74,6 +74,12 @@ type namespace struct {
 	bytes   atomic.Uint64
 
 	seg atomic.Pointer[segment] // nil while cold
+
+	// buildMu is held by the one IVF build or persist running (lock order:
+	// before index.gate); buildFailed is when an automatic build last
+	// failed, in Unix nanoseconds.
+	buildMu     sync.Mutex
+	buildFailed atomic.Int64
 }
 
 // usage holds a namespace's cumulative units. Write units are persisted

@@ -18,7 +18,7 @@ func BenchmarkFilterEval(b *testing.B) {
 			"cat": []string{"even", "odd"}[i%2], "grp": fmt.Sprintf("g%d", i%10),
 			"user": fmt.Sprintf("u%07d", i), "n": float64(i),
 		}
-		seg.putLocked(fmt.Sprintf("doc-%08d", i), []float32{1}, sparseVec{}, md)
+		seg.putLocked(fmt.Sprintf("doc-%08d", i), []float32{1}, sparseVec{}, md, nil, -1)
 	}
 	seg.mergeAllLocked()
 	users := make([]string, n/100)

@@ -194,7 +194,7 @@ func TestFilterSemantics(t *testing.T) {
 		seg := newSegment(1, Cosine, 0)
 		seg.indexed.Store(true)
 		for id, md := range semanticsRecords {
-			seg.putLocked(id, []float32{1}, sparseVec{}, md)
+			seg.putLocked(id, []float32{1}, sparseVec{}, md, nil, -1)
 		}
 		seg.mergeAllLocked()
 		var got []string

@@ -81,7 +81,10 @@ type NamespaceDescription struct {
 	WriteUnits  int64     // cumulative write units since creation
 	CreatedAt   time.Time // creation time; DeleteAll keeps it
 	Hot         bool      // whether its vectors are loaded in memory
-	MemoryBytes int64     // approximate memory held by its hot segment
+	MemoryBytes int64     // approximate memory held by its hot segment, IVF lists included
+	// IVF describes its IVF index, nil if it has none (yet); for a cold
+	// namespace, the stored one.
+	IVF *IVFDescription
 }
 
 func (ns *namespace) describe() NamespaceDescription {
@@ -95,7 +98,14 @@ func (ns *namespace) describe() NamespaceDescription {
 	}
 	if seg := ns.seg.Load(); seg != nil {
 		d.Hot = true
-		d.MemoryBytes = seg.memBytes.Load()
+		d.MemoryBytes = seg.memBytes.Load() + seg.ivfBytes.Load()
+		seg.mu.RLock()
+		if seg.ivf != nil {
+			d.IVF = seg.ivf.describe()
+		}
+		seg.mu.RUnlock()
+	} else {
+		d.IVF = ns.storedIVF()
 	}
 	return d
 }

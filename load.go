@@ -20,12 +20,24 @@ func (ns *namespace) hot(ctx context.Context) (*segment, error) {
 	if s := ns.seg.Load(); s != nil {
 		return s, nil
 	}
-	s, live, err := ns.load(ctx)
+	s, live, reassigned, err := ns.load(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if live {
 		ns.seg.Store(s)
+		s.mu.RLock()
+		build := s.wantsBuildLocked(ns.ix.db.opts.IVFMinRecords)
+		st := s.ivf
+		s.mu.RUnlock()
+		switch {
+		case build:
+			ns.startBuild(s)
+		case st != nil && reassigned*10 > s.live:
+			// Many records changed since the stored assignments: store
+			// them again, so the next load does not redo the work.
+			ns.background(func(ctx context.Context) { _ = ns.persistIVF(ctx, s, st) })
+		}
 	}
 	return s, nil
 }
@@ -53,11 +65,12 @@ func scanRecords(ctx context.Context, t *storage.Txn, prefix []byte, fn func(id,
 }
 
 // load reads the namespace's vectors in key order, decoding each straight
-// into its arena row. A namespace dropped since the caller resolved it
+// into its arena row, and its stored IVF index if it has one (see
+// loadIVF, which reports how many records it reassigned). A namespace dropped since the caller resolved it
 // (DeleteNamespace, DeleteAll or DeleteIndex, whose data the janitor may
 // be removing) loads as empty and not live, and must not be published.
 // REQUIRES: ns.writeMu held.
-func (ns *namespace) load(ctx context.Context) (seg *segment, live bool, err error) {
+func (ns *namespace) load(ctx context.Context) (seg *segment, live bool, reassigned int, err error) {
 	ix := ns.ix
 	err = ix.db.store.View(func(t *storage.Txn) error {
 		if live, err = checkLive(t, ns); err != nil || !live {
@@ -65,7 +78,7 @@ func (ns *namespace) load(ctx context.Context) (seg *segment, live bool, err err
 			return err
 		}
 		seg = newSegment(ix.dim, ix.metric, int(ns.records.Load()))
-		return scanRecords(ctx, t, storage.VectorPrefix(ix.id, ns.id), func(id, v []byte) error {
+		err := scanRecords(ctx, t, storage.VectorPrefix(ix.id, ns.id), func(id, v []byte) error {
 			view, err := storage.ParseVector(v)
 			if err != nil {
 				return err
@@ -76,14 +89,19 @@ func (ns *namespace) load(ctx context.Context) (seg *segment, live bool, err err
 			seg.appendLocked(string(id), &view)
 			return nil
 		})
+		if err != nil {
+			return err
+		}
+		reassigned, err = ns.loadIVF(t, seg)
+		return err
 	})
 	if err != nil {
-		return nil, false, storageErr(err)
+		return nil, false, 0, storageErr(err)
 	}
 	if live && int64(seg.live) != ns.records.Load() {
-		return nil, false, fmt.Errorf("%w: namespace %q holds %d records, its counter says %d", ErrCorrupt, ns.name, seg.live, ns.records.Load())
+		return nil, false, 0, fmt.Errorf("%w: namespace %q holds %d records, its counter says %d", ErrCorrupt, ns.name, seg.live, ns.records.Load())
 	}
-	return seg, live, nil
+	return seg, live, reassigned, nil
 }
 
 // appendLocked adds a record decoded from storage. Unlike putLocked it

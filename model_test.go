@@ -39,17 +39,18 @@ type modelNS struct {
 }
 
 type modelHarness struct {
-	t      *testing.T
-	r      *rand.Rand
-	seed   uint64
-	dir    string // "" for in-memory
-	db     *DB
-	ix     *Index
-	metric Metric
-	dim    int
-	step   int
-	op     string
-	ns     map[string]*modelNS // by canonical name
+	t       *testing.T
+	r       *rand.Rand
+	seed    uint64
+	dir     string // "" for in-memory
+	db      *DB
+	ix      *Index
+	metric  Metric
+	dim     int
+	step    int
+	op      string
+	ns      map[string]*modelNS // by canonical name
+	ivfSeen int                 // full-check visits to namespaces with an IVF index
 }
 
 // Names and ids chosen to collide: prefixes of each other, both spellings
@@ -103,6 +104,7 @@ func (h *modelHarness) open() {
 	o := testOptions()
 	o.InMemory = h.dir == ""
 	o.MemTableSize = 2 << 20 // small: many flushes and compactions
+	o.IVFMinRecords = 4      // tiny: IVF builds, inserts, deletes and rebuilds all the time
 	db, err := Open(h.dir, o)
 	if err != nil {
 		h.fatalf("open: %v", err)
@@ -143,6 +145,7 @@ func (h *modelHarness) run(steps int) {
 		{"updateByFilter", 3, h.updateByFilter},
 		{"deleteByFilter", 1, h.deleteByFilter},
 		{"fetchByMetadata", 3, h.fetchByMetadata},
+		{"buildIVF", 2, h.buildIVF},
 	}
 	if h.dir != "" {
 		ops = append(ops, op{"reopen", 1, h.reopen})
@@ -171,6 +174,9 @@ func (h *modelHarness) run(steps int) {
 		h.reopen()
 	}
 	h.fullCheck()
+	if h.ivfSeen == 0 && steps >= 1000 {
+		h.fatalf("no full check met a namespace with an IVF index: the IVF paths went untested")
+	}
 }
 
 func (h *modelHarness) pickName() string { return modelNames[h.r.IntN(len(modelNames))] }
@@ -480,6 +486,13 @@ func (h *modelHarness) query() {
 	name := h.pickName()
 	m := h.nsModel(name)
 	req := QueryRequest{TopK: 1 + h.r.IntN(10), IncludeValues: h.r.IntN(2) == 0, IncludeMetadata: h.r.IntN(2) == 0}
+	// The model is exact: force the exact scan, or an IVF search that
+	// probes every list, which must give the same result.
+	if h.r.IntN(2) == 0 {
+		req.Exact = true
+	} else {
+		req.NProbe = 1 << 20
+	}
 	var q []float32
 	if h.r.IntN(4) == 0 {
 		req.ID = h.pickID()
@@ -633,6 +646,41 @@ func (h *modelHarness) fullCheck() {
 		}
 		if len(ids) > 0 {
 			h.fetchAndCompare(c, ids)
+		}
+		if ns := h.ix.ix.lookup(c); ns != nil {
+			if seg := ns.seg.Load(); seg != nil {
+				seg.mu.RLock()
+				err := seg.ivfConsistentLocked()
+				if seg.ivf != nil {
+					h.ivfSeen++
+				}
+				seg.mu.RUnlock()
+				if err != nil {
+					h.fatalf("namespace %q: %v", c, err)
+				}
+			}
+		}
+	}
+}
+
+// buildIVF builds a namespace's IVF index on demand.
+func (h *modelHarness) buildIVF() {
+	name := h.pickName()
+	m := h.nsModel(name)
+	d, err := h.ix.Namespace(name).BuildIVF(ctx)
+	switch {
+	case m == nil:
+		if !errors.Is(err, ErrNamespaceNotFound) {
+			h.fatalf("BuildIVF of a missing namespace: %v", err)
+		}
+	case len(m.recs) == 0:
+		if err == nil {
+			h.fatalf("BuildIVF of an empty namespace succeeded: %+v", d)
+		}
+	default:
+		h.check(err)
+		if d.TrainedRecords != int64(len(m.recs)) || d.NProbe < 1 || d.NProbe > d.Lists {
+			h.fatalf("BuildIVF of %d records: %+v", len(m.recs), d)
 		}
 	}
 }

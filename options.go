@@ -64,6 +64,18 @@ type Options struct {
 	// just counts them). Default 100000.
 	MaxUpdateByFilter int
 
+	// IVFMinRecords is the size from which a namespace gets an IVF
+	// (inverted file) index, built in the background, and queries use it
+	// instead of the exact scan. Default 20000; negative turns automatic
+	// builds off (Namespace.BuildIVF still builds one, which queries then
+	// use only when they set QueryRequest.NProbe).
+	IVFMinRecords int
+
+	// IVFTargetRecall is the recall@10 that each IVF build calibrates its
+	// default nprobe for, measured with a sample of the namespace's own
+	// records as queries. Default 0.95; at most 1.
+	IVFTargetRecall float64
+
 	// MemTableSize is the size of one storage memtable in bytes. It bounds
 	// the largest atomic Upsert (15% of it: 9.6 MiB, about 3100 records of
 	// dimension 768, at the default 64 MiB).
@@ -102,6 +114,8 @@ type Options struct {
 const (
 	DefaultMaxBatchRecords        = 1000
 	DefaultMaxUpdateByFilter      = 100_000
+	DefaultIVFMinRecords          = 20_000
+	DefaultIVFTargetRecall        = 0.95
 	DefaultMemTableSize           = 64 << 20
 	DefaultNumMemtables           = 3
 	DefaultNumCompactors          = 2
@@ -124,6 +138,7 @@ func (o *Options) withDefaults() (Options, error) {
 	check(out.Durability == DurabilitySync || out.Durability == DurabilityProcess, "Durability", int(out.Durability), "unknown durability mode")
 	check(out.MaxBatchRecords >= 0, "MaxBatchRecords", out.MaxBatchRecords, "must not be negative")
 	check(out.MaxUpdateByFilter >= 0, "MaxUpdateByFilter", out.MaxUpdateByFilter, "must not be negative")
+	check(out.IVFTargetRecall >= 0 && out.IVFTargetRecall <= 1, "IVFTargetRecall", out.IVFTargetRecall, "must be between 0 and 1")
 	check(out.MemTableSize == 0 || out.MemTableSize >= 1<<20, "MemTableSize", out.MemTableSize, "must be at least 1 MiB")
 	check(out.NumMemtables >= 0, "NumMemtables", out.NumMemtables, "must not be negative")
 	check(out.BlockCacheSize >= 0, "BlockCacheSize", out.BlockCacheSize, "must not be negative")
@@ -138,6 +153,12 @@ func (o *Options) withDefaults() (Options, error) {
 	}
 	if out.MaxUpdateByFilter == 0 {
 		out.MaxUpdateByFilter = DefaultMaxUpdateByFilter
+	}
+	if out.IVFMinRecords == 0 {
+		out.IVFMinRecords = DefaultIVFMinRecords
+	}
+	if out.IVFTargetRecall == 0 {
+		out.IVFTargetRecall = DefaultIVFTargetRecall
 	}
 	if out.MemTableSize == 0 {
 		out.MemTableSize = DefaultMemTableSize

@@ -31,6 +31,14 @@ type QueryRequest struct {
 	// metadata.
 	IncludeValues   bool
 	IncludeMetadata bool
+	// NProbe, if positive, is how many IVF lists to scan (capped at the
+	// number of lists), instead of the namespace's calibrated default; it
+	// also makes a namespace below Options.IVFMinRecords use its IVF, if it
+	// has one (see Namespace.BuildIVF). A higher NProbe trades speed for
+	// recall; with every list probed the result is the exact one.
+	NProbe int
+	// Exact forces the exact scan, even where an IVF index would serve.
+	Exact bool
 }
 
 // Match is one query result. Values, SparseValues and Metadata are set only
@@ -52,8 +60,15 @@ type QueryResult struct {
 	Usage     Usage
 }
 
-// Query returns the TopK records most similar to the query, by exact
-// search over the namespace's hot segment (loading it on first use). Scores
+// Query returns the TopK records most similar to the query, searching the
+// namespace's hot segment (loading it on first use). A namespace of
+// Options.IVFMinRecords records or more is searched through its IVF index
+// once the index is built, probing the calibrated number of lists (see
+// IVFDescription) unless the request says otherwise; smaller namespaces,
+// queries with a sparse part, and filters that let few records through
+// use the exact scan. Either way a filter is applied exactly: matches
+// never fail it, and an IVF search probes further lists until it has TopK
+// matches or has probed them all. Scores
 // are computed in float32 as Pinecone does: cosine similarity, raw dot
 // product, or squared Euclidean distance. A namespace that does not exist
 // gives no matches.
@@ -90,7 +105,7 @@ func (h *Namespace) Query(ctx context.Context, req QueryRequest) (QueryResult, e
 		// Metadata lives in storage, values in the segment.
 		snap := ns.readAgreeing(seg)
 		defer snap.Discard()
-		res.Matches, err = seg.queryLocked(ctx, &req, sq, fn)
+		res.Matches, err = seg.queryLocked(ctx, &req, sq, fn, ix.db.opts.IVFMinRecords)
 		if err == nil {
 			res.Matches, err = attachMetadata(snap, ns, res.Matches)
 		}
@@ -100,7 +115,7 @@ func (h *Namespace) Query(ctx context.Context, req QueryRequest) (QueryResult, e
 		}
 	} else {
 		seg.mu.RLock()
-		res.Matches, err = seg.queryLocked(ctx, &req, sq, fn)
+		res.Matches, err = seg.queryLocked(ctx, &req, sq, fn, ix.db.opts.IVFMinRecords)
 		seg.mu.RUnlock()
 		if err != nil {
 			return QueryResult{}, err
@@ -129,6 +144,12 @@ func checkQuery(req *QueryRequest, ix *index) (sparseVec, error) {
 		}
 	default:
 		return sparseVec{}, argErr("vector", nil, "set vector or id")
+	}
+	switch {
+	case req.NProbe < 0:
+		return sparseVec{}, argErr("nProbe", req.NProbe, "must not be negative")
+	case req.NProbe > 0 && req.Exact:
+		return sparseVec{}, argErr("nProbe", req.NProbe, "set nProbe or exact, not both")
 	}
 	return normalizeSparse("sparseVector", req.SparseVector, ix.metric)
 }
@@ -166,9 +187,9 @@ func attachMetadata(snap *storage.Txn, ns *namespace, matches []Match) ([]Match,
 }
 
 // queryLocked runs a validated query against the segment and builds the
-// matches.
+// matches. minRecords is Options.IVFMinRecords.
 // REQUIRES: s.mu held for reading.
-func (s *segment) queryLocked(ctx context.Context, req *QueryRequest, sq sparseVec, fn *fnode) ([]Match, error) {
+func (s *segment) queryLocked(ctx context.Context, req *QueryRequest, sq sparseVec, fn *fnode, minRecords int) ([]Match, error) {
 	q := make([]float32, s.dim)
 	if req.ID != "" {
 		slot, ok := s.slots[req.ID]
@@ -183,7 +204,13 @@ func (s *segment) queryLocked(ctx context.Context, req *QueryRequest, sq sparseV
 	if fn != nil {
 		allowed = s.evalLocked(fn)
 	}
-	hits, err := s.searchLocked(ctx, q, simd.SquaredNorm(q), sq, req.TopK, allowed)
+	var hits []hit
+	var err error
+	if nprobe := s.nprobeLocked(req, sq, allowed, minRecords); nprobe > 0 {
+		hits, err = s.searchIVFLocked(ctx, q, simd.SquaredNorm(q), req.TopK, nprobe, allowed)
+	} else {
+		hits, err = s.searchLocked(ctx, q, simd.SquaredNorm(q), sq, req.TopK, allowed)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -6,10 +6,10 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/RoaringBitmap/roaring/v2"
 
+	"github.com/vectordb-go/vectordb/ivf"
 	"github.com/vectordb-go/vectordb/simd"
 )
 
@@ -55,7 +55,16 @@ type segment struct {
 	meta    []Metadata             // guarded by mu: per slot, stored form; nil when none
 	fields  map[string]*fieldIndex // guarded by mu
 
+	// The IVF index (ivfsearch.go, ivfbuild.go), nil until built. While a
+	// build runs, journal collects the slots written since it started, and
+	// a compaction (which renumbers slots) bumps epoch to void it.
+	ivf        *ivfState       // guarded by mu
+	journal    *roaring.Bitmap // guarded by mu
+	epoch      uint64          // guarded by mu
+	ivfScratch ivf.Scratch     // guarded by mu held for writing
+
 	memBytes atomic.Int64 // approximate heap held, for reporting
+	ivfBytes atomic.Int64 // approximate heap held by the IVF
 }
 
 // Tuning constants, measured on the 2-core AVX-512 machine of
@@ -98,18 +107,6 @@ func newSegment(dim int, metric Metric, hint int) *segment {
 	return s
 }
 
-// alignedFloats returns n zeroed float32s starting on a 64-byte boundary.
-// The Go heap does not move objects, so the alignment holds.
-func alignedFloats(n int) []float32 {
-	const align = 64 / 4
-	buf := make([]float32, n+align-1)
-	off := 0
-	if r := uintptr(unsafe.Pointer(unsafe.SliceData(buf))) % 64; r != 0 {
-		off = int(64-r) / 4
-	}
-	return buf[off : off+n : off+n]
-}
-
 // ensureCapLocked allocates rows up to at least rows.
 // REQUIRES: mu held for writing (or the segment not yet shared).
 func (s *segment) ensureCapLocked(rows int) {
@@ -118,7 +115,7 @@ func (s *segment) ensureCapLocked(rows int) {
 			// Grow the first chunk geometrically, so small namespaces
 			// with large dimensions stay small.
 			newRows := min(s.chunkRows, max(2*s.capRows, rows))
-			c := alignedFloats(newRows * s.stride)
+			c := simd.AlignedFloats(newRows * s.stride)
 			copy(c, s.chunks[0])
 			s.chunks[0] = c
 			s.capRows = newRows
@@ -128,7 +125,7 @@ func (s *segment) ensureCapLocked(rows int) {
 		if len(s.chunks) == 0 {
 			newRows = min(s.chunkRows, max(16, 1<<bits.Len(uint(rows-1))))
 		}
-		s.chunks = append(s.chunks, alignedFloats(newRows*s.stride))
+		s.chunks = append(s.chunks, simd.AlignedFloats(newRows*s.stride))
 		s.capRows += newRows
 	}
 	s.memBytes.Store(int64(s.capRows) * int64(s.stride*4+24+4))
@@ -147,9 +144,10 @@ func (s *segment) isDeletedLocked(slot uint32) bool {
 }
 
 // putLocked inserts or overwrites the record id. values has length dim;
-// md is in stored form.
+// md is in stored form. list is the row's IVF list if the caller assigned
+// it with quantizer q, else -1.
 // REQUIRES: mu held for writing.
-func (s *segment) putLocked(id string, values []float32, sp sparseVec, md Metadata) {
+func (s *segment) putLocked(id string, values []float32, sp sparseVec, md Metadata, q *ivf.Quantizer, list int) {
 	slot, ok := s.slots[id]
 	if !ok {
 		slot = s.newSlotLocked(id)
@@ -162,6 +160,7 @@ func (s *segment) putLocked(id string, values []float32, sp sparseVec, md Metada
 		s.sparse[slot] = sp
 	}
 	s.setMetadataSlotLocked(slot, md)
+	s.ivfPutLocked(slot, row[:s.dim], q, list)
 }
 
 // newSlotLocked gives id a slot, reusing a deleted one if there is one. The
@@ -207,6 +206,7 @@ func (s *segment) deleteLocked(id string) bool {
 		return false
 	}
 	delete(s.slots, id)
+	s.ivfDeleteLocked(slot)
 	s.setMetadataSlotLocked(slot, nil)
 	s.liveSet.Remove(slot)
 	s.ids[slot] = ""
@@ -228,6 +228,7 @@ func (s *segment) compactLocked() {
 	c := newSegment(s.dim, s.metric, s.live)
 	c.indexed.Store(s.indexed.Load())
 	c.bulk = true
+	renumber := make([]uint32, s.n)
 	for slot := range uint32(s.n) {
 		if s.isDeletedLocked(slot) {
 			continue
@@ -236,8 +237,14 @@ func (s *segment) compactLocked() {
 		if s.metric == DotProduct {
 			sp = s.sparse[slot]
 		}
-		c.putLocked(s.ids[slot], s.rowLocked(slot)[:s.dim], sp, s.meta[slot])
+		renumber[slot] = uint32(c.n)
+		c.putLocked(s.ids[slot], s.rowLocked(slot)[:s.dim], sp, s.meta[slot], nil, -1)
 	}
+	if s.ivf != nil {
+		s.ivf.lists.Renumber(func(old uint32) uint32 { return renumber[old] })
+	}
+	s.epoch++ // a running build's slot numbers are void
+	s.journal = nil
 	c.bulk = false
 	c.mergeAllLocked()
 	s.chunks, s.capRows, s.n, s.live = c.chunks, c.capRows, c.n, c.live
@@ -262,7 +269,6 @@ const sparseScanRatio = 4
 // chunks.
 // REQUIRES: mu held for reading.
 func (s *segment) searchLocked(ctx context.Context, q []float32, qNormSq float32, sq sparseVec, k int, allowed *roaring.Bitmap) ([]hit, error) {
-	var mask []uint64
 	if allowed != nil {
 		c := int(allowed.GetCardinality())
 		if c == 0 {
@@ -271,13 +277,8 @@ func (s *segment) searchLocked(ctx context.Context, q []float32, qNormSq float32
 		if c*sparseScanRatio < s.live {
 			return s.searchAllowedLocked(ctx, q, qNormSq, sq, k, allowed)
 		}
-		mask = make([]uint64, len(s.deleted))
-		it := allowed.Iterator()
-		for it.HasNext() {
-			slot := it.Next()
-			mask[slot/64] |= 1 << (slot % 64)
-		}
 	}
+	mask := s.maskOf(allowed)
 	nchunks := (s.n + s.chunkRows - 1) >> s.chunkShift
 	asc := s.metric.ascending()
 	workers := 1
@@ -367,6 +368,7 @@ func (s *segment) scanChunkLocked(c int, q []float32, qNormSq float32, sq sparse
 // REQUIRES: mu held for reading.
 func (s *segment) searchAllowedLocked(ctx context.Context, q []float32, qNormSq float32, sq sparseVec, k int, allowed *roaring.Bitmap) ([]hit, error) {
 	t := newTopK(k, s.metric.ascending(), s.ids)
+	var raw [1]float32
 	it := allowed.Iterator()
 	for i := 0; it.HasNext(); i++ {
 		if i%loadCheckEvery == 0 {
@@ -375,14 +377,15 @@ func (s *segment) searchAllowedLocked(ctx context.Context, q []float32, qNormSq 
 			}
 		}
 		slot := it.Next()
-		row := s.rowLocked(slot)[:s.dim]
-		var raw float32
+		// A batch of one, not the pair kernels: the batch kernels score a
+		// row the same bits wherever they meet it, so a record's score
+		// does not depend on the plan.
 		if s.metric == Euclidean {
-			raw = simd.L2Squared(q, row)
+			simd.L2SquaredBatch(q, s.rowLocked(slot), s.stride, raw[:])
 		} else {
-			raw = simd.Dot(q, row)
+			simd.DotBatch(q, s.rowLocked(slot), s.stride, raw[:])
 		}
-		t.offer(hit{slot: slot, score: s.scoreLocked(raw, qNormSq, sq, slot)})
+		t.offer(hit{slot: slot, score: s.scoreLocked(raw[0], qNormSq, sq, slot)})
 	}
 	return t.sorted(), nil
 }

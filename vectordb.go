@@ -39,6 +39,7 @@ type DB struct {
 	nextDropID atomic.Uint64
 
 	janitorWake chan struct{}
+	bgCtx       context.Context // cancelled by Close
 	stopBG      context.CancelFunc
 	bg          sync.WaitGroup
 }
@@ -90,7 +91,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 		return nil, storageErr(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	db.stopBG = cancel
+	db.bgCtx, db.stopBG = ctx, cancel
 	db.bg.Go(func() { db.runJanitor(ctx) })
 	db.bg.Go(func() { db.runFlusher(ctx) })
 	db.wakeJanitor()

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vectordb-go/vectordb/ivf"
 	"github.com/vectordb-go/vectordb/storage"
 )
 
@@ -181,16 +182,35 @@ func (ns *namespace) apply(m *mutation) {
 	if seg == nil || len(m.puts)+len(m.metas)+len(m.dels) == 0 {
 		return
 	}
+	// Assign new rows to their IVF lists before taking the lock, so that
+	// queries do not wait for it.
+	var lists []int
+	q := seg.quantizer()
+	if q != nil && len(m.puts) > 0 {
+		lists = make([]int, len(m.puts))
+		var scratch ivf.Scratch
+		for i, p := range m.puts {
+			lists[i] = q.Assign(p.values, &scratch)
+		}
+	}
 	seg.mu.Lock()
-	defer seg.mu.Unlock()
 	for _, id := range m.dels {
 		seg.deleteLocked(id)
 	}
-	for _, p := range m.puts {
-		seg.putLocked(p.id, p.values, p.sparse, p.md)
+	for i, p := range m.puts {
+		list := -1
+		if lists != nil {
+			list = lists[i]
+		}
+		seg.putLocked(p.id, p.values, p.sparse, p.md, q, list)
 	}
 	for _, p := range m.metas {
 		seg.setMetadataLocked(p.id, p.md)
+	}
+	build := seg.wantsBuildLocked(ns.ix.db.opts.IVFMinRecords)
+	seg.mu.Unlock()
+	if build {
+		ns.startBuild(seg)
 	}
 }
 

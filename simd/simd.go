@@ -1,6 +1,9 @@
 package simd
 
-import "fmt"
+import (
+	"fmt"
+	"unsafe"
+)
 
 // kernels is one implementation of every kernel. Dot and l2 take slices of
 // equal length; the batch kernels take a query of length n, rows holding
@@ -133,4 +136,18 @@ func checkBatch(name string, q, rows []float32, stride int, out []float32) {
 	if need := (len(out)-1)*stride + len(q); len(rows) < need {
 		panic(fmt.Sprintf("simd: %s of %d rows needs %d floats, got %d", name, len(out), need, len(rows)))
 	}
+}
+
+// AlignedFloats returns n zeroed float32s (capacity n) starting on a
+// 64-byte boundary, so that rows of a multiple of 8 or 16 floats never
+// straddle cache lines. The Go heap does not move objects, so the
+// alignment holds.
+func AlignedFloats(n int) []float32 {
+	const align = 64 / 4
+	buf := make([]float32, n+align-1)
+	off := 0
+	if r := uintptr(unsafe.Pointer(unsafe.SliceData(buf))) % 64; r != 0 {
+		off = int(64-r) / 4
+	}
+	return buf[off : off+n : off+n]
 }

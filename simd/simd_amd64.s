@@ -15,7 +15,12 @@
 // that eight independent accumulators hide the FMA latency. The last partial
 // block is read with masked loads (AVX-512 opmask, AVX2 VMASKMOVPS), which
 // never touch memory outside the lanes they load. Leftover rows (count mod
-// 4) go one at a time with four accumulators over four blocks.
+// 4) go one at a time through the same sequence of operations as a row of
+// a group of four (two accumulators, even and odd blocks, summed the same
+// way), so that a row's score is bit for bit the same wherever it sits in
+// a batch, and a single pair (a batch of one) scores it the same too: the
+// exact scan, the one-by-one scan of a selective filter and the IVF probes
+// agree exactly.
 //
 // The AVX-512 kernel uses AVX512F instructions only (VPXORD, not VXORPS,
 // which needs AVX512DQ on ZMM registers).
@@ -149,61 +154,45 @@ sum4:                                             \
 	LEAQ (R12)(R8*1), DI                          \
 	SUBQ $4, R9                                   \
 	JMP  rows4                                    \
-rows1:                                            \
-	TESTQ R9, R9                                  \
-	JZ    done                                    \
-	MOVQ n+16(FP), BX                             \
-	VPXORD Z0, Z0, Z0                             \
-	VPXORD Z1, Z1, Z1                             \
-	VPXORD Z2, Z2, Z2                             \
-	VPXORD Z3, Z3, Z3                             \
-	XORQ DX, DX                                   \
-	MOVQ BX, CX                                   \
-	SHRQ $6, CX                                   \
-	TESTQ CX, CX                                  \
-	JZ    blocks1                                 \
-quad1:                                            \
-	VMOVUPS (SI)(DX*1), Z8                        \
-	VMOVUPS 64(SI)(DX*1), Z9                      \
-	VMOVUPS 128(SI)(DX*1), Z16                    \
-	VMOVUPS 192(SI)(DX*1), Z17                    \
-	OP((DI)(DX*1), Z8, Z0, Z10)                   \
-	OP(64(DI)(DX*1), Z9, Z1, Z11)                 \
-	OP(128(DI)(DX*1), Z16, Z2, Z12)               \
-	OP(192(DI)(DX*1), Z17, Z3, Z13)               \
-	ADDQ $256, DX                                 \
-	DECQ CX                                       \
-	JNZ  quad1                                    \
-blocks1:                                          \
-	MOVQ BX, CX                                   \
-	ANDQ $63, CX                                  \
-	SHRQ $4, CX                                   \
-	TESTQ CX, CX                                  \
-	JZ    tail1                                   \
-block1:                                           \
-	VMOVUPS (SI)(DX*1), Z8                        \
-	OP((DI)(DX*1), Z8, Z0, Z10)                   \
-	ADDQ $64, DX                                  \
-	DECQ CX                                       \
-	JNZ  block1                                   \
-tail1:                                            \
-	KORTESTW K1, K1                               \
-	JZ       sum1                                 \
-	VMOVUPS.Z (SI)(DX*1), K1, Z8                  \
-	VMOVUPS.Z (DI)(DX*1), K1, Z16                 \
-	OP(Z16, Z8, Z1, Z10)                          \
-sum1:                                             \
-	VADDPS Z1, Z0, Z0                             \
-	VADDPS Z3, Z2, Z2                             \
-	VADDPS Z2, Z0, Z0                             \
-	FOLD512(Z0, Y0, X0)                           \
-	HADD1                                         \
-	VMOVSS X0, (R10)                              \
-	ADDQ $4, R10                                  \
-	ADDQ R8, DI                                   \
-	DECQ R9                                       \
-	JMP  rows1                                    \
-done:                                             \
+rows1:                                        \
+	TESTQ R9, R9                                 \
+	JZ    done                                   \
+	VPXORD Z0, Z0, Z0                            \
+	VPXORD Z1, Z1, Z1                            \
+	XORQ DX, DX                                  \
+	MOVQ R11, CX                                 \
+	TESTQ CX, CX                                 \
+	JZ    single1                                \
+pair1:                                        \
+	VMOVUPS (SI)(DX*1), Z8                       \
+	VMOVUPS 64(SI)(DX*1), Z9                     \
+	OP((DI)(DX*1), Z8, Z0, Z10)                  \
+	OP(64(DI)(DX*1), Z9, Z1, Z11)                \
+	ADDQ $128, DX                                \
+	DECQ CX                                      \
+	JNZ  pair1                                   \
+single1:                                      \
+	TESTQ R13, R13                               \
+	JZ    tail1                                  \
+	VMOVUPS (SI)(DX*1), Z8                       \
+	OP((DI)(DX*1), Z8, Z0, Z10)                  \
+	ADDQ $64, DX                                 \
+tail1:                                        \
+	KORTESTW K1, K1                              \
+	JZ       sum1                                \
+	VMOVUPS.Z (SI)(DX*1), K1, Z8                 \
+	VMOVUPS.Z (DI)(DX*1), K1, Z16                \
+	OP(Z16, Z8, Z1, Z10)                         \
+sum1:                                         \
+	VADDPS Z1, Z0, Z0                            \
+	FOLD512(Z0, Y0, X0)                          \
+	HADD1                                        \
+	VMOVSS X0, (R10)                             \
+	ADDQ $4, R10                                 \
+	ADDQ R8, DI                                  \
+	DECQ R9                                      \
+	JMP  rows1                                   \
+	done:                                             \
 	VZEROUPPER                                    \
 	RET
 
@@ -325,61 +314,45 @@ sum4:                                             \
 	LEAQ (R12)(R8*1), DI                          \
 	SUBQ $4, R9                                   \
 	JMP  rows4                                    \
-rows1:                                            \
-	TESTQ R9, R9                                  \
-	JZ    done                                    \
-	MOVQ n+16(FP), BX                             \
-	VXORPS Y0, Y0, Y0                             \
-	VXORPS Y1, Y1, Y1                             \
-	VXORPS Y2, Y2, Y2                             \
-	VXORPS Y3, Y3, Y3                             \
-	XORQ DX, DX                                   \
-	MOVQ BX, CX                                   \
-	SHRQ $5, CX                                   \
-	TESTQ CX, CX                                  \
-	JZ    blocks1                                 \
-quad1:                                            \
-	VMOVUPS (SI)(DX*1), Y8                        \
-	VMOVUPS 32(SI)(DX*1), Y9                      \
-	VMOVUPS 64(SI)(DX*1), Y12                     \
-	VMOVUPS 96(SI)(DX*1), Y13                     \
-	OP((DI)(DX*1), Y8, Y0, Y10)                   \
-	OP(32(DI)(DX*1), Y9, Y1, Y11)                 \
-	OP(64(DI)(DX*1), Y12, Y2, Y10)                \
-	OP(96(DI)(DX*1), Y13, Y3, Y11)                \
-	ADDQ $128, DX                                 \
-	DECQ CX                                       \
-	JNZ  quad1                                    \
-blocks1:                                          \
-	MOVQ BX, CX                                   \
-	ANDQ $31, CX                                  \
-	SHRQ $3, CX                                   \
-	TESTQ CX, CX                                  \
-	JZ    tail1                                   \
-block1:                                           \
-	VMOVUPS (SI)(DX*1), Y8                        \
-	OP((DI)(DX*1), Y8, Y0, Y10)                   \
-	ADDQ $32, DX                                  \
-	DECQ CX                                       \
-	JNZ  block1                                   \
-tail1:                                            \
-	VPTEST Y14, Y14                               \
-	JZ     sum1                                   \
-	VMASKMOVPS (SI)(DX*1), Y14, Y8                \
-	VMASKMOVPS (DI)(DX*1), Y14, Y9                \
-	OP(Y9, Y8, Y1, Y10)                           \
-sum1:                                             \
-	VADDPS Y1, Y0, Y0                             \
-	VADDPS Y3, Y2, Y2                             \
-	VADDPS Y2, Y0, Y0                             \
-	FOLD256(Y0, X0)                               \
-	HADD1                                         \
-	VMOVSS X0, (R10)                              \
-	ADDQ $4, R10                                  \
-	ADDQ R8, DI                                   \
-	DECQ R9                                       \
-	JMP  rows1                                    \
-done:                                             \
+rows1:                                        \
+	TESTQ R9, R9                                 \
+	JZ    done                                   \
+	VXORPS Y0, Y0, Y0                            \
+	VXORPS Y1, Y1, Y1                            \
+	XORQ DX, DX                                  \
+	MOVQ R11, CX                                 \
+	TESTQ CX, CX                                 \
+	JZ    single1                                \
+pair1:                                        \
+	VMOVUPS (SI)(DX*1), Y8                       \
+	VMOVUPS 32(SI)(DX*1), Y9                     \
+	OP((DI)(DX*1), Y8, Y0, Y10)                  \
+	OP(32(DI)(DX*1), Y9, Y1, Y11)                \
+	ADDQ $64, DX                                 \
+	DECQ CX                                      \
+	JNZ  pair1                                   \
+single1:                                      \
+	TESTQ R13, R13                               \
+	JZ    tail1                                  \
+	VMOVUPS (SI)(DX*1), Y8                       \
+	OP((DI)(DX*1), Y8, Y0, Y10)                  \
+	ADDQ $32, DX                                 \
+tail1:                                        \
+	VPTEST Y14, Y14                              \
+	JZ     sum1                                  \
+	VMASKMOVPS (SI)(DX*1), Y14, Y8               \
+	VMASKMOVPS (DI)(DX*1), Y14, Y9               \
+	OP(Y9, Y8, Y1, Y10)                          \
+sum1:                                         \
+	VADDPS Y1, Y0, Y0                            \
+	FOLD256(Y0, X0)                              \
+	HADD1                                        \
+	VMOVSS X0, (R10)                             \
+	ADDQ $4, R10                                 \
+	ADDQ R8, DI                                  \
+	DECQ R9                                      \
+	JMP  rows1                                   \
+	done:                                             \
 	VZEROUPPER                                    \
 	RET
 

@@ -20,6 +20,7 @@ const (
 const (
 	kindVector   byte = 'v'
 	kindMetadata byte = 'm'
+	kindIVF      byte = 'i'
 )
 
 // ErrBadKey is returned when a key does not have the layout its parser expects.

@@ -1,0 +1,392 @@
+package vectordb
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vectordb-go/vectordb/benchmarks/datagen"
+	"github.com/vectordb-go/vectordb/ivf"
+)
+
+// ivfData returns n base vectors and nq held-out queries of a generated
+// data set (see benchmarks/datagen), normalized for cosine.
+func ivfData(seed uint64, n, nq, dim int, m Metric) (base, queries []float32) {
+	g := datagen.New(datagen.Config{Dim: dim, Seed: seed, Normalize: m == Cosine}, n)
+	base, queries = make([]float32, n*dim), make([]float32, nq*dim)
+	g.Fill(base, seed)
+	g.Fill(queries, seed+1)
+	return base, queries
+}
+
+func ivfID(i int) string { return fmt.Sprintf("r%06d", i) }
+
+// upsertAll writes base as records r000000... with metadata g = i%7.
+func upsertAll(t testing.TB, h *Namespace, base []float32, dim int) {
+	t.Helper()
+	n := len(base) / dim
+	for lo := 0; lo < n; lo += 500 {
+		var recs []Record
+		for i := lo; i < min(n, lo+500); i++ {
+			recs = append(recs, Record{ID: ivfID(i), Values: base[i*dim : (i+1)*dim], Metadata: Metadata{"g": float64(i % 7)}})
+		}
+		if _, err := h.Upsert(ctx, recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// touch queries the namespace, which loads it: automatic IVF builds start
+// only in hot namespaces.
+func touch(t testing.TB, h *Namespace, dim int) {
+	t.Helper()
+	if _, err := h.Query(ctx, QueryRequest{Vector: fill(dim, 1), TopK: 1}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitIVF waits until the namespace's IVF satisfies ok.
+func waitIVF(t testing.TB, ix *Index, name string, ok func(*IVFDescription) bool) IVFDescription {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		d, err := ix.DescribeNamespace(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.IVF != nil && ok(d.IVF) {
+			return *d.IVF
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("IVF of %q not ready: %+v", name, d.IVF)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func anyIVF(*IVFDescription) bool { return true }
+
+// sameMatches fails unless a and b hold the same ids and scores in the
+// same order.
+func sameMatches(t testing.TB, what string, a, b []Match) {
+	t.Helper()
+	if len(a) != len(b) {
+		t.Fatalf("%s: %d matches vs %d", what, len(a), len(b))
+	}
+	for i := range a {
+		if a[i].ID != b[i].ID || a[i].Score != b[i].Score {
+			t.Fatalf("%s: match %d is %s %v vs %s %v", what, i, a[i].ID, a[i].Score, b[i].ID, b[i].Score)
+		}
+	}
+}
+
+// checkIVF fails unless the namespace is hot with an IVF that holds
+// exactly its live rows (see ivfConsistent).
+func checkIVF(t testing.TB, ix *Index, name string) {
+	t.Helper()
+	seg := ix.ix.lookup(name).seg.Load()
+	seg.mu.RLock()
+	defer seg.mu.RUnlock()
+	if seg.ivf == nil {
+		t.Fatal("no IVF")
+	}
+	if err := seg.ivfConsistentLocked(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// ivfConsistentLocked reports whether the segment's IVF, if any, holds
+// exactly the live rows, each once, in the list the index says, with the
+// row's current values.
+// REQUIRES: mu held.
+func (s *segment) ivfConsistentLocked() error {
+	st := s.ivf
+	if st == nil {
+		return nil
+	}
+	if st.lists.Len() != s.live {
+		return fmt.Errorf("IVF holds %d rows, segment %d", st.lists.Len(), s.live)
+	}
+	for j := range st.lists.Quantizer().NList() {
+		vecs, slots := st.lists.List(j)
+		for pos, slot := range slots {
+			if slot == ivf.DeadSlot {
+				continue
+			}
+			if int(slot) >= s.n || s.isDeletedLocked(slot) {
+				return fmt.Errorf("list %d holds deleted slot %d", j, slot)
+			}
+			if st.lists.ListOf(slot) != j {
+				return fmt.Errorf("slot %d: ListOf %d, found in %d", slot, st.lists.ListOf(slot), j)
+			}
+			row := vecs[pos*st.lists.Stride() : pos*st.lists.Stride()+s.dim]
+			if !slices.Equal(row, s.rowLocked(slot)[:s.dim]) {
+				return fmt.Errorf("slot %d (%q): list row differs from the segment's", slot, s.ids[slot])
+			}
+		}
+	}
+	return nil
+}
+
+func TestIVFAllListsEqualsExact(t *testing.T) {
+	const n, dim, nq = 3000, 24, 25
+	for _, m := range []Metric{Euclidean, Cosine, DotProduct} {
+		t.Run(string(m), func(t *testing.T) {
+			seed := uint64(11)
+			t.Logf("seed %d", seed)
+			db := openMemWith(t, func(o *Options) { o.IVFMinRecords = 1000 })
+			ix := mustIndex(t, db, "ivf", dim, m)
+			h := ix.Namespace("t")
+			base, queries := ivfData(seed, n, nq, dim, m)
+			upsertAll(t, h, base, dim)
+			touch(t, h, dim)
+			d := waitIVF(t, ix, "t", func(d *IVFDescription) bool { return d.TrainedRecords == n })
+			if d.Lists != nlistFor(n) || d.NProbe < 1 || d.NProbe > d.Lists || d.EstimatedRecall < 0.95 {
+				t.Fatalf("IVF description %+v", d)
+			}
+			checkIVF(t, ix, "t")
+			filters := []Filter{nil, {"g": Filter{"$in": []any{1, 2}}}, {"g": 3.0}}
+			for i := range nq {
+				qv := queries[i*dim : (i+1)*dim]
+				for _, f := range filters {
+					exact, err := h.Query(ctx, QueryRequest{Vector: qv, TopK: 10, Filter: f, Exact: true})
+					if err != nil {
+						t.Fatal(err)
+					}
+					all, err := h.Query(ctx, QueryRequest{Vector: qv, TopK: 10, Filter: f, NProbe: d.Lists})
+					if err != nil {
+						t.Fatal(err)
+					}
+					sameMatches(t, fmt.Sprintf("query %d filter %v", i, f), all.Matches, exact.Matches)
+					// The default plan returns TopK matches too, and the
+					// filter holds for each.
+					def, err := h.Query(ctx, QueryRequest{Vector: qv, TopK: 10, Filter: f, IncludeMetadata: true})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if len(def.Matches) != 10 {
+						t.Fatalf("default plan gave %d matches", len(def.Matches))
+					}
+					for _, mt := range def.Matches {
+						if f != nil && !slices.Contains([]float64{1, 2, 3}, mt.Metadata["g"].(float64)) {
+							t.Fatalf("match %s fails filter %v", mt.ID, f)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestIVFCalibration checks that the calibrated recall estimate holds on
+// held-out queries.
+func TestIVFCalibration(t *testing.T) {
+	n, dim, nq := 20000, 32, 1000
+	if testing.Short() {
+		n, nq = 8000, 500
+	}
+	for _, m := range []Metric{Euclidean, Cosine} {
+		t.Run(string(m), func(t *testing.T) {
+			seed := uint64(5)
+			t.Logf("seed %d", seed)
+			db := openMemWith(t, func(o *Options) { o.IVFMinRecords = -1 })
+			ix := mustIndex(t, db, "cal", dim, m)
+			h := ix.Namespace("t")
+			base, queries := ivfData(seed, n, nq, dim, m)
+			upsertAll(t, h, base, dim)
+			d, err := h.BuildIVF(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.EstimatedRecall < 0.95 {
+				t.Fatalf("estimated recall %v below the 0.95 target", d.EstimatedRecall)
+			}
+			found := 0
+			for i := range nq {
+				qv := queries[i*dim : (i+1)*dim]
+				exact, err := h.Query(ctx, QueryRequest{Vector: qv, TopK: 10, Exact: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				// BuildIVF's namespace is below IVFMinRecords (off): the
+				// calibrated nprobe applies when named.
+				got, err := h.Query(ctx, QueryRequest{Vector: qv, TopK: 10, NProbe: d.NProbe})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, e := range exact.Matches {
+					if slices.ContainsFunc(got.Matches, func(g Match) bool { return g.ID == e.ID }) {
+						found++
+					}
+				}
+			}
+			recall := float64(found) / float64(10*nq)
+			t.Logf("nlist %d nprobe %d: estimated recall %.4f, held-out %.4f", d.Lists, d.NProbe, d.EstimatedRecall, recall)
+			if math.Abs(recall-d.EstimatedRecall) > 0.02 {
+				t.Errorf("held-out recall %.4f vs estimate %.4f", recall, d.EstimatedRecall)
+			}
+		})
+	}
+}
+
+func TestIVFPersistedAcrossReopen(t *testing.T) {
+	const n, dim = 3000, 16
+	dir := t.TempDir()
+	o := testOptions()
+	o.IVFMinRecords = 1000
+	db := openDir(t, dir, o)
+	ix := mustIndex(t, db, "p", dim, Euclidean)
+	h := ix.Namespace("t")
+	base, queries := ivfData(3, n, 10, dim, Euclidean)
+	upsertAll(t, h, base, dim)
+	touch(t, h, dim)
+	before := waitIVF(t, ix, "t", func(d *IVFDescription) bool { return d.TrainedRecords == n })
+	// Change some records after the build: their stored assignments go
+	// stale, and the load must reassign them.
+	var recs []Record
+	for i := range 100 {
+		recs = append(recs, Record{ID: ivfID(i), Values: queries[(i%10)*dim : (i%10+1)*dim]})
+	}
+	if _, err := h.Upsert(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Delete(ctx, []string{ivfID(200), ivfID(201)}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	db = openDir(t, dir, o)
+	defer db.Close()
+	ix, _ = db.Index("p")
+	h = ix.Namespace("t")
+	d, err := ix.DescribeNamespace(ctx, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Hot || d.IVF == nil || !d.IVF.BuiltAt.Equal(before.BuiltAt) || d.IVF.NProbe != before.NProbe || d.IVF.Lists != before.Lists {
+		t.Fatalf("cold description %+v, IVF %+v; before close %+v", d, d.IVF, before)
+	}
+	for i := range 10 {
+		qv := queries[i*dim : (i+1)*dim]
+		exact, err := h.Query(ctx, QueryRequest{Vector: qv, TopK: 10, Exact: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		all, err := h.Query(ctx, QueryRequest{Vector: qv, TopK: 10, NProbe: before.Lists})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameMatches(t, "after reopen", all.Matches, exact.Matches)
+	}
+	after := waitIVF(t, ix, "t", anyIVF)
+	if !after.BuiltAt.Equal(before.BuiltAt) {
+		t.Errorf("the load retrained: built at %v, before %v", after.BuiltAt, before.BuiltAt)
+	}
+	checkIVF(t, ix, "t")
+}
+
+func TestIVFRebuildsOnGrowth(t *testing.T) {
+	const dim = 8
+	db := openMemWith(t, func(o *Options) { o.IVFMinRecords = 200 })
+	ix := mustIndex(t, db, "g", dim, Cosine)
+	h := ix.Namespace("t")
+	base, _ := ivfData(9, 1000, 1, dim, Cosine)
+	upsertAll(t, h, base[:300*dim], dim)
+	touch(t, h, dim)
+	first := waitIVF(t, ix, "t", anyIVF)
+	if first.TrainedRecords < 200 {
+		t.Fatalf("first build trained on %d records", first.TrainedRecords)
+	}
+	upsertAll(t, h, base, dim)
+	waitIVF(t, ix, "t", func(d *IVFDescription) bool { return d.TrainedRecords >= 2*first.TrainedRecords })
+	checkIVF(t, ix, "t")
+	// DeleteAll empties the namespace and drops its IVF.
+	if _, err := h.DeleteAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := ix.DescribeNamespace(ctx, "t"); d.IVF != nil {
+		t.Errorf("emptied namespace still has an IVF: %+v", d.IVF)
+	}
+}
+
+// TestIVFBuildDuringWrites builds while other goroutines write and query;
+// the index must end up holding exactly the live records.
+func TestIVFBuildDuringWrites(t *testing.T) {
+	const n, dim = 4000, 16
+	db := openMemWith(t, func(o *Options) { o.IVFMinRecords = -1 })
+	ix := mustIndex(t, db, "c", dim, Euclidean)
+	h := ix.Namespace("t")
+	base, queries := ivfData(4, n, 50, dim, Euclidean)
+	upsertAll(t, h, base, dim)
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for w := range 3 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				id := ivfID((i*7 + w*1000) % (n + 500))
+				var err error
+				switch w {
+				case 0:
+					_, err = h.Upsert(ctx, []Record{{ID: id, Values: queries[(i%50)*dim : (i%50+1)*dim]}})
+				case 1:
+					_, err = h.Delete(ctx, []string{id})
+				default:
+					_, err = h.Query(ctx, QueryRequest{Vector: queries[(i%50)*dim : (i%50+1)*dim], TopK: 5})
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	for range 3 {
+		if _, err := h.BuildIVF(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	checkIVF(t, ix, "t")
+	d := waitIVF(t, ix, "t", anyIVF)
+	for i := range 10 {
+		qv := queries[i*dim : (i+1)*dim]
+		exact, _ := h.Query(ctx, QueryRequest{Vector: qv, TopK: 10, Exact: true})
+		all, err := h.Query(ctx, QueryRequest{Vector: qv, TopK: 10, NProbe: d.Lists})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameMatches(t, "after concurrent build", all.Matches, exact.Matches)
+	}
+}
+
+func TestIVFBadInput(t *testing.T) {
+	db := openMem(t)
+	ix := mustIndex(t, db, "b", 4, Euclidean)
+	h := ix.Namespace("t")
+	for _, req := range []QueryRequest{
+		{Vector: fill(4, 1), TopK: 1, NProbe: -1},
+		{Vector: fill(4, 1), TopK: 1, NProbe: 2, Exact: true},
+	} {
+		_, err := h.Query(ctx, req)
+		var ae *ArgumentError
+		if !errors.As(err, &ae) || ae.Field != "nProbe" {
+			t.Errorf("Query(%+v): %v, want an ArgumentError on nProbe", req, err)
+		}
+	}
+	if _, err := h.BuildIVF(ctx); !errors.Is(err, ErrNamespaceNotFound) {
+		t.Errorf("BuildIVF of a missing namespace: %v", err)
+	}
+	if _, err := Open("", &Options{InMemory: true, IVFTargetRecall: 1.5}); !errors.Is(err, ErrInvalidArgument) {
+		t.Errorf("IVFTargetRecall 1.5: %v", err)
+	}
+}

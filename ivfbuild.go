@@ -1,0 +1,404 @@
+package vectordb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/vectordb-go/vectordb/ivf"
+	"github.com/vectordb-go/vectordb/simd"
+)
+
+// IVF tuning, measured with benchmarks/cmd/annbench on the generated data
+// sets of benchmarks/README.md.
+const (
+	// ivfListsPerSqrt: a namespace of n records gets about
+	// ivfListsPerSqrt*sqrt(n) lists.
+	ivfListsPerSqrt = 2
+	// ivfTrainPerList: k-means trains on this many sampled records per
+	// list.
+	ivfTrainPerList = 64
+	// calibrationQueries: how many of the namespace's own records a build
+	// uses as queries to calibrate nprobe.
+	calibrationQueries = 256
+	// calibrationK is the k of the recall@k that calibration targets.
+	calibrationK = 10
+	// buildRetryDelay: after a failed automatic build, the next waits at
+	// least this long.
+	buildRetryDelay = time.Minute
+)
+
+// errCompacted: the segment compacted during a build, renumbering the
+// slots the build had read; the build starts over.
+var errCompacted = errors.New("vectordb: segment compacted during the IVF build")
+
+// nlistFor is the number of lists for n records.
+func nlistFor(n int) int {
+	return max(1, min(n, int(math.Round(ivfListsPerSqrt*math.Sqrt(float64(n))))))
+}
+
+// wantsBuildLocked reports whether the segment should get a new IVF: it
+// has minRecords (> 0) live records and either no IVF, or one trained
+// when it held half or twice as many records, or whose lists have grown
+// twice as unbalanced as they were when built.
+// REQUIRES: mu held.
+func (s *segment) wantsBuildLocked(minRecords int) bool {
+	if minRecords <= 0 || s.live < minRecords || s.journal != nil {
+		return false
+	}
+	st := s.ivf
+	switch {
+	case st == nil, s.live >= 2*st.trained, 2*s.live <= st.trained:
+		return true
+	}
+	return st.lists.Imbalance() > 2*max(1, st.imbalance)
+}
+
+// startBuild builds the namespace's IVF in the background, unless a build
+// is running or one failed recently.
+func (ns *namespace) startBuild(seg *segment) {
+	if time.Since(time.Unix(0, ns.buildFailed.Load())) < buildRetryDelay {
+		return
+	}
+	ns.background(func(ctx context.Context) {
+		if _, err := ns.build(ctx, seg); err != nil && ctx.Err() == nil {
+			ns.buildFailed.Store(time.Now().UnixNano())
+			ns.ix.db.opts.Logger.Warningf("IVF build of namespace %q of index %q failed: %v", ns.name, ns.ix.name, err)
+		}
+	})
+}
+
+// background runs fn, which builds or persists the IVF, in a goroutine
+// that Close cancels and waits for, unless such a goroutine is running.
+// REQUIRES: called within a DB call (Close waits for it), so that the
+// goroutine starts before Close waits.
+func (ns *namespace) background(fn func(ctx context.Context)) {
+	if !ns.buildMu.TryLock() {
+		return
+	}
+	db := ns.ix.db
+	db.bg.Go(func() {
+		defer ns.buildMu.Unlock()
+		fn(db.bgCtx)
+	})
+}
+
+// build trains a new IVF for seg, calibrates it, puts it in service and
+// persists it. Queries use the exact scan (or the previous IVF) until it
+// is in service; writes continue throughout, and those made during the
+// build are applied to the new index before it takes over.
+// REQUIRES: ns.buildMu held.
+func (ns *namespace) build(ctx context.Context, seg *segment) (*ivfState, error) {
+	for attempt := 0; ; attempt++ {
+		st, err := ns.buildOnce(ctx, seg)
+		if err == errCompacted && attempt < 3 {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := ns.persistIVF(ctx, seg, st); err != nil {
+			return st, err
+		}
+		return st, nil
+	}
+}
+
+// buildSample is what a build copies out of the segment at its start.
+type buildSample struct {
+	epoch   uint64
+	n, live int
+	train   []float32 // training rows, dim apart
+	queries []float32 // calibration queries, dim apart
+	qslots  []uint32  // each query's own slot
+}
+
+func (ns *namespace) buildOnce(ctx context.Context, seg *segment) (st *ivfState, err error) {
+	start := time.Now()
+	smp, err := seg.startBuild(uint64(ns.id))
+	if err != nil {
+		return nil, err
+	}
+	swapped := false
+	defer func() {
+		if !swapped {
+			seg.mu.Lock()
+			if seg.epoch == smp.epoch {
+				seg.journal = nil
+			}
+			seg.mu.Unlock()
+		}
+	}()
+	dim := seg.dim
+	nlist := nlistFor(smp.live)
+	q, err := ivf.Train(ctx, ivfMetric(seg.metric), dim, smp.train, ivf.TrainConfig{NList: nlist, Seed: uint64(ns.id)<<32 | uint64(smp.live)})
+	if err != nil {
+		return nil, err
+	}
+	lists, err := seg.fillLists(ctx, q, smp)
+	if err != nil {
+		return nil, err
+	}
+	if err := seg.catchUp(ctx, lists, smp.epoch); err != nil {
+		return nil, err
+	}
+	nprobe, recall, err := seg.calibrate(ctx, lists, smp, ns.ix.db.opts.IVFTargetRecall)
+	if err != nil {
+		return nil, err
+	}
+	st = &ivfState{lists: lists, nprobe: nprobe, recall: recall}
+	seg.mu.Lock()
+	defer seg.mu.Unlock()
+	if seg.epoch != smp.epoch {
+		return nil, errCompacted
+	}
+	seg.applyJournalLocked(lists, seg.journal)
+	st.trained, st.imbalance = seg.live, lists.Imbalance()
+	st.builtAt = time.Now()
+	st.buildTime = st.builtAt.Sub(start)
+	seg.ivf, seg.journal = st, nil
+	seg.ivfBytes.Store(lists.MemBytes())
+	swapped = true
+	return st, nil
+}
+
+// startBuild starts the journal of a build and copies out its training
+// sample and calibration queries: up to ivfTrainPerList rows per list and
+// calibrationQueries rows, drawn at random (seeded by seed) from the live
+// rows.
+func (s *segment) startBuild(seed uint64) (*buildSample, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.journal != nil {
+		return nil, errors.New("vectordb: an IVF build is already running")
+	}
+	if s.live == 0 {
+		return nil, errors.New("vectordb: no records to build an IVF index from")
+	}
+	smp := &buildSample{epoch: s.epoch, n: s.n, live: s.live}
+	live := s.liveSet.ToArray()
+	rng := rand.New(rand.NewPCG(seed, uint64(len(live))))
+	m := min(len(live), ivfTrainPerList*nlistFor(len(live)))
+	nq := min(len(live), calibrationQueries)
+	// A partial shuffle puts the training rows first; the queries are
+	// drawn from every row, as a query may be any record.
+	for i := range m {
+		j := i + rng.IntN(len(live)-i)
+		live[i], live[j] = live[j], live[i]
+	}
+	smp.train = make([]float32, m*s.dim)
+	for i, slot := range live[:m] {
+		copy(smp.train[i*s.dim:], s.rowLocked(slot)[:s.dim])
+	}
+	smp.queries = make([]float32, nq*s.dim)
+	for i := range nq {
+		slot := live[rng.IntN(len(live))]
+		smp.qslots = append(smp.qslots, slot)
+		copy(smp.queries[i*s.dim:], s.rowLocked(slot)[:s.dim])
+	}
+	s.journal = roaring.New()
+	return smp, nil
+}
+
+// fillLists assigns every row the build started with to its list and
+// copies it there, a chunk at a time: the assignment runs without the
+// segment's lock on a copy of each chunk, and the rows are then copied
+// into the (still private) lists under a read lock. Rows written since the
+// build started are in the journal and get fixed later.
+func (s *segment) fillLists(ctx context.Context, q *ivf.Quantizer, smp *buildSample) (*ivf.Lists, error) {
+	assign := make([]int32, smp.n)
+	buf := simd.AlignedFloats(s.chunkRows * s.stride)
+	for base := 0; base < smp.n; base += s.chunkRows {
+		rows := min(s.chunkRows, smp.n-base)
+		s.mu.RLock()
+		if s.epoch != smp.epoch {
+			s.mu.RUnlock()
+			return nil, errCompacted
+		}
+		copy(buf, s.chunks[base>>s.chunkShift][:rows*s.stride])
+		s.mu.RUnlock()
+		if err := q.AssignBatch(ctx, buf, s.stride, rows, assign[base:base+rows]); err != nil {
+			return nil, err
+		}
+	}
+	lists := ivf.NewLists(q, s.stride)
+	size := make([]int, q.NList())
+	for _, j := range assign {
+		size[j]++
+	}
+	lists.Reserve(size)
+	for base := 0; base < smp.n; base += s.chunkRows {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		s.mu.RLock()
+		if s.epoch != smp.epoch {
+			s.mu.RUnlock()
+			return nil, errCompacted
+		}
+		for slot := uint32(base); slot < uint32(min(base+s.chunkRows, smp.n)); slot++ {
+			if !s.isDeletedLocked(slot) {
+				lists.Add(slot, s.rowLocked(slot)[:s.dim], int(assign[slot]))
+			}
+		}
+		s.mu.RUnlock()
+	}
+	return lists, nil
+}
+
+// catchUp applies the journal to the private lists in rounds, each taking
+// the journal so far and assigning its rows without the lock, until what
+// is left is small enough to apply under the write lock at the swap.
+func (s *segment) catchUp(ctx context.Context, lists *ivf.Lists, epoch uint64) error {
+	const small = 1024
+	for range 4 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		s.mu.Lock()
+		if s.epoch != epoch {
+			s.mu.Unlock()
+			return errCompacted
+		}
+		j := s.journal
+		if j.GetCardinality() <= small {
+			s.mu.Unlock()
+			return nil
+		}
+		s.journal = roaring.New()
+		s.mu.Unlock()
+		// Copy the rows under a read lock, assign them without it.
+		var slots []uint32
+		var rows []float32
+		s.mu.RLock()
+		it := j.Iterator()
+		for it.HasNext() {
+			slot := it.Next()
+			lists.Remove(slot)
+			if int(slot) < s.n && !s.isDeletedLocked(slot) {
+				slots = append(slots, slot)
+				rows = append(rows, s.rowLocked(slot)[:s.dim]...)
+			}
+		}
+		s.mu.RUnlock()
+		assign := make([]int32, len(slots))
+		if err := lists.Quantizer().AssignBatch(ctx, rows, s.dim, len(slots), assign); err != nil {
+			return err
+		}
+		for i, slot := range slots {
+			lists.Add(slot, rows[i*s.dim:(i+1)*s.dim], int(assign[i]))
+		}
+		// A slot written again since is in the new journal: its entry is
+		// replaced in a later round or at the swap.
+	}
+	return nil
+}
+
+// applyJournalLocked brings lists up to date with the slots in j.
+// REQUIRES: mu held for writing.
+func (s *segment) applyJournalLocked(lists *ivf.Lists, j *roaring.Bitmap) {
+	var scratch ivf.Scratch
+	it := j.Iterator()
+	for it.HasNext() {
+		slot := it.Next()
+		lists.Remove(slot)
+		if int(slot) < s.n && !s.isDeletedLocked(slot) {
+			row := s.rowLocked(slot)[:s.dim]
+			lists.Add(slot, row, lists.Quantizer().Assign(row, &scratch))
+		}
+	}
+}
+
+// calibrate finds the smallest nprobe whose recall@calibrationK reaches
+// target, with the sampled records as queries: for each it finds the
+// exact top k+1 by the exact scan, drops the query's own record (a
+// held-out query is not in the namespace), and notes the probe rank of
+// each true neighbour's list. A neighbour is among the IVF's top k at
+// nprobe p exactly when its list is among the first p probed (every row
+// that outranks it is a true neighbour too), so the ranks give the recall
+// at every nprobe at once.
+func (s *segment) calibrate(ctx context.Context, lists *ivf.Lists, smp *buildSample, target float64) (int, float64, error) {
+	q := lists.Quantizer()
+	nlist := q.NList()
+	hist := make([]int, nlist+1) // neighbours by probe rank of their list
+	rank := make([]int32, nlist)
+	var scratch ivf.Scratch
+	total := 0
+	for i, self := range smp.qslots {
+		qv := smp.queries[i*s.dim : (i+1)*s.dim]
+		s.mu.RLock()
+		if s.epoch != smp.epoch {
+			s.mu.RUnlock()
+			return 0, 0, errCompacted
+		}
+		hits, err := s.searchLocked(ctx, qv, simd.SquaredNorm(qv), sparseVec{}, calibrationK+1, nil)
+		if err != nil {
+			s.mu.RUnlock()
+			return 0, 0, err
+		}
+		if len(hits) > calibrationK {
+			drop := len(hits) - 1
+			for h := range hits {
+				if hits[h].slot == self {
+					drop = h
+					break
+				}
+			}
+			hits = append(hits[:drop], hits[drop+1:]...)
+		}
+		q.Ranks(qv, &scratch, rank)
+		for _, h := range hits {
+			j := lists.ListOf(h.slot)
+			if j < 0 { // written since the lists were filled
+				j = q.Assign(s.rowLocked(h.slot)[:s.dim], &scratch)
+			}
+			hist[rank[j]]++
+			total++
+		}
+		s.mu.RUnlock()
+	}
+	if total == 0 {
+		return nlist, 1, nil
+	}
+	found := 0
+	for p := 1; p <= nlist; p++ {
+		found += hist[p-1]
+		if r := float64(found) / float64(total); r >= target || p == nlist {
+			return p, r, nil
+		}
+	}
+	return nlist, 1, nil
+}
+
+// BuildIVF builds the namespace's IVF index now, whatever its size
+// (replacing any it has), and returns its description once queries use
+// it. Namespaces with Options.IVFMinRecords records get one automatically,
+// in the background; BuildIVF is for bulk loads that want it at once, and
+// for namespaces below the threshold (whose queries then use it only when
+// they set NProbe). It waits for a build already running.
+func (h *Namespace) BuildIVF(ctx context.Context) (IVFDescription, error) {
+	if err := h.begin(ctx); err != nil {
+		return IVFDescription{}, err
+	}
+	defer h.leave()
+	ns := h.ix().lookup(h.name)
+	if ns == nil {
+		return IVFDescription{}, fmt.Errorf("%w: %q", ErrNamespaceNotFound, h.name)
+	}
+	seg, err := ns.hot(ctx)
+	if err != nil {
+		return IVFDescription{}, err
+	}
+	ns.buildMu.Lock()
+	defer ns.buildMu.Unlock()
+	st, err := ns.build(ctx, seg)
+	if err != nil {
+		return IVFDescription{}, err
+	}
+	return *st.describe(), nil
+}

@@ -1,0 +1,232 @@
+package vectordb
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"slices"
+	"strings"
+	"time"
+	"unsafe"
+
+	"github.com/vectordb-go/vectordb/ivf"
+	"github.com/vectordb-go/vectordb/storage"
+)
+
+// errDropped: the namespace was dropped while its IVF was being persisted.
+var errDropped = errors.New("vectordb: namespace dropped")
+
+// ivfPartBytes caps one stored part of an IVF body.
+const ivfPartBytes = 1 << 20
+
+// persistIVF stores st, seg's IVF, so that a restart does not retrain: the
+// centroids, and each record's list with a checksum of its values (see
+// storage/ivf.go). A namespace dropped meanwhile is left alone.
+func (ns *namespace) persistIVF(ctx context.Context, seg *segment, st *ivfState) error {
+	ix := ns.ix
+	q := st.lists.Quantizer()
+	seg.mu.RLock()
+	if seg.ivf != st {
+		seg.mu.RUnlock()
+		return nil // superseded
+	}
+	as := make([]storage.IVFAssignment, 0, st.lists.Len())
+	for j := range q.NList() {
+		vecs, slots := st.lists.List(j)
+		for pos, slot := range slots {
+			if slot != ivf.DeadSlot {
+				off := pos * st.lists.Stride()
+				as = append(as, storage.IVFAssignment{ID: seg.ids[slot], List: uint32(j), CRC: vectorCRC(vecs[off : off+seg.dim])})
+			}
+		}
+	}
+	seg.mu.RUnlock()
+	slices.SortFunc(as, func(a, b storage.IVFAssignment) int { return strings.Compare(a.ID, b.ID) })
+	body := storage.EncodeIVFBody(q.Centroids(), as)
+	parts, h := storage.SplitIVFBody(body, min(ivfPartBytes, int(ix.db.store.MaxTxnBytes()/2)))
+	h.Gen = uint64(st.builtAt.UnixNano())
+	h.Metric = uint8(q.Metric())
+	h.Dim, h.NList = uint32(q.Dim()), uint32(q.NList())
+	h.TrainedRecords, h.NProbe, h.Recall = uint64(st.trained), uint32(st.nprobe), st.recall
+	h.Imbalance, h.BuiltAt, h.BuildNanos = st.imbalance, st.builtAt.UnixNano(), int64(st.buildTime)
+	for i, p := range parts {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		err := ns.writeIVF(func(t *storage.Txn) error { return t.Set(storage.IVFPartKey(ix.id, ns.id, h.Gen, uint32(i)), p) })
+		if err != nil {
+			return ignoreDropped(err)
+		}
+	}
+	if err := ns.writeIVF(func(t *storage.Txn) error { return t.Set(storage.IVFHeaderKey(ix.id, ns.id), h.Encode()) }); err != nil {
+		return ignoreDropped(err)
+	}
+	// Remove every other generation: the one replaced, and any a crash
+	// left half written.
+	var stale [][]byte
+	err := ix.db.store.View(func(t *storage.Txn) error {
+		return t.Iterate(storage.IterOptions{Prefix: storage.IVFPartsPrefix(ix.id, ns.id), KeysOnly: true}, func(k, _ []byte) (bool, error) {
+			if gen, err := storage.IVFPartGen(k); err != nil || gen != h.Gen {
+				stale = append(stale, slices.Clone(k))
+			}
+			return true, nil
+		})
+	})
+	if err != nil {
+		return storageErr(err)
+	}
+	for len(stale) > 0 {
+		n := min(len(stale), 1000)
+		err := ns.writeIVF(func(t *storage.Txn) error {
+			for _, k := range stale[:n] {
+				if err := t.Delete(k); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return ignoreDropped(err)
+		}
+		stale = stale[n:]
+	}
+	return nil
+}
+
+func ignoreDropped(err error) error {
+	if errors.Is(err, errDropped) {
+		return nil
+	}
+	return storageErr(err)
+}
+
+// writeIVF commits fn as a write of the namespace's IVF keys, under the
+// same locks as record writes, so that nothing lands under the prefix of a
+// dropped namespace (which the janitor may have cleared already).
+func (ns *namespace) writeIVF(fn func(t *storage.Txn) error) error {
+	ix := ns.ix
+	ix.gate.RLock()
+	defer ix.gate.RUnlock()
+	if ix.dropped.Load() {
+		return errDropped
+	}
+	ns.writeMu.Lock()
+	defer ns.writeMu.Unlock()
+	if ns.dropped {
+		return errDropped
+	}
+	return ix.db.store.Update(fn)
+}
+
+// loadIVF attaches the stored IVF, if any, to seg, freshly loaded in t
+// (so its slots are in id order, as the stored assignments are). Records
+// changed since the assignments were stored (their checksum differs) or
+// written since are assigned again. It returns how many were. A stored
+// IVF that does not match the index or fails its checksums is ignored,
+// with a warning: it is derived data, and the next build replaces it.
+func (ns *namespace) loadIVF(t *storage.Txn, seg *segment) (reassigned int, err error) {
+	ix := ns.ix
+	v, ok, err := t.GetCopy(storage.IVFHeaderKey(ix.id, ns.id))
+	if err != nil || !ok {
+		return 0, err
+	}
+	warn := func(err error) (int, error) {
+		ix.db.opts.Logger.Warningf("ignoring the stored IVF index of namespace %q of index %q: %v", ns.name, ix.name, err)
+		return 0, nil
+	}
+	h, err := storage.DecodeIVFHeader(v)
+	if err != nil {
+		return warn(err)
+	}
+	if int(h.Dim) != seg.dim || ivf.Metric(h.Metric) != ivfMetric(seg.metric) {
+		return warn(errors.New("dimension or metric differ from the index's"))
+	}
+	body := make([]byte, 0, h.BodyLen)
+	for i := range h.Parts {
+		p, ok, err := t.GetCopy(storage.IVFPartKey(ix.id, ns.id, h.Gen, i))
+		if err != nil {
+			return 0, err
+		}
+		if !ok {
+			return warn(errors.New("a body part is missing"))
+		}
+		body = append(body, p...)
+	}
+	cents, as, err := storage.DecodeIVFBody(&h, body)
+	if err != nil {
+		return warn(err)
+	}
+	q, err := ivf.NewQuantizer(ivf.Metric(h.Metric), seg.dim, cents)
+	if err != nil {
+		return warn(err)
+	}
+	// Merge the id-ordered assignments with the id-ordered slots.
+	assign := make([]int32, seg.n)
+	var scratch ivf.Scratch
+	a := 0
+	for slot := range uint32(seg.n) {
+		id := seg.ids[slot]
+		for a < len(as) && as[a].ID < id {
+			a++
+		}
+		row := seg.rowLocked(slot)[:seg.dim]
+		if a < len(as) && as[a].ID == id && as[a].CRC == vectorCRC(row) {
+			assign[slot] = int32(as[a].List)
+		} else {
+			assign[slot] = int32(q.Assign(row, &scratch))
+			reassigned++
+		}
+	}
+	lists := ivf.NewLists(q, seg.stride)
+	size := make([]int, q.NList())
+	for _, j := range assign {
+		size[j]++
+	}
+	lists.Reserve(size)
+	for slot, j := range assign {
+		lists.Add(uint32(slot), seg.rowLocked(uint32(slot))[:seg.dim], int(j))
+	}
+	seg.ivf = &ivfState{
+		lists: lists, nprobe: int(h.NProbe), recall: h.Recall,
+		trained: int(h.TrainedRecords), imbalance: h.Imbalance,
+		builtAt: time.Unix(0, h.BuiltAt), buildTime: time.Duration(h.BuildNanos),
+	}
+	seg.ivfBytes.Store(lists.MemBytes())
+	return reassigned, nil
+}
+
+// storedIVF describes the stored IVF of a cold namespace, or returns nil.
+func (ns *namespace) storedIVF() *IVFDescription {
+	var d *IVFDescription
+	_ = ns.ix.db.store.View(func(t *storage.Txn) error {
+		v, ok, err := t.GetCopy(storage.IVFHeaderKey(ns.ix.id, ns.id))
+		if err != nil || !ok {
+			return err
+		}
+		h, err := storage.DecodeIVFHeader(v)
+		if err != nil {
+			return err
+		}
+		d = &IVFDescription{
+			Lists: int(h.NList), NProbe: int(h.NProbe), EstimatedRecall: h.Recall,
+			TrainedRecords: int64(h.TrainedRecords), BuiltAt: time.Unix(0, h.BuiltAt), BuildTime: time.Duration(h.BuildNanos),
+		}
+		return nil
+	})
+	return d
+}
+
+// littleEndian: float32 slices are then already in the byte order that
+// storage.VectorCRC hashes, and vectorCRC can hash their memory directly.
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// vectorCRC is storage.VectorCRC, without the copy on little-endian CPUs.
+func vectorCRC(v []float32) uint32 {
+	if littleEndian {
+		return crc32.Checksum(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), 4*len(v)), castagnoli)
+	}
+	return storage.VectorCRC(v)
+}
