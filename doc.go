@@ -24,10 +24,18 @@
 //
 // A namespace is cold (only on disk) until its first query, which loads its
 // vectors into a hot in-memory segment; writes then keep the segment
-// current, along with an index of its metadata for filters. Queries are
-// exact: every live record (that the filter allows) is scored, in float32,
-// as Pinecone scores them (cosine similarity and dot product, higher
-// first; squared Euclidean distance, lower first).
+// current, along with an index of its metadata for filters. Scores are
+// float32, as Pinecone computes them (cosine similarity and dot product,
+// higher first; squared Euclidean distance, lower first).
+//
+// Small namespaces are searched exactly: every live record (that the
+// filter allows) is scored. A hot namespace of Options.IVFMinRecords
+// records gets an IVF (inverted file) index, built in the background: its
+// records are split into lists around k-means centroids, and a query scans
+// only the nprobe lists nearest to it. Each build calibrates the default
+// nprobe to reach Options.IVFTargetRecall (recall@10) on a sample of the
+// namespace's own records, and [IVFDescription] reports it; a query may
+// set [QueryRequest].NProbe or Exact instead. Filters are always exact.
 //
 // # Concurrency
 //

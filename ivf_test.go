@@ -390,3 +390,58 @@ func TestIVFBadInput(t *testing.T) {
 		t.Errorf("IVFTargetRecall 1.5: %v", err)
 	}
 }
+
+// TestIVFBuildDuringCompaction deletes most records while builds run, so
+// that the segment compacts (renumbering its slots) under them: a build
+// must start over, never install lists with stale slot numbers.
+func TestIVFBuildDuringCompaction(t *testing.T) {
+	const n, dim = 6000, 8
+	db := openMemWith(t, func(o *Options) { o.IVFMinRecords = -1 })
+	ix := mustIndex(t, db, "k", dim, DotProduct)
+	h := ix.Namespace("t")
+	base, queries := ivfData(8, n, 10, dim, DotProduct)
+	upsertAll(t, h, base, dim)
+	if _, err := h.BuildIVF(ctx); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() {
+		for lo := 0; lo < n*3/4; lo += 100 {
+			var ids []string
+			for i := lo; i < lo+100; i++ {
+				ids = append(ids, ivfID(i))
+			}
+			if _, err := h.Delete(ctx, ids); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	for range 3 {
+		if _, err := h.BuildIVF(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	seg := ix.ix.lookup("t").seg.Load()
+	seg.mu.RLock()
+	compacted := seg.epoch > 0
+	seg.mu.RUnlock()
+	if !compacted {
+		t.Fatal("the deletes did not compact the segment: the test missed its point")
+	}
+	checkIVF(t, ix, "t")
+	d := waitIVF(t, ix, "t", anyIVF)
+	for i := range 10 {
+		qv := queries[i*dim : (i+1)*dim]
+		exact, _ := h.Query(ctx, QueryRequest{Vector: qv, TopK: 10, Exact: true})
+		all, err := h.Query(ctx, QueryRequest{Vector: qv, TopK: 10, NProbe: d.Lists})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameMatches(t, "after compaction", all.Matches, exact.Matches)
+	}
+}

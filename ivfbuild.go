@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -185,9 +187,12 @@ func (s *segment) startBuild(seed uint64) (*buildSample, error) {
 	rng := rand.New(rand.NewPCG(seed, uint64(len(live))))
 	m := min(len(live), ivfTrainPerList*nlistFor(len(live)))
 	nq := min(len(live), calibrationQueries)
-	// A partial shuffle puts the training rows first; the queries are
-	// drawn from every row, as a query may be any record.
-	for i := range m {
+	// A partial shuffle puts the training rows first, then the queries:
+	// rows the centroids were not fitted to, as a user's queries are not
+	// (queries drawn from the training rows overestimate the recall on
+	// data with much overlap between clusters). A namespace too small to
+	// spare them draws the queries from every row.
+	for i := range min(len(live), m+nq) {
 		j := i + rng.IntN(len(live)-i)
 		live[i], live[j] = live[j], live[i]
 	}
@@ -195,9 +200,12 @@ func (s *segment) startBuild(seed uint64) (*buildSample, error) {
 	for i, slot := range live[:m] {
 		copy(smp.train[i*s.dim:], s.rowLocked(slot)[:s.dim])
 	}
+	pool := live[m:]
+	if len(pool) < nq {
+		pool = live
+	}
 	smp.queries = make([]float32, nq*s.dim)
-	for i := range nq {
-		slot := live[rng.IntN(len(live))]
+	for i, slot := range pool[:nq] {
 		smp.qslots = append(smp.qslots, slot)
 		copy(smp.queries[i*s.dim:], s.rowLocked(slot)[:s.dim])
 	}
@@ -316,51 +324,51 @@ func (s *segment) applyJournalLocked(lists *ivf.Lists, j *roaring.Bitmap) {
 
 // calibrate finds the smallest nprobe whose recall@calibrationK reaches
 // target, with the sampled records as queries: for each it finds the
-// exact top k+1 by the exact scan, drops the query's own record (a
+// exact top k+1 (see calibrationTruth), drops the query's own record (a
 // held-out query is not in the namespace), and notes the probe rank of
 // each true neighbour's list. A neighbour is among the IVF's top k at
 // nprobe p exactly when its list is among the first p probed (every row
 // that outranks it is a true neighbour too), so the ranks give the recall
 // at every nprobe at once.
 func (s *segment) calibrate(ctx context.Context, lists *ivf.Lists, smp *buildSample, target float64) (int, float64, error) {
+	truth, err := s.calibrationTruth(ctx, smp)
+	if err != nil {
+		return 0, 0, err
+	}
 	q := lists.Quantizer()
 	nlist := q.NList()
-	hist := make([]int, nlist+1) // neighbours by probe rank of their list
+	hist := make([]int, nlist) // neighbours by probe rank of their list
 	rank := make([]int32, nlist)
 	var scratch ivf.Scratch
 	total := 0
-	for i, self := range smp.qslots {
-		qv := smp.queries[i*s.dim : (i+1)*s.dim]
-		s.mu.RLock()
-		if s.epoch != smp.epoch {
-			s.mu.RUnlock()
-			return 0, 0, errCompacted
-		}
-		hits, err := s.searchLocked(ctx, qv, simd.SquaredNorm(qv), sparseVec{}, calibrationK+1, nil)
-		if err != nil {
-			s.mu.RUnlock()
-			return 0, 0, err
-		}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.epoch != smp.epoch {
+		return 0, 0, errCompacted
+	}
+	for i, hits := range truth {
 		if len(hits) > calibrationK {
 			drop := len(hits) - 1
 			for h := range hits {
-				if hits[h].slot == self {
+				if hits[h].slot == smp.qslots[i] {
 					drop = h
 					break
 				}
 			}
 			hits = append(hits[:drop], hits[drop+1:]...)
 		}
-		q.Ranks(qv, &scratch, rank)
+		q.Ranks(smp.queries[i*s.dim:(i+1)*s.dim], &scratch, rank)
 		for _, h := range hits {
 			j := lists.ListOf(h.slot)
-			if j < 0 { // written since the lists were filled
+			if j < 0 && int(h.slot) < s.n && !s.isDeletedLocked(h.slot) {
+				// Written since the lists were filled.
 				j = q.Assign(s.rowLocked(h.slot)[:s.dim], &scratch)
 			}
-			hist[rank[j]]++
-			total++
+			if j >= 0 {
+				hist[rank[j]]++
+				total++
+			}
 		}
-		s.mu.RUnlock()
 	}
 	if total == 0 {
 		return nlist, 1, nil
@@ -373,6 +381,62 @@ func (s *segment) calibrate(ctx context.Context, lists *ivf.Lists, smp *buildSam
 		}
 	}
 	return nlist, 1, nil
+}
+
+// calibrationTruth returns the exact top calibrationK+1 rows of each
+// calibration query. It scans the segment once for all of them, a chunk
+// at a time under the read lock, every query against the chunk while it
+// is in cache: one pass over memory instead of one per query, which for a
+// large namespace is the difference between seconds and tens of seconds.
+func (s *segment) calibrationTruth(ctx context.Context, smp *buildSample) ([][]hit, error) {
+	nq := len(smp.qslots)
+	asc := s.metric.ascending()
+	tops := make([]*topK, nq)
+	norms := make([]float32, nq)
+	for i := range tops {
+		tops[i] = newTopK(calibrationK+1, asc, nil)
+		norms[i] = simd.SquaredNorm(smp.queries[i*s.dim : (i+1)*s.dim])
+	}
+	workers := runtime.GOMAXPROCS(0)
+	scores := make([][]float32, workers)
+	for w := range scores {
+		scores[w] = make([]float32, s.chunkRows)
+	}
+	for c := 0; ; c++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		s.mu.RLock()
+		if s.epoch != smp.epoch {
+			s.mu.RUnlock()
+			return nil, errCompacted
+		}
+		if c<<s.chunkShift >= s.n {
+			s.mu.RUnlock()
+			break
+		}
+		for _, t := range tops {
+			t.ids = s.ids // appends may have moved it since the last chunk
+		}
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Go(func() {
+				for i := w; i < nq; i += workers {
+					s.scanChunkLocked(c, smp.queries[i*s.dim:(i+1)*s.dim], norms[i], sparseVec{}, nil, scores[w], tops[i])
+				}
+			})
+		}
+		wg.Wait()
+		s.mu.RUnlock()
+	}
+	truth := make([][]hit, nq)
+	s.mu.RLock()
+	for i, t := range tops {
+		t.ids = s.ids
+		truth[i] = t.sorted()
+	}
+	s.mu.RUnlock()
+	return truth, nil
 }
 
 // BuildIVF builds the namespace's IVF index now, whatever its size

@@ -26,7 +26,7 @@ type Config struct {
 	Dim      int
 	Clusters int     // default 4*sqrt(N) / 8, at least 8
 	Decay    float64 // spectrum decay exponent; default 0.5
-	Overlap  float64 // within-cluster spread over between-centre spread; default 0.9
+	Overlap  float64 // within-cluster spread over between-centre spread; default 1.5
 	Seed     uint64
 	// Normalize makes every vector unit length (cosine data sets).
 	Normalize bool
@@ -48,7 +48,7 @@ func New(cfg Config, n int) *Generator {
 		cfg.Decay = 0.5
 	}
 	if cfg.Overlap == 0 {
-		cfg.Overlap = 0.9
+		cfg.Overlap = 1.5
 	}
 	if cfg.Clusters == 0 {
 		cfg.Clusters = max(8, int(4*math.Sqrt(float64(n))/8))

@@ -26,6 +26,9 @@ func main() {
 	seed := flag.Uint64("seed", 1, "random seed")
 	k := flag.Int("k", 100, "neighbours per query in the ground truth")
 	out := flag.String("out", "", "output path prefix (required)")
+	overlap := flag.Float64("overlap", 0, "within-cluster over between-centre spread (0: datagen's default); higher is harder")
+	decay := flag.Float64("decay", 0, "variance spectrum decay exponent (0: datagen's default)")
+	clusters := flag.Int("clusters", 0, "clusters (0: datagen's default for -n)")
 	flag.Parse()
 	if *out == "" || *n < 1 || *nq < 1 || *dim < 1 || *k < 1 {
 		flag.Usage()
@@ -36,7 +39,7 @@ func main() {
 		log.Fatalf("gendata: unknown metric %q", *metric)
 	}
 	start := time.Now()
-	g := datagen.New(datagen.Config{Dim: *dim, Seed: *seed, Normalize: m == datagen.Cosine}, *n)
+	g := datagen.New(datagen.Config{Dim: *dim, Seed: *seed, Normalize: m == datagen.Cosine, Overlap: *overlap, Decay: *decay, Clusters: *clusters}, *n)
 	base, queries := make([]float32, *n**dim), make([]float32, *nq**dim)
 	g.Fill(base, *seed)
 	g.Fill(queries, *seed+1<<32)
