@@ -4,8 +4,9 @@
 //
 // The data are meant to be harder than Gaussian blobs, like real
 // embeddings: clusters of very uneven sizes (Zipf-distributed), grouped in
-// a few super-clusters, overlapping (the spread between centres is about
-// the spread within a cluster), each with its own anisotropic variance,
+// a few super-clusters, overlapping (the spread within a cluster is 1.5
+// times the spread between centres), each with its own anisotropic
+// variance,
 // and a variance spectrum that decays across dimensions (dimension d has
 // standard deviation about (1+d)^-Decay), so that a few directions carry
 // most of the signal.
