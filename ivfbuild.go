@@ -27,7 +27,13 @@ const (
 	ivfTrainPerList = 64
 	// calibrationQueries: how many of the namespace's own records a build
 	// uses as queries to calibrate nprobe.
-	calibrationQueries = 256
+	calibrationQueries = 512
+	// calibrationZ: the calibrated nprobe is the smallest whose estimated
+	// recall, less calibrationZ standard errors, reaches the target, so
+	// that held-out queries reach it about 90% of the time rather than
+	// half (with 256 queries and no margin, 1M x 128 calibrated at 0.950
+	// gave 0.944 held out).
+	calibrationZ = 1.28
 	// calibrationK is the k of the recall@k that calibration targets.
 	calibrationK = 10
 	// buildRetryDelay: after a failed automatic build, the next waits at
@@ -323,7 +329,8 @@ func (s *segment) applyJournalLocked(lists *ivf.Lists, j *roaring.Bitmap) {
 }
 
 // calibrate finds the smallest nprobe whose recall@calibrationK reaches
-// target, with the sampled records as queries: for each it finds the
+// target (with a margin: see calibrationZ), and its estimated recall,
+// with the sampled records as queries: for each it finds the
 // exact top k+1 (see calibrationTruth), drops the query's own record (a
 // held-out query is not in the namespace), and notes the probe rank of
 // each true neighbour's list. A neighbour is among the IVF's top k at
@@ -337,13 +344,14 @@ func (s *segment) calibrate(ctx context.Context, lists *ivf.Lists, smp *buildSam
 	}
 	q := lists.Quantizer()
 	nlist := q.NList()
-	hist := make([]int, nlist) // neighbours by probe rank of their list
+	// found[i][p]: how many of query i's neighbours lie in lists of probe
+	// rank p.
+	found := make([][]int32, 0, len(truth))
 	rank := make([]int32, nlist)
 	var scratch ivf.Scratch
-	total := 0
 	s.mu.RLock()
-	defer s.mu.RUnlock()
 	if s.epoch != smp.epoch {
+		s.mu.RUnlock()
 		return 0, 0, errCompacted
 	}
 	for i, hits := range truth {
@@ -357,7 +365,11 @@ func (s *segment) calibrate(ctx context.Context, lists *ivf.Lists, smp *buildSam
 			}
 			hits = append(hits[:drop], hits[drop+1:]...)
 		}
+		if len(hits) == 0 {
+			continue
+		}
 		q.Ranks(smp.queries[i*s.dim:(i+1)*s.dim], &scratch, rank)
+		f := make([]int32, nlist)
 		for _, h := range hits {
 			j := lists.ListOf(h.slot)
 			if j < 0 && int(h.slot) < s.n && !s.isDeletedLocked(h.slot) {
@@ -365,19 +377,33 @@ func (s *segment) calibrate(ctx context.Context, lists *ivf.Lists, smp *buildSam
 				j = q.Assign(s.rowLocked(h.slot)[:s.dim], &scratch)
 			}
 			if j >= 0 {
-				hist[rank[j]]++
-				total++
+				f[rank[j]]++
 			}
 		}
+		// Per-query recall needs the query's own neighbour count.
+		f = append(f, int32(len(hits)))
+		found = append(found, f)
 	}
-	if total == 0 {
+	s.mu.RUnlock()
+	if len(found) == 0 {
 		return nlist, 1, nil
 	}
-	found := 0
+	// Walk p up, keeping each query's recall at p, and stop at the first p
+	// whose mean recall, less calibrationZ standard errors, reaches target.
+	have := make([]int32, len(found))
+	nq := float64(len(found))
 	for p := 1; p <= nlist; p++ {
-		found += hist[p-1]
-		if r := float64(found) / float64(total); r >= target || p == nlist {
-			return p, r, nil
+		var sum, sumSq float64
+		for i, f := range found {
+			have[i] += f[p-1]
+			r := float64(have[i]) / float64(f[nlist])
+			sum += r
+			sumSq += r * r
+		}
+		mean := sum / nq
+		se := math.Sqrt(max(0, sumSq/nq-mean*mean) / nq)
+		if mean-calibrationZ*se >= target || p == nlist {
+			return p, mean, nil
 		}
 	}
 	return nlist, 1, nil

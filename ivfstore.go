@@ -167,11 +167,11 @@ func (ns *namespace) loadIVF(t *storage.Txn, seg *segment) (reassigned int, err 
 	a := 0
 	for slot := range uint32(seg.n) {
 		id := seg.ids[slot]
-		for a < len(as) && as[a].ID < id {
+		for a < len(as) && string(as[a].ID) < id {
 			a++
 		}
 		row := seg.rowLocked(slot)[:seg.dim]
-		if a < len(as) && as[a].ID == id && as[a].CRC == vectorCRC(row) {
+		if a < len(as) && string(as[a].ID) == id && as[a].CRC == vectorCRC(row) {
 			assign[slot] = int32(as[a].List)
 		} else {
 			assign[slot] = int32(q.Assign(row, &scratch))

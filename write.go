@@ -207,6 +207,9 @@ func (ns *namespace) apply(m *mutation) {
 	for _, p := range m.metas {
 		seg.setMetadataLocked(p.id, p.md)
 	}
+	if seg.ivf != nil {
+		seg.ivfBytes.Store(seg.ivf.lists.MemBytes())
+	}
 	build := seg.wantsBuildLocked(ns.ix.db.opts.IVFMinRecords)
 	seg.mu.Unlock()
 	if build {

@@ -72,10 +72,12 @@ func Train(ctx context.Context, metric Metric, dim int, sample []float32, cfg Tr
 		}
 	}
 	km := &kmeans{
-		dim: dim, n: n, k: k, x: sample, spherical: metric == Cosine,
+		ctx: ctx, dim: dim, n: n, k: k, x: sample, spherical: metric == Cosine,
 		rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
 	}
-	km.seed(cfg.SeedSample)
+	if err := km.seed(cfg.SeedSample); err != nil {
+		return nil, err
+	}
 	if err := km.run(ctx, cfg.MaxIterations); err != nil {
 		return nil, err
 	}
@@ -89,6 +91,7 @@ func normalize(v []float32) {
 }
 
 type kmeans struct {
+	ctx       context.Context // checked between blocks of points
 	dim, n, k int
 	x         []float32 // n points
 	xnorm     []float32 // |x|^2
@@ -114,7 +117,7 @@ func (km *kmeans) centroid(j int) []float32 { return km.c[j*km.dim : (j+1)*km.di
 // distances of the kept candidate are those the next step needs, so a
 // step costs one pass over the subsample per candidate, split across
 // GOMAXPROCS goroutines.
-func (km *kmeans) seed(perCentroid int) {
+func (km *kmeans) seed(perCentroid int) error {
 	const candidates = 2
 	m := min(km.n, km.k*perCentroid)
 	pick := km.rng.Perm(km.n)[:m]
@@ -139,6 +142,11 @@ func (km *kmeans) seed(perCentroid int) {
 	distances(0, row(first))
 	copy(d2, dist[0])
 	for j := 1; j < km.k; j++ {
+		if j%64 == 0 {
+			if err := km.ctx.Err(); err != nil {
+				return err
+			}
+		}
 		var total float64
 		for _, d := range d2 {
 			total += float64(d)
@@ -170,6 +178,7 @@ func (km *kmeans) seed(perCentroid int) {
 			d2[i] = min(d2[i], d)
 		}
 	}
+	return nil
 }
 
 // parallelRange calls fn on consecutive ranges of at least minBlock of
@@ -398,9 +407,10 @@ func (km *kmeans) splitEmpty(size []int) {
 
 func abs32(x float32) float32 { return math.Float32frombits(math.Float32bits(x) &^ (1 << 31)) }
 
-// parallel runs fn over [0, total) in
-// blocks across GOMAXPROCS goroutines, each with its own score buffer of
-// k floats, and returns the sum of fn's results.
+// parallel runs fn over [0, total) in blocks across GOMAXPROCS goroutines,
+// each with its own score buffer of k floats, and returns the sum of fn's
+// results. It stops early, leaving blocks undone, once ctx is done: the
+// caller then returns ctx's error.
 func (km *kmeans) parallel(total int, fn func(lo, hi int, scores []float32) int) int {
 	const block = 256
 	var (
@@ -419,7 +429,7 @@ func (km *kmeans) parallel(total int, fn func(lo, hi int, scores []float32) int)
 				lo := next
 				next += block
 				mu.Unlock()
-				if lo >= total {
+				if lo >= total || km.ctx.Err() != nil {
 					break
 				}
 				part += fn(lo, min(lo+block, total), scores)

@@ -36,7 +36,7 @@ func init() {
 
 // selfTest checks k against the reference on small problems that cross
 // every block and tail boundary of the kernels (lengths 1 to 70, one to
-// five rows, padded strides). Assembly is only used once it has passed
+// five rows, padded strides, and single pairs). Assembly is only used once it has passed
 // on the CPU at hand: the test suite checks every path thoroughly, but
 // only on the CPUs it runs on, and this guard costs microseconds at init.
 func selfTest(k *kernels) error {
@@ -49,6 +49,12 @@ func selfTest(k *kernels) error {
 	var got, want [5]float32
 	for n := 1; n <= 70; n++ {
 		q, rows := buf[:n], buf[72:]
+		for op, pair := range []func(a, b []float32) float32{k.dot, k.l2} {
+			ref := []func(a, b []float32) float32{dotGeneric, l2Generic}[op]
+			if d := pair(q, rows[:n]) - ref(q, rows[:n]); d > 1e-4 || d < -1e-4 {
+				return fmt.Errorf("simd: %s pair kernel %d wrong at length %d", k.name, op, n)
+			}
+		}
 		for count := 1; count <= 5; count++ {
 			for op, kernel := range []func(q, rows []float32, stride int, out []float32){k.dotBatch, k.l2Batch} {
 				ref := []func(q, rows []float32, stride int, out []float32){dotBatchGeneric, l2BatchGeneric}[op]

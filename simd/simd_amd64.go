@@ -28,34 +28,32 @@ func available() []*kernels {
 
 // The assembly takes pointers and lengths; the wrappers below adapt
 // slices. They call the assembly directly, not through a func value, so
-// that go:noescape holds and nothing escapes. A single pair is a batch of
-// one row. Zero-length queries never reach the assembly.
+// that go:noescape holds and nothing escapes. Zero-length vectors never
+// reach the assembly.
 
 var avx512 = kernels{
 	name:     "avx512",
-	dot:      func(a, b []float32) float32 { return pairCall(a, b, dotBatchAVX512) },
-	l2:       func(a, b []float32) float32 { return pairCall(a, b, l2BatchAVX512) },
+	dot:      func(a, b []float32) float32 { return pairCall(a, b, dotPairAVX512) },
+	l2:       func(a, b []float32) float32 { return pairCall(a, b, l2PairAVX512) },
 	dotBatch: func(q, rows []float32, stride int, out []float32) { batchCall(q, rows, stride, out, dotBatchAVX512) },
 	l2Batch:  func(q, rows []float32, stride int, out []float32) { batchCall(q, rows, stride, out, l2BatchAVX512) },
 }
 
 var avx2 = kernels{
 	name:     "avx2",
-	dot:      func(a, b []float32) float32 { return pairCall(a, b, dotBatchAVX2) },
-	l2:       func(a, b []float32) float32 { return pairCall(a, b, l2BatchAVX2) },
+	dot:      func(a, b []float32) float32 { return pairCall(a, b, dotPairAVX2) },
+	l2:       func(a, b []float32) float32 { return pairCall(a, b, l2PairAVX2) },
 	dotBatch: func(q, rows []float32, stride int, out []float32) { batchCall(q, rows, stride, out, dotBatchAVX2) },
 	l2Batch:  func(q, rows []float32, stride int, out []float32) { batchCall(q, rows, stride, out, l2BatchAVX2) },
 }
 
 // pairCall and batchCall are inlined into the closures above, so k is a
 // direct call there.
-func pairCall(a, b []float32, k func(q, rows *float32, n, stride, count int, out *float32)) float32 {
+func pairCall(a, b []float32, k func(a, b *float32, n int) float32) float32 {
 	if len(a) == 0 {
 		return 0
 	}
-	var out float32
-	k(unsafe.SliceData(a), unsafe.SliceData(b), len(a), len(a), 1, &out)
-	return out
+	return k(unsafe.SliceData(a), unsafe.SliceData(b), len(a))
 }
 
 func batchCall(q, rows []float32, stride int, out []float32, k func(q, rows *float32, n, stride, count int, out *float32)) {
@@ -81,3 +79,18 @@ func dotBatchAVX2(q, rows *float32, n, stride, count int, out *float32)
 
 //go:noescape
 func l2BatchAVX2(q, rows *float32, n, stride, count int, out *float32)
+
+// Implemented in simd_amd64.s. Each returns the score of the n-float
+// vectors a and b.
+
+//go:noescape
+func dotPairAVX512(a, b *float32, n int) float32
+
+//go:noescape
+func l2PairAVX512(a, b *float32, n int) float32
+
+//go:noescape
+func dotPairAVX2(a, b *float32, n int) float32
+
+//go:noescape
+func l2PairAVX2(a, b *float32, n int) float32

@@ -18,7 +18,7 @@
 // 4) go one at a time through the same sequence of operations as a row of
 // a group of four (two accumulators, even and odd blocks, summed the same
 // way), so that a row's score is bit for bit the same wherever it sits in
-// a batch, and a single pair (a batch of one) scores it the same too: the
+// a batch, a batch of one included: the
 // exact scan, the one-by-one scan of a selective filter and the IVF probes
 // agree exactly.
 //
@@ -66,6 +66,132 @@
 #define L2_256(mem, qy, acc, tmp) \
 	VSUBPS      mem, qy, tmp \
 	VFMADD231PS tmp, tmp, acc
+
+// Single pairs: one row, four accumulators over four blocks, so that a
+// long pair keeps four FMA chains in flight (the batch kernels' per-row
+// sequence has two, to fit four rows in the registers, which made a lone
+// 768-float pair 1.6x slower). Their results may differ from the batch
+// kernels' in the last bits; the search paths use the batch kernels only.
+//
+// func xxxPairYYY(a, b *float32, n int) float32, n >= 1
+
+#define PAIR512(OP)                           \
+	MOVQ a+0(FP), SI                      \
+	MOVQ b+8(FP), DI                      \
+	MOVQ n+16(FP), BX                     \
+	MOVQ BX, CX                           \
+	ANDQ $15, CX                          \
+	MOVL $1, AX                           \
+	SHLL CX, AX                           \
+	DECL AX                               \
+	KMOVW AX, K1                          \
+	VPXORD Z0, Z0, Z0                     \
+	VPXORD Z1, Z1, Z1                     \
+	VPXORD Z2, Z2, Z2                     \
+	VPXORD Z3, Z3, Z3                     \
+	XORQ DX, DX                           \
+	MOVQ BX, CX                           \
+	SHRQ $6, CX                           \
+	TESTQ CX, CX                          \
+	JZ    blocks1                         \
+quad1:                                        \
+	VMOVUPS (SI)(DX*1), Z8                \
+	VMOVUPS 64(SI)(DX*1), Z9              \
+	VMOVUPS 128(SI)(DX*1), Z16            \
+	VMOVUPS 192(SI)(DX*1), Z17            \
+	OP((DI)(DX*1), Z8, Z0, Z10)           \
+	OP(64(DI)(DX*1), Z9, Z1, Z11)         \
+	OP(128(DI)(DX*1), Z16, Z2, Z12)       \
+	OP(192(DI)(DX*1), Z17, Z3, Z13)       \
+	ADDQ $256, DX                         \
+	DECQ CX                               \
+	JNZ  quad1                            \
+blocks1:                                      \
+	MOVQ BX, CX                           \
+	ANDQ $63, CX                          \
+	SHRQ $4, CX                           \
+	TESTQ CX, CX                          \
+	JZ    tail1                           \
+block1:                                       \
+	VMOVUPS (SI)(DX*1), Z8                \
+	OP((DI)(DX*1), Z8, Z0, Z10)           \
+	ADDQ $64, DX                          \
+	DECQ CX                               \
+	JNZ  block1                           \
+tail1:                                        \
+	KORTESTW K1, K1                       \
+	JZ       sum1                         \
+	VMOVUPS.Z (SI)(DX*1), K1, Z8          \
+	VMOVUPS.Z (DI)(DX*1), K1, Z16         \
+	OP(Z16, Z8, Z1, Z10)                  \
+sum1:                                         \
+	VADDPS Z1, Z0, Z0                     \
+	VADDPS Z3, Z2, Z2                     \
+	VADDPS Z2, Z0, Z0                     \
+	FOLD512(Z0, Y0, X0)                   \
+	HADD1                                 \
+	VMOVSS X0, ret+24(FP)                 \
+	VZEROUPPER                            \
+	RET
+
+#define PAIR256(OP)                           \
+	MOVQ a+0(FP), SI                      \
+	MOVQ b+8(FP), DI                      \
+	MOVQ n+16(FP), BX                     \
+	MOVQ BX, CX                           \
+	ANDQ $7, CX                           \
+	NEGQ CX                               \
+	ADDQ $8, CX                           \
+	LEAQ maskTable<>(SB), AX              \
+	VMOVUPS (AX)(CX*4), Y14               \
+	VXORPS Y0, Y0, Y0                     \
+	VXORPS Y1, Y1, Y1                     \
+	VXORPS Y2, Y2, Y2                     \
+	VXORPS Y3, Y3, Y3                     \
+	XORQ DX, DX                           \
+	MOVQ BX, CX                           \
+	SHRQ $5, CX                           \
+	TESTQ CX, CX                          \
+	JZ    blocks1                         \
+quad1:                                        \
+	VMOVUPS (SI)(DX*1), Y8                \
+	VMOVUPS 32(SI)(DX*1), Y9              \
+	VMOVUPS 64(SI)(DX*1), Y12             \
+	VMOVUPS 96(SI)(DX*1), Y13             \
+	OP((DI)(DX*1), Y8, Y0, Y10)           \
+	OP(32(DI)(DX*1), Y9, Y1, Y11)         \
+	OP(64(DI)(DX*1), Y12, Y2, Y10)        \
+	OP(96(DI)(DX*1), Y13, Y3, Y11)        \
+	ADDQ $128, DX                         \
+	DECQ CX                               \
+	JNZ  quad1                            \
+blocks1:                                      \
+	MOVQ BX, CX                           \
+	ANDQ $31, CX                          \
+	SHRQ $3, CX                           \
+	TESTQ CX, CX                          \
+	JZ    tail1                           \
+block1:                                       \
+	VMOVUPS (SI)(DX*1), Y8                \
+	OP((DI)(DX*1), Y8, Y0, Y10)           \
+	ADDQ $32, DX                          \
+	DECQ CX                               \
+	JNZ  block1                           \
+tail1:                                        \
+	VPTEST Y14, Y14                       \
+	JZ     sum1                           \
+	VMASKMOVPS (SI)(DX*1), Y14, Y8        \
+	VMASKMOVPS (DI)(DX*1), Y14, Y9        \
+	OP(Y9, Y8, Y1, Y10)                   \
+sum1:                                         \
+	VADDPS Y1, Y0, Y0                     \
+	VADDPS Y3, Y2, Y2                     \
+	VADDPS Y2, Y0, Y0                     \
+	FOLD256(Y0, X0)                       \
+	HADD1                                 \
+	VMOVSS X0, ret+24(FP)                 \
+	VZEROUPPER                            \
+	RET
 
 // BATCH512 is the whole AVX-512 kernel for one per-block operation OP.
 #define BATCH512(OP) \
@@ -363,3 +489,19 @@ TEXT ·dotBatchAVX2(SB), NOSPLIT, $0-48
 // func l2BatchAVX2(q, rows *float32, n, stride, count int, out *float32)
 TEXT ·l2BatchAVX2(SB), NOSPLIT, $0-48
 	BATCH256(L2_256)
+
+// func dotPairAVX512(a, b *float32, n int) float32
+TEXT ·dotPairAVX512(SB), NOSPLIT, $0-28
+	PAIR512(DOT512)
+
+// func l2PairAVX512(a, b *float32, n int) float32
+TEXT ·l2PairAVX512(SB), NOSPLIT, $0-28
+	PAIR512(L2_512)
+
+// func dotPairAVX2(a, b *float32, n int) float32
+TEXT ·dotPairAVX2(SB), NOSPLIT, $0-28
+	PAIR256(DOT256)
+
+// func l2PairAVX2(a, b *float32, n int) float32
+TEXT ·l2PairAVX2(SB), NOSPLIT, $0-28
+	PAIR256(L2_256)

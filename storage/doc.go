@@ -20,10 +20,14 @@
 //	                               among pending drops, found anew at open
 //	0x10 ix ns 'v' recordID        dense and sparse values (AppendVector)
 //	0x10 ix ns 'm' recordID        metadata (AppendMetadata)
+//	0x10 ix ns 'i' 'h'             IVF index header (IVFHeader)
+//	0x10 ix ns 'i' 'p' gen part    IVF body part: centroids, then each
+//	                               record's list (EncodeIVFBody)
 //
 // A namespace's data is the single range 0x10 ix ns, an index's data the
 // range 0x10 ix: dropping either is one range deletion. Vectors and metadata
-// sit in separate sub-ranges so loading a namespace scans vector bytes only.
+// sit in separate sub-ranges so loading a namespace scans vector bytes only;
+// the IVF index, derived data, sits beside them and goes with the drop.
 // Values are small (a few KiB) and stay inline in Badger's LSM tree, below
 // its value threshold, so the value log never holds vectors.
 package storage

@@ -1,11 +1,10 @@
 package storage
 
 import (
+	"bytes"
 	"encoding/binary"
 	"hash/crc32"
 	"math"
-	"slices"
-	"strings"
 )
 
 // A namespace's IVF index is stored under its data range, kind 'i': a
@@ -147,14 +146,23 @@ func SplitIVFBody(body []byte, size int) (parts [][]byte, h IVFHeader) {
 	return parts, h
 }
 
+// IVFEntry is a decoded IVFAssignment; ID aliases the decoded body.
+type IVFEntry struct {
+	ID   []byte
+	List uint32
+	CRC  uint32
+}
+
 // DecodeIVFBody checks the joined parts against h and decodes them: the
-// centroids, and the assignments in stored (id) order. Assignments naming a list >= NList are corrupt.
-func DecodeIVFBody(h *IVFHeader, body []byte) (centroids []float32, as []IVFAssignment, err error) {
+// centroids, and the assignments in stored (id) order, without copying
+// their ids (a load merges a million of them with its records).
+// Assignments naming a list >= NList, or out of order, are corrupt.
+func DecodeIVFBody(h *IVFHeader, body []byte) (centroids []float32, es []IVFEntry, err error) {
 	if uint64(len(body)) != h.BodyLen || crc32.Checksum(body, castagnoli) != h.BodyCRC {
 		return nil, nil, corrupt("ivf body checksum")
 	}
 	nc := uint64(h.NList) * uint64(h.Dim)
-	if uint64(len(body)) < 4*nc {
+	if nc > uint64(len(body))/4 {
 		return nil, nil, corrupt("ivf body truncated")
 	}
 	centroids = make([]float32, nc)
@@ -163,22 +171,22 @@ func DecodeIVFBody(h *IVFHeader, body []byte) (centroids []float32, as []IVFAssi
 	}
 	d := decoder{b: body[4*nc:]}
 	n := d.count(1 + 8)
-	as = make([]IVFAssignment, 0, n)
+	es = make([]IVFEntry, 0, n)
 	for range n {
-		id := d.bytes()
-		a := IVFAssignment{ID: string(id), List: d.uint32(), CRC: d.uint32()}
-		if d.err == nil && a.List >= h.NList {
+		e := IVFEntry{ID: d.bytes(), List: d.uint32(), CRC: d.uint32()}
+		switch {
+		case d.err != nil:
+		case e.List >= h.NList:
 			d.fail("ivf list out of range")
+		case len(es) > 0 && bytes.Compare(es[len(es)-1].ID, e.ID) >= 0:
+			d.fail("ivf assignments out of order")
 		}
-		as = append(as, a)
+		es = append(es, e)
 	}
 	if err := d.finish(); err != nil {
 		return nil, nil, err
 	}
-	if !slices.IsSortedFunc(as, func(a, b IVFAssignment) int { return strings.Compare(a.ID, b.ID) }) {
-		return nil, nil, corrupt("ivf assignments out of order")
-	}
-	return centroids, as, nil
+	return centroids, es, nil
 }
 
 // VectorCRC is the CRC-32C of dense values as IVF assignments record it.

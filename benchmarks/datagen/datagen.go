@@ -6,10 +6,9 @@
 // embeddings: clusters of very uneven sizes (Zipf-distributed), grouped in
 // a few super-clusters, overlapping (the spread within a cluster is 1.5
 // times the spread between centres), each with its own anisotropic
-// variance,
-// and a variance spectrum that decays across dimensions (dimension d has
-// standard deviation about (1+d)^-Decay), so that a few directions carry
-// most of the signal.
+// variance, and a variance spectrum that decays across dimensions
+// (dimension d has standard deviation about (1+d)^-Decay), so that a few
+// directions carry most of the signal.
 package datagen
 
 import (
