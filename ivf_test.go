@@ -11,6 +11,7 @@ import (
 
 	"github.com/vectordb-go/vectordb/benchmarks/datagen"
 	"github.com/vectordb-go/vectordb/ivf"
+	"github.com/vectordb-go/vectordb/storage"
 )
 
 // ivfData returns n base vectors and nq held-out queries of a generated
@@ -443,5 +444,147 @@ func TestIVFBuildDuringCompaction(t *testing.T) {
 			t.Fatal(err)
 		}
 		sameMatches(t, "after compaction", all.Matches, exact.Matches)
+	}
+}
+
+// TestIVFStoredDamage: a stored index with a corrupt header is ignored
+// (and rebuilt), never a crash or a failed load.
+func TestIVFStoredDamage(t *testing.T) {
+	const n, dim = 2000, 8
+	dir := t.TempDir()
+	o := testOptions()
+	o.IVFMinRecords = -1
+	db := openDir(t, dir, o)
+	ix := mustIndex(t, db, "d", dim, Euclidean)
+	h := ix.Namespace("t")
+	base, queries := ivfData(6, n, 5, dim, Euclidean)
+	upsertAll(t, h, base, dim)
+	if _, err := h.BuildIVF(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ns := ix.ix.lookup("t")
+	key := storage.IVFHeaderKey(ix.ix.id, ns.id)
+	var hdr storage.IVFHeader
+	err := db.store.View(func(tx *storage.Txn) error {
+		v, _, err := tx.GetCopy(key)
+		if err == nil {
+			hdr, err = storage.DecodeIVFHeader(v)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	for _, damage := range []func(h *storage.IVFHeader){
+		func(h *storage.IVFHeader) { h.BodyLen = 1 << 62 },
+		func(h *storage.IVFHeader) { h.BodyCRC++ },
+		func(h *storage.IVFHeader) { h.Parts += 3 },
+		func(h *storage.IVFHeader) { h.Dim++ },
+	} {
+		bad := hdr
+		damage(&bad)
+		db := openDir(t, dir, o)
+		if err := db.store.Update(func(tx *storage.Txn) error { return tx.Set(key, bad.Encode()) }); err != nil {
+			t.Fatal(err)
+		}
+		ix, _ := db.Index("d")
+		h := ix.Namespace("t")
+		res, err := h.Query(ctx, QueryRequest{Vector: queries[:dim], TopK: 5})
+		if err != nil || len(res.Matches) != 5 {
+			t.Fatalf("query with a damaged stored index (%+v): %d matches, %v", bad, len(res.Matches), err)
+		}
+		if d, _ := ix.DescribeNamespace(ctx, "t"); d.IVF != nil {
+			t.Errorf("damaged stored index was loaded: %+v", d.IVF)
+		}
+		db.Close()
+	}
+}
+
+// TestIVFRepersistNewGeneration: a load that reassigns many records
+// stores the index again under a new generation, leaving no parts of the
+// old one, and the next load needs no reassignment.
+func TestIVFRepersistNewGeneration(t *testing.T) {
+	const n, dim = 3000, 8
+	dir := t.TempDir()
+	o := testOptions()
+	o.IVFMinRecords = -1
+	db := openDir(t, dir, o)
+	ix := mustIndex(t, db, "g", dim, Cosine)
+	h := ix.Namespace("t")
+	base, queries := ivfData(12, n, 1, dim, Cosine)
+	upsertAll(t, h, base, dim)
+	if _, err := h.BuildIVF(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Change a fifth of the records: their stored assignments go stale.
+	var recs []Record
+	for i := range n / 5 {
+		recs = append(recs, Record{ID: ivfID(i), Values: base[((i+7)%n)*dim : ((i+7)%n+1)*dim]})
+	}
+	for lo := 0; lo < len(recs); lo += 500 {
+		if _, err := h.Upsert(ctx, recs[lo:min(len(recs), lo+500)]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gens := func(db *DB, ix *Index) (header uint64, parts map[uint64]bool) {
+		ns := ix.ix.lookup("t")
+		parts = map[uint64]bool{}
+		err := db.store.View(func(tx *storage.Txn) error {
+			v, _, err := tx.GetCopy(storage.IVFHeaderKey(ix.ix.id, ns.id))
+			if err != nil {
+				return err
+			}
+			hd, err := storage.DecodeIVFHeader(v)
+			header = hd.Gen
+			if err != nil {
+				return err
+			}
+			return tx.Iterate(storage.IterOptions{Prefix: storage.IVFPartsPrefix(ix.ix.id, ns.id), KeysOnly: true}, func(k, _ []byte) (bool, error) {
+				g, err := storage.IVFPartGen(k)
+				parts[g] = true
+				return true, err
+			})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return header, parts
+	}
+	first, _ := gens(db, ix)
+	db.Close()
+
+	db = openDir(t, dir, o)
+	ix, _ = db.Index("g")
+	ns := ix.ix.lookup("t")
+	if _, err := ix.Namespace("t").Query(ctx, QueryRequest{Vector: queries, TopK: 3}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		// The re-persist runs under buildMu: once it is free again, it is done.
+		ns.buildMu.Lock()
+		ns.buildMu.Unlock()
+		if g, _ := gens(db, ix); g != first || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	second, parts := gens(db, ix)
+	if second == first || len(parts) != 1 || !parts[second] {
+		t.Fatalf("after the re-persist: header generation %d (before %d), part generations %v", second, first, parts)
+	}
+	db.Close()
+
+	db = openDir(t, dir, o)
+	defer db.Close()
+	ix, _ = db.Index("g")
+	ns = ix.ix.lookup("t")
+	var reassigned int
+	ns.writeMu.Lock()
+	_, _, reassigned, err := ns.load(ctx)
+	ns.writeMu.Unlock()
+	if err != nil || reassigned != 0 {
+		t.Fatalf("load after the re-persist reassigned %d records (%v)", reassigned, err)
 	}
 }

@@ -74,7 +74,7 @@ func (ns *namespace) startBuild(seg *segment) {
 		return
 	}
 	ns.background(func(ctx context.Context) {
-		if _, err := ns.build(ctx, seg); err != nil && ctx.Err() == nil {
+		if _, err := ns.build(ctx, seg); err != nil && ctx.Err() == nil && !errors.Is(err, errDropped) {
 			ns.buildFailed.Store(time.Now().UnixNano())
 			ns.ix.db.opts.Logger.Warningf("IVF build of namespace %q of index %q failed: %v", ns.name, ns.ix.name, err)
 		}
@@ -148,9 +148,15 @@ func (ns *namespace) buildOnce(ctx context.Context, seg *segment) (st *ivfState,
 	if err != nil {
 		return nil, err
 	}
+	if !ns.current(seg) {
+		return nil, errDropped
+	}
 	lists, err := seg.fillLists(ctx, q, smp)
 	if err != nil {
 		return nil, err
+	}
+	if !ns.current(seg) {
+		return nil, errDropped
 	}
 	if err := seg.catchUp(ctx, lists, smp.epoch); err != nil {
 		return nil, err
@@ -173,6 +179,13 @@ func (ns *namespace) buildOnce(ctx context.Context, seg *segment) (st *ivfState,
 	seg.ivfBytes.Store(lists.MemBytes())
 	swapped = true
 	return st, nil
+}
+
+// current reports whether seg is still the hot segment of a live
+// namespace: a build for a namespace dropped or emptied meanwhile stops
+// early rather than finish for nothing.
+func (ns *namespace) current(seg *segment) bool {
+	return ns.ix.lookup(ns.name) == ns && ns.seg.Load() == seg && !ns.ix.dropped.Load()
 }
 
 // startBuild starts the journal of a build and copies out its training
@@ -355,14 +368,19 @@ func (s *segment) calibrate(ctx context.Context, lists *ivf.Lists, smp *buildSam
 		return 0, 0, errCompacted
 	}
 	for i, hits := range truth {
-		if len(hits) > calibrationK {
-			drop := len(hits) - 1
-			for h := range hits {
-				if hits[h].slot == smp.qslots[i] {
-					drop = h
-					break
-				}
+		// Drop the query's own row; failing that (a tie may have pushed
+		// it out), the k+1st.
+		drop := -1
+		for h := range hits {
+			if hits[h].slot == smp.qslots[i] {
+				drop = h
+				break
 			}
+		}
+		if drop < 0 && len(hits) > calibrationK {
+			drop = len(hits) - 1
+		}
+		if drop >= 0 {
 			hits = append(hits[:drop], hits[drop+1:]...)
 		}
 		if len(hits) == 0 {
@@ -457,11 +475,16 @@ func (s *segment) calibrationTruth(ctx context.Context, smp *buildSample) ([][]h
 	}
 	truth := make([][]hit, nq)
 	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.epoch != smp.epoch {
+		// A compaction slipped in since the last chunk: the slots are
+		// renumbered, and ids no longer matches them.
+		return nil, errCompacted
+	}
 	for i, t := range tops {
 		t.ids = s.ids
 		truth[i] = t.sorted()
 	}
-	s.mu.RUnlock()
 	return truth, nil
 }
 
@@ -480,13 +503,18 @@ func (h *Namespace) BuildIVF(ctx context.Context) (IVFDescription, error) {
 	if ns == nil {
 		return IVFDescription{}, fmt.Errorf("%w: %q", ErrNamespaceNotFound, h.name)
 	}
+	// Hold buildMu first, so that a load here does not start an automatic
+	// build that this call would wait for and then redo.
+	ns.buildMu.Lock()
+	defer ns.buildMu.Unlock()
 	seg, err := ns.hot(ctx)
 	if err != nil {
 		return IVFDescription{}, err
 	}
-	ns.buildMu.Lock()
-	defer ns.buildMu.Unlock()
 	st, err := ns.build(ctx, seg)
+	if errors.Is(err, errDropped) {
+		return IVFDescription{}, fmt.Errorf("%w: %q (deleted during the build)", ErrNamespaceNotFound, h.name)
+	}
 	if err != nil {
 		return IVFDescription{}, err
 	}

@@ -153,7 +153,12 @@ func (s *segment) searchIVFLocked(ctx context.Context, q []float32, qNormSq floa
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		for _, j := range order.Take(want)[probed:] {
+		for n, j := range order.Take(want)[probed:] {
+			if n%64 == 63 {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+			}
 			vecs, slots := lists.List(int(j))
 			if len(slots) == 0 {
 				continue

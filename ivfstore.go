@@ -45,7 +45,23 @@ func (ns *namespace) persistIVF(ctx context.Context, seg *segment, st *ivfState)
 	slices.SortFunc(as, func(a, b storage.IVFAssignment) int { return strings.Compare(a.ID, b.ID) })
 	body := storage.EncodeIVFBody(q.Centroids(), as)
 	parts, h := storage.SplitIVFBody(body, min(ivfPartBytes, int(ix.db.store.MaxTxnBytes()/2)))
-	h.Gen = uint64(st.builtAt.UnixNano())
+	// A new generation for every persist, the first re-persist of a
+	// loaded index included, so the parts of the generation the header
+	// names are never overwritten: a crash midway leaves the old index.
+	var cur uint64
+	err := ix.db.store.View(func(t *storage.Txn) error {
+		v, ok, err := t.GetCopy(storage.IVFHeaderKey(ix.id, ns.id))
+		if err != nil || !ok {
+			return err
+		}
+		old, err := storage.DecodeIVFHeader(v)
+		cur = old.Gen
+		return err
+	})
+	if err != nil && !errors.Is(err, storage.ErrCorrupt) {
+		return storageErr(err)
+	}
+	h.Gen = max(uint64(time.Now().UnixNano()), cur+1)
 	h.Metric = uint8(q.Metric())
 	h.Dim, h.NList = uint32(q.Dim()), uint32(q.NList())
 	h.TrainedRecords, h.NProbe, h.Recall = uint64(st.trained), uint32(st.nprobe), st.recall
@@ -65,7 +81,7 @@ func (ns *namespace) persistIVF(ctx context.Context, seg *segment, st *ivfState)
 	// Remove every other generation: the one replaced, and any a crash
 	// left half written.
 	var stale [][]byte
-	err := ix.db.store.View(func(t *storage.Txn) error {
+	err = ix.db.store.View(func(t *storage.Txn) error {
 		return t.Iterate(storage.IterOptions{Prefix: storage.IVFPartsPrefix(ix.id, ns.id), KeysOnly: true}, func(k, _ []byte) (bool, error) {
 			if gen, err := storage.IVFPartGen(k); err != nil || gen != h.Gen {
 				stale = append(stale, slices.Clone(k))
@@ -142,7 +158,9 @@ func (ns *namespace) loadIVF(t *storage.Txn, seg *segment) (reassigned int, err 
 	if int(h.Dim) != seg.dim || ivf.Metric(h.Metric) != ivfMetric(seg.metric) {
 		return warn(errors.New("dimension or metric differ from the index's"))
 	}
-	body := make([]byte, 0, h.BodyLen)
+	// BodyLen is checked against the parts read; it is not trusted for an
+	// allocation before that.
+	body := make([]byte, 0, min(h.BodyLen, 64<<20))
 	for i := range h.Parts {
 		p, ok, err := t.GetCopy(storage.IVFPartKey(ix.id, ns.id, h.Gen, i))
 		if err != nil {

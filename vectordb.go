@@ -104,10 +104,13 @@ func Open(dir string, opts *Options) (*DB, error) {
 // result. An interrupted namespace drop resumes at the next Open.
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
+		// Cancel background work first: a call in flight may be waiting
+		// for a background IVF build (BuildIVF does), and Close waits for
+		// the calls in flight.
+		db.stopBG()
 		db.life.Lock()
 		db.closed = true
 		db.life.Unlock()
-		db.stopBG()
 		db.bg.Wait()
 		ferr := db.flushReadUnits()
 		cerr := db.store.Close()
