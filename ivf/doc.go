@@ -6,7 +6,7 @@
 // Vocabulary:
 //   - Quantizer: the trained centroids; Assign maps a vector to its list,
 //     Probe orders the lists for a query.
-//   - Train: k-means (k-means++ seeding on a subsample, Lloyd iterations
+//   - Train: k-means (greedy k-means++ seeding on a subsample, Lloyd iterations
 //     pruned with Hamerly's bounds, empty clusters split) over a sample.
 //   - Lists: the inverted lists, each holding copies of its vectors
 //     contiguously, in a fixed row stride, with the caller's slot number of

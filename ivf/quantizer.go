@@ -62,7 +62,7 @@ func NewQuantizer(metric Metric, dim int, centroids []float32) (*Quantizer, erro
 	return q, nil
 }
 
-// Metric, Dim and NList describe the quantizer.
+// Metric is how the quantizer compares vectors with its centroids.
 func (q *Quantizer) Metric() Metric { return q.metric }
 
 // Dim is the dimension of the centroids.
