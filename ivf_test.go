@@ -588,3 +588,53 @@ func TestIVFRepersistNewGeneration(t *testing.T) {
 		t.Fatalf("load after the re-persist reassigned %d records (%v)", reassigned, err)
 	}
 }
+
+// TestIVFFilteredRecall: a filtered query at the default nprobe keeps
+// about the recall of an unfiltered one (the probe widens with the
+// filter's selectivity).
+func TestIVFFilteredRecall(t *testing.T) {
+	n, dim, nq := 20000, 32, 300
+	if testing.Short() {
+		n, nq = 8000, 150
+	}
+	seed := uint64(5)
+	t.Logf("seed %d", seed)
+	db := openMemWith(t, func(o *Options) { o.IVFMinRecords = 1000 })
+	ix := mustIndex(t, db, "f", dim, Euclidean)
+	h := ix.Namespace("t")
+	base, queries := ivfData(seed, n, nq, dim, Euclidean)
+	upsertAll(t, h, base, dim) // g = i % 7
+	d, err := h.BuildIVF(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recall := func(f Filter) float64 {
+		found, total := 0, 0
+		for i := range nq {
+			qv := queries[i*dim : (i+1)*dim]
+			exact, err := h.Query(ctx, QueryRequest{Vector: qv, TopK: 10, Filter: f, Exact: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := h.Query(ctx, QueryRequest{Vector: qv, TopK: 10, Filter: f})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range exact.Matches {
+				total++
+				if slices.ContainsFunc(got.Matches, func(g Match) bool { return g.ID == e.ID }) {
+					found++
+				}
+			}
+		}
+		return float64(found) / float64(total)
+	}
+	base0 := recall(nil)
+	for _, f := range []Filter{{"g": 3.0}, {"g": Filter{"$in": []any{1, 2}}}, {"g": Filter{"$lt": 4}}} {
+		r := recall(f)
+		t.Logf("nprobe %d of %d: unfiltered recall %.4f, filter %v %.4f", d.NProbe, d.Lists, base0, f, r)
+		if r < base0-0.03 {
+			t.Errorf("filter %v: recall %.4f, unfiltered %.4f", f, r, base0)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package vectordb
 
 import (
 	"context"
+	"math"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -106,12 +107,23 @@ func (s *segment) quantizer() *ivf.Quantizer {
 	return s.ivf.lists.Quantizer()
 }
 
+// filterProbeExp: a filtered IVF query that lets a fraction sel of the
+// records through probes nprobe / sel^filterProbeExp lists. Its true
+// neighbours lie further down the unfiltered ranking than an unfiltered
+// query's, so the same nprobe finds fewer of them: measured on generated
+// data (20k x 32 euclidean, 30k x 128 cosine, filters passing 14%, 28%
+// and 57%), recall at the calibrated nprobe fell from 0.957 to 0.89-0.94
+// with no scaling, and came back to 0.953-0.974 with exponent 0.25 (0.5
+// overshot to 0.97-0.98 for more lists).
+const filterProbeExp = 0.25
+
 // nprobeLocked plans a query: it returns how many lists to probe, or 0 for
 // the exact scan. The scan is exact when the segment has no IVF, the
 // request asks for it, the query has a sparse part (the lists rank dense
 // similarity only), the namespace is below the IVF threshold (unless the
 // request names an nprobe), or a filter lets so few rows through that
-// scoring them one by one costs less than probing.
+// scoring them one by one costs less than probing. A filter widens the
+// probe (see filterProbeExp), an explicit NProbe too.
 // REQUIRES: mu held for reading.
 func (s *segment) nprobeLocked(req *QueryRequest, sq sparseVec, allowed *roaring.Bitmap, minRecords int) int {
 	st := s.ivf
@@ -125,6 +137,12 @@ func (s *segment) nprobeLocked(req *QueryRequest, sq sparseVec, allowed *roaring
 	p := st.nprobe
 	if req.NProbe > 0 {
 		p = req.NProbe
+	}
+	if allowed != nil && s.live > 0 {
+		sel := float64(allowed.GetCardinality()) / float64(s.live)
+		if sel > 0 && sel < 1 {
+			p = int(math.Ceil(float64(p) / math.Pow(sel, filterProbeExp)))
+		}
 	}
 	p = min(p, nlist)
 	// Probing scans about live*p/nlist rows in batch; the allowed-set

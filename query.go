@@ -32,10 +32,13 @@ type QueryRequest struct {
 	IncludeValues   bool
 	IncludeMetadata bool
 	// NProbe, if positive, is how many IVF lists to scan (capped at the
-	// number of lists), instead of the namespace's calibrated default; it
-	// also makes a namespace below Options.IVFMinRecords use its IVF, if it
-	// has one (see Namespace.BuildIVF). A higher NProbe trades speed for
-	// recall; with every list probed the result is the exact one.
+	// number of lists), instead of the namespace's calibrated default. A
+	// filter widens either, by its selectivity to the power 1/4 (a filter
+	// passing 1/16 of the records doubles it), which keeps filtered recall
+	// about the unfiltered one. NProbe also makes a namespace below
+	// Options.IVFMinRecords use its IVF, if it has one (see
+	// Namespace.BuildIVF). A higher NProbe trades speed for recall; with
+	// every list probed the result is the exact one.
 	NProbe int
 	// Exact forces the exact scan, even where an IVF index would serve.
 	Exact bool
