@@ -190,7 +190,7 @@ func TestIVFCalibration(t *testing.T) {
 	if testing.Short() {
 		n, nq = 8000, 500
 	}
-	for _, m := range []Metric{Euclidean, Cosine} {
+	for _, m := range []Metric{Euclidean, Cosine, DotProduct} {
 		t.Run(string(m), func(t *testing.T) {
 			seed := uint64(5)
 			t.Logf("seed %d", seed)
