@@ -75,6 +75,12 @@ type namespace struct {
 
 	seg atomic.Pointer[segment] // nil while cold
 
+	// While hot: the bytes accounted to the segment against the memory
+	// budget (memory.go), and the last use, in Unix nanoseconds, for LRU
+	// eviction.
+	accounted atomic.Int64
+	used      atomic.Int64
+
 	// buildMu is held by the one IVF build or persist running (lock order:
 	// before index.gate); buildFailed is when an automatic build last
 	// failed, in Unix nanoseconds.

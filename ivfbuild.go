@@ -110,6 +110,12 @@ func (ns *namespace) build(ctx context.Context, seg *segment) (*ivfState, error)
 		if err != nil {
 			return nil, err
 		}
+		// The lists count against the memory budget.
+		ns.writeMu.Lock()
+		if ns.seg.Load() == seg && !ns.dropped {
+			ns.ix.db.reaccount(ns, seg)
+		}
+		ns.writeMu.Unlock()
 		if err := ns.persistIVF(ctx, seg, st); err != nil {
 			return st, err
 		}

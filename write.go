@@ -215,6 +215,11 @@ func (ns *namespace) apply(m *mutation) {
 	if build {
 		ns.startBuild(seg)
 	}
+	db := ns.ix.db
+	db.reaccount(ns, seg)
+	if db.overBudget() {
+		db.enforceBudget(ns) // evicts with TryLock: safe under writeMu
+	}
 }
 
 // writeMatching runs a write on every record of the namespace called name
@@ -446,6 +451,7 @@ func (ix *index) replaceLocked(old *namespace, keep bool) error {
 		return storageErr(err)
 	}
 	old.dropped = true
+	ix.db.dropHot(old)
 	if !keep {
 		ix.namespaces.Delete(old.name)
 		return nil
@@ -453,7 +459,9 @@ func (ix *index) replaceLocked(old *namespace, keep bool) error {
 	next.usage.writeUnits.Add(minWriteUnits)
 	if old.seg.Load() != nil {
 		// An emptied hot namespace stays hot: its segment is trivially empty.
-		next.seg.Store(newSegment(ix.dim, ix.metric, 0))
+		seg := newSegment(ix.dim, ix.metric, 0)
+		next.seg.Store(seg)
+		ix.db.addHot(next, seg)
 	}
 	ix.namespaces.Store(next.name, next)
 	return nil

@@ -1,0 +1,158 @@
+package vectordb
+
+import (
+	"cmp"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The memory budget. Hot segments (vectors, ids, IVF lists) are accounted
+// against Options.MemoryBudget; when the total passes it, the least
+// recently used hot namespaces are evicted to cold (their segment dropped,
+// to be loaded again by their next query) until it is back under
+// evictTarget of the budget, so that eviction runs in batches rather than
+// at every load. The namespace being loaded or written is never the one
+// evicted for it: a namespace larger than the budget is still served, and
+// evicted once another needs the room.
+
+// evictTarget: eviction frees memory down to this share of the budget.
+const evictTarget = 0.9
+
+// hotSet tracks the hot namespaces of a DB.
+type hotSet struct {
+	mu   sync.Mutex
+	nss  map[*namespace]struct{} // guarded by mu
+	used atomic.Int64            // bytes accounted to hot segments
+	// evictions counts namespaces evicted since Open.
+	evictions atomic.Uint64
+}
+
+// DBStats describes a database's memory use.
+type DBStats struct {
+	// HotNamespaces is how many namespaces have their vectors in memory.
+	HotNamespaces int
+	// HotBytes is the memory accounted to them (see Options.MemoryBudget).
+	HotBytes int64
+	// MemoryBudget is the budget in force; 0 means none.
+	MemoryBudget int64
+	// Evictions counts the namespaces evicted to cold since Open.
+	Evictions uint64
+}
+
+// Stats reports the database's memory use. It does no I/O.
+func (db *DB) Stats() (DBStats, error) {
+	if err := db.enter(); err != nil {
+		return DBStats{}, err
+	}
+	defer db.leave()
+	db.hot.mu.Lock()
+	n := len(db.hot.nss)
+	db.hot.mu.Unlock()
+	return DBStats{
+		HotNamespaces: n,
+		HotBytes:      db.hot.used.Load(),
+		MemoryBudget:  max(0, db.opts.MemoryBudget),
+		Evictions:     db.hot.evictions.Load(),
+	}, nil
+}
+
+// accountedBytes is the memory a segment is accounted: its arena, per-row
+// bookkeeping and ids, and its IVF lists.
+func (s *segment) accountedBytes() int64 {
+	return s.memBytes.Load() + s.ivfBytes.Load()
+}
+
+// addHot registers ns, just made hot with seg, and accounts seg.
+// REQUIRES: ns.writeMu held.
+func (db *DB) addHot(ns *namespace, seg *segment) {
+	ns.used.Store(time.Now().UnixNano())
+	db.hot.mu.Lock()
+	db.hot.nss[ns] = struct{}{}
+	db.hot.mu.Unlock()
+	db.reaccount(ns, seg)
+}
+
+// reaccount brings ns's accounted bytes up to date with seg, after a load
+// or a write.
+// REQUIRES: ns.writeMu held, seg ns's hot segment.
+func (db *DB) reaccount(ns *namespace, seg *segment) {
+	b := seg.accountedBytes()
+	if old := ns.accounted.Swap(b); old != b {
+		db.hot.used.Add(b - old)
+	}
+}
+
+// dropHot forgets ns, cold again or dropped, and its accounted bytes.
+func (db *DB) dropHot(ns *namespace) {
+	db.hot.mu.Lock()
+	delete(db.hot.nss, ns)
+	db.hot.mu.Unlock()
+	db.hot.used.Add(-ns.accounted.Swap(0))
+}
+
+// dropIndexHot forgets every hot namespace of ix, which was just dropped.
+func (db *DB) dropIndexHot(ix *index) {
+	db.hot.mu.Lock()
+	var gone []*namespace
+	for ns := range db.hot.nss {
+		if ns.ix == ix {
+			gone = append(gone, ns)
+		}
+	}
+	db.hot.mu.Unlock()
+	for _, ns := range gone {
+		db.dropHot(ns)
+	}
+}
+
+// overBudget reports whether the hot segments exceed the budget.
+func (db *DB) overBudget() bool {
+	return db.opts.MemoryBudget > 0 && db.hot.used.Load() > db.opts.MemoryBudget
+}
+
+// enforceBudget evicts least recently used hot namespaces, other than
+// keep, until the accounted bytes are under evictTarget of the budget.
+// A namespace whose writer lock is busy is skipped (it is in use, and
+// waiting for it could deadlock with a caller holding another's); so is
+// one with a build or a load in progress (its lock is held).
+// REQUIRES: no namespace writeMu held by the caller.
+func (db *DB) enforceBudget(keep *namespace) {
+	if !db.overBudget() {
+		return
+	}
+	type cand struct {
+		ns   *namespace
+		used int64
+	}
+	db.hot.mu.Lock()
+	cands := make([]cand, 0, len(db.hot.nss))
+	for ns := range db.hot.nss {
+		if ns != keep {
+			cands = append(cands, cand{ns, ns.used.Load()})
+		}
+	}
+	db.hot.mu.Unlock()
+	slices.SortFunc(cands, func(a, b cand) int { return cmp.Compare(a.used, b.used) })
+	target := int64(float64(db.opts.MemoryBudget) * evictTarget)
+	for _, c := range cands {
+		if db.hot.used.Load() <= target {
+			return
+		}
+		db.evict(c.ns)
+	}
+}
+
+// evict makes ns cold, unless its writer lock is busy.
+func (db *DB) evict(ns *namespace) {
+	if !ns.writeMu.TryLock() {
+		return
+	}
+	defer ns.writeMu.Unlock()
+	if ns.seg.Load() != nil {
+		ns.seg.Store(nil)
+		db.hot.evictions.Add(1)
+	}
+	db.dropHot(ns)
+}

@@ -1,0 +1,162 @@
+package vectordb
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"testing"
+)
+
+// TestMemoryBudgetEvicts queries more namespaces than the budget holds:
+// the least recently used go cold, the hot bytes stay near the budget,
+// and every answer is the same as with no budget.
+func TestMemoryBudgetEvicts(t *testing.T) {
+	const dim, perNS, nss = 64, 100, 30
+	budget := int64(200 << 10)
+	db := openMemWith(t, func(o *Options) { o.MemoryBudget = budget; o.IVFMinRecords = -1 })
+	free := openMemWith(t, func(o *Options) { o.MemoryBudget = -1 })
+	ix, ixFree := mustIndex(t, db, "m", dim, Cosine), mustIndex(t, free, "m", dim, Cosine)
+	r := rand.New(rand.NewPCG(1, 2))
+	for n := range nss {
+		var recs []Record
+		for i := range perNS {
+			recs = append(recs, Record{ID: fmt.Sprintf("r%d", i), Values: randVec(r, dim), Metadata: Metadata{"i": float64(i)}})
+		}
+		for _, x := range []*Index{ix, ixFree} {
+			if _, err := x.Namespace(fmt.Sprintf("t%d", n)).Upsert(ctx, recs); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var peak int64
+	for round := range 3 {
+		for n := range nss {
+			name := fmt.Sprintf("t%d", n)
+			req := QueryRequest{Vector: randVec(r, dim), TopK: 5}
+			if round == 1 {
+				req.Filter = Filter{"i": Filter{"$lt": 50}}
+			}
+			got, err := ix.Namespace(name).Query(ctx, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := ixFree.Namespace(name).Query(ctx, req)
+			sameMatches(t, name, got.Matches, want.Matches)
+			st, _ := db.Stats()
+			peak = max(peak, st.HotBytes)
+		}
+	}
+	st, err := db.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := ix.ix.lookup("t0").accounted.Load()
+	if one == 0 {
+		one = 64 << 10
+	}
+	t.Logf("budget %d, peak %d, now %+v", budget, peak, st)
+	if st.Evictions == 0 || st.HotNamespaces >= nss {
+		t.Fatalf("no eviction: %+v", st)
+	}
+	// Between loads the hot set may pass the budget by the namespace
+	// being loaded, no more.
+	if peak > budget+2*one {
+		t.Errorf("hot bytes peaked at %d, budget %d", peak, budget)
+	}
+	// Descriptions say which namespaces are hot.
+	hot := 0
+	for d, err := range ix.Namespaces(ctx, "") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Hot {
+			hot++
+		}
+	}
+	if hot != st.HotNamespaces {
+		t.Errorf("%d namespaces describe themselves hot, Stats says %d", hot, st.HotNamespaces)
+	}
+}
+
+// TestEvictionRaces runs writes, queries, filtered queries, deletes and
+// namespace deletions on many namespaces under a budget that holds two of
+// them, so evictions race everything; each goroutine owns its namespaces
+// and checks at the end that every acknowledged write is there.
+func TestEvictionRaces(t *testing.T) {
+	const dim, workers, perWorker = 16, 4, 3
+	db := openMemWith(t, func(o *Options) { o.MemoryBudget = 12 << 10; o.IVFMinRecords = 50 })
+	ix := mustIndex(t, db, "race", dim, Euclidean)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(uint64(w), 9))
+			model := make([]map[string][]float32, perWorker)
+			for i := range model {
+				model[i] = map[string][]float32{}
+			}
+			for step := range 400 {
+				k := r.IntN(perWorker)
+				name := fmt.Sprintf("w%d-n%d", w, k)
+				h := ix.Namespace(name)
+				var err error
+				switch op := r.IntN(10); {
+				case op < 4:
+					var recs []Record
+					for _, i := range r.Perm(80)[:1+r.IntN(20)] {
+						id := fmt.Sprintf("id%d", i)
+						recs = append(recs, Record{ID: id, Values: randVec(r, dim), Metadata: Metadata{"k": float64(len(id))}})
+					}
+					if _, err = h.Upsert(ctx, recs); err == nil {
+						for _, rc := range recs {
+							model[k][rc.ID] = rc.Values
+						}
+					}
+				case op < 6:
+					_, err = h.Query(ctx, QueryRequest{Vector: randVec(r, dim), TopK: 3, Filter: Filter{"k": Filter{"$gte": 3}}})
+				case op < 8:
+					_, err = h.Query(ctx, QueryRequest{Vector: randVec(r, dim), TopK: 3})
+				case op < 9:
+					id := fmt.Sprintf("id%d", r.IntN(80))
+					if _, err = h.Delete(ctx, []string{id}); err == nil {
+						delete(model[k], id)
+					}
+				default:
+					if step%3 == 0 {
+						err = ix.DeleteNamespace(ctx, name)
+						if errors.Is(err, ErrNamespaceNotFound) {
+							err = nil
+						}
+						if err == nil {
+							model[k] = map[string][]float32{}
+						}
+					}
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+			for k := range perWorker {
+				h := ix.Namespace(fmt.Sprintf("w%d-n%d", w, k))
+				for id, v := range model[k] {
+					res, err := h.Query(ctx, QueryRequest{ID: id, TopK: 1, IncludeValues: true, Exact: true})
+					if err != nil || len(res.Matches) != 1 || res.Matches[0].ID != id || !slices.Equal(res.Matches[0].Values, v) {
+						t.Errorf("%s/%s: %v, %v", h.Name(), id, res.Matches, err)
+						return
+					}
+				}
+				d, err := ix.DescribeNamespace(ctx, h.Name())
+				if err == nil && d.RecordCount != int64(len(model[k])) {
+					t.Errorf("%s: %d records, model %d", h.Name(), d.RecordCount, len(model[k]))
+				}
+			}
+		})
+	}
+	wg.Wait()
+	st, _ := db.Stats()
+	if st.Evictions == 0 {
+		t.Errorf("no evictions: the test missed its point (%+v)", st)
+	}
+}
