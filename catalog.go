@@ -81,6 +81,8 @@ type namespace struct {
 	accounted atomic.Int64
 	used      atomic.Int64
 
+	quota atomic.Pointer[Quota] // its own quota (quota.go); nil: none set
+
 	// buildMu is held by the one IVF build or persist running (lock order:
 	// before index.gate); buildFailed is when an automatic build last
 	// failed, in Unix nanoseconds.
@@ -207,6 +209,9 @@ func (db *DB) loadCatalog(t *storage.Txn) error {
 			return false, fmt.Errorf("%w: namespace %q: %v", ErrCorrupt, name, err)
 		}
 		ns := &namespace{ix: ix, id: r.ID, name: name, createdAt: time.Unix(0, r.CreatedAt), usage: &usage{}}
+		if r.MaxRecords != 0 || r.MaxBytes != 0 {
+			ns.quota.Store(&Quota{MaxRecords: int64(r.MaxRecords), MaxBytes: int64(r.MaxBytes)})
+		}
 		ix.namespaces.Store(name, ns)
 		nss[key{ixID, r.ID}] = ns
 		return true, nil

@@ -64,5 +64,6 @@
 // Calls return sentinel errors ([ErrIndexNotFound], [ErrInvalidArgument],
 // ...) or typed errors that wrap them and name the field and value
 // ([*ArgumentError], [*DimensionError], [*BatchTooLargeError]). A call
-// that fails on bad input changes nothing.
+// that fails on bad input changes nothing, as does a write refused by a
+// namespace's [Quota] ([*QuotaError], [ErrQuotaExceeded]).
 package vectordb

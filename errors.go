@@ -44,6 +44,9 @@ var (
 	ErrIncompatible = errors.New("vectordb: incompatible data directory")
 	// ErrCorrupt is returned when stored data cannot be decoded.
 	ErrCorrupt = errors.New("vectordb: corrupt data")
+	// ErrQuotaExceeded is returned (as a *QuotaError) by a write that would
+	// take a namespace past its quota. The write changes nothing.
+	ErrQuotaExceeded = errors.New("vectordb: namespace quota exceeded")
 )
 
 // ArgumentError describes an invalid argument: which field, the value
@@ -155,3 +158,21 @@ func argErr(field string, value any, reason string) error {
 func argErrf(field string, value any, format string, args ...any) error {
 	return &ArgumentError{Field: field, Value: value, Reason: fmt.Sprintf(format, args...)}
 }
+
+// QuotaError reports a write refused by a namespace's quota. It unwraps
+// to ErrQuotaExceeded.
+type QuotaError struct {
+	Namespace string
+	Limit     string // "records" or "bytes"
+	Max       int64  // the quota
+	Would     int64  // what the namespace would have held after the write
+}
+
+// Error names the namespace, the limit and the amounts.
+func (e *QuotaError) Error() string {
+	return fmt.Sprintf("vectordb: namespace quota exceeded: namespace %q would hold %d %s, its quota is %d",
+		e.Namespace, e.Would, e.Limit, e.Max)
+}
+
+// Unwrap returns ErrQuotaExceeded.
+func (e *QuotaError) Unwrap() error { return ErrQuotaExceeded }

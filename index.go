@@ -85,6 +85,9 @@ type NamespaceDescription struct {
 	// IVF describes its IVF index, nil if it has none (yet); for a cold
 	// namespace, the stored one.
 	IVF *IVFDescription
+	// Quota is the namespace's own quota (zero fields: the default,
+	// Options.NamespaceQuota).
+	Quota Quota
 }
 
 func (ns *namespace) describe() NamespaceDescription {
@@ -95,6 +98,9 @@ func (ns *namespace) describe() NamespaceDescription {
 		ReadUnits:   int64(ns.usage.readUnits.Load()),
 		WriteUnits:  int64(ns.usage.writeUnits.Load()),
 		CreatedAt:   ns.createdAt,
+	}
+	if q := ns.quota.Load(); q != nil {
+		d.Quota = *q
 	}
 	if seg := ns.seg.Load(); seg != nil {
 		d.Hot = true

@@ -73,6 +73,10 @@ type Options struct {
 	// yet.
 	MemoryBudget int64
 
+	// NamespaceQuota is every namespace's quota, unless the namespace has
+	// its own (Index.SetNamespaceQuota). Default: no limit.
+	NamespaceQuota Quota
+
 	// IVFMinRecords is the size from which a namespace gets an IVF
 	// (inverted file) index, built in the background, and queries use it
 	// instead of the exact scan. Default 20000; negative turns automatic
@@ -148,6 +152,9 @@ func (o *Options) withDefaults() (Options, error) {
 	check(out.Durability == DurabilitySync || out.Durability == DurabilityProcess, "Durability", int(out.Durability), "unknown durability mode")
 	check(out.MaxBatchRecords >= 0, "MaxBatchRecords", out.MaxBatchRecords, "must not be negative")
 	check(out.MaxUpdateByFilter >= 0, "MaxUpdateByFilter", out.MaxUpdateByFilter, "must not be negative")
+	if err := out.NamespaceQuota.check("Options.NamespaceQuota"); err != nil {
+		bad = append(bad, err)
+	}
 	check(out.IVFTargetRecall >= 0 && out.IVFTargetRecall <= 1, "IVFTargetRecall", out.IVFTargetRecall, "must be between 0 and 1")
 	check(out.MemTableSize == 0 || out.MemTableSize >= 1<<20, "MemTableSize", out.MemTableSize, "must be at least 1 MiB")
 	check(out.NumMemtables >= 0, "NumMemtables", out.NumMemtables, "must not be negative")

@@ -153,6 +153,9 @@ func (ix *index) commit(ns *namespace, isNew bool, fn writeFn) (*mutation, error
 		if err := fn(t, ns, m); err != nil {
 			return err
 		}
+		if err := ns.checkQuota(m); err != nil {
+			return err
+		}
 		st := storage.Stats{
 			Records:    uint64(ns.records.Load() + m.records),
 			Bytes:      uint64(int64(ns.bytes.Load()) + m.bytes),
@@ -357,7 +360,7 @@ func (ix *index) newNamespace(name string, created time.Time, u *usage) (*namesp
 // putNamespace writes the catalog entry and counters of a namespace made
 // by newNamespace.
 func (ix *index) putNamespace(t *storage.Txn, ns *namespace, st storage.Stats) error {
-	rec := storage.NamespaceRecord{ID: ns.id, CreatedAt: ns.createdAt.UnixNano()}
+	rec := ns.record()
 	if err := t.Set(storage.NamespaceKey(ix.id, ns.name), rec.Encode()); err != nil {
 		return err
 	}
@@ -416,6 +419,7 @@ func (ix *index) replaceLocked(old *namespace, keep bool) error {
 		if next, err = ix.newNamespace(old.name, old.createdAt, old.usage); err != nil {
 			return err
 		}
+		next.quota.Store(old.quota.Load())
 	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()

@@ -85,7 +85,7 @@ func DecodeIndexRecord(b []byte) (IndexRecord, error) {
 // that checking which generation a catalog entry names decodes nothing
 // else.
 func CatalogRecordID(b []byte) (uint32, error) {
-	if len(b) < 5 || b[0] != recordVersion {
+	if len(b) < 5 || (b[0] != recordVersion && b[0] != quotaRecordVersion) {
 		return 0, corrupt("catalog record")
 	}
 	return binary.BigEndian.Uint32(b[1:5]), nil
@@ -96,24 +96,44 @@ func CatalogRecordID(b []byte) (uint32, error) {
 type NamespaceRecord struct {
 	ID        uint32
 	CreatedAt int64 // Unix nanoseconds
+	// The namespace's quota; zero is no limit. A record without one
+	// encodes exactly as before quotas existed.
+	MaxRecords, MaxBytes uint64
 }
+
+// quotaRecordVersion tags a namespace record that carries a quota.
+const quotaRecordVersion = 2
 
 // Encode returns the stored form of r.
 func (r *NamespaceRecord) Encode() []byte {
-	b := []byte{recordVersion}
+	v := byte(recordVersion)
+	if r.MaxRecords != 0 || r.MaxBytes != 0 {
+		v = quotaRecordVersion
+	}
+	b := []byte{v}
 	b = binary.BigEndian.AppendUint32(b, r.ID)
-	return binary.AppendVarint(b, r.CreatedAt)
+	b = binary.AppendVarint(b, r.CreatedAt)
+	if v == quotaRecordVersion {
+		b = binary.AppendUvarint(b, r.MaxRecords)
+		b = binary.AppendUvarint(b, r.MaxBytes)
+	}
+	return b
 }
 
 // DecodeNamespaceRecord decodes a value written by NamespaceRecord.Encode.
 func DecodeNamespaceRecord(b []byte) (NamespaceRecord, error) {
 	var r NamespaceRecord
 	d := decoder{b: b}
-	if d.byte() != recordVersion {
+	v := d.byte()
+	if v != recordVersion && v != quotaRecordVersion {
 		return r, corrupt("namespace record version")
 	}
 	r.ID = d.uint32()
 	r.CreatedAt = d.varint()
+	if v == quotaRecordVersion {
+		r.MaxRecords = d.uvarint()
+		r.MaxBytes = d.uvarint()
+	}
 	return r, d.finish()
 }
 
