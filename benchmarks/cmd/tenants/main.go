@@ -1,0 +1,222 @@
+// Command tenants measures vectordb with a SaaS-shaped long tail of
+// tenants: many small namespaces and a few large ones in one index on
+// disk. It reports ingest time, disk size, Open time and RSS after Open,
+// cold and warm query latency on small tenants, cold latency on large
+// ones, and memory and hot bytes after touching many random tenants under
+// a memory budget.
+//
+//	go run ./benchmarks/cmd/tenants -small 100000 -large 100 -dim 384 -budget 512
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vectordb-go/vectordb"
+)
+
+var (
+	dirFlag      = flag.String("dir", "", "database directory (default: a temporary one, removed at exit); reused if it holds the data set")
+	small        = flag.Int("small", 100_000, "small namespaces")
+	smallRecords = flag.Int("small-records", 20, "records per small namespace")
+	large        = flag.Int("large", 100, "large namespaces")
+	largeRecords = flag.Int("large-records", 10_000, "records per large namespace")
+	dim          = flag.Int("dim", 384, "dimension")
+	budgetMiB    = flag.Int64("budget", 512, "Options.MemoryBudget in MiB for the query phase")
+	touch        = flag.Int("touch", 20_000, "random small tenants touched to fill the budget")
+	samples      = flag.Int("queries", 1000, "queries per latency measurement")
+	writers      = flag.Int("writers", 4, "goroutines loading the data set")
+)
+
+func main() {
+	flag.Parse()
+	ctx := context.Background()
+	dir := *dirFlag
+	if dir == "" {
+		d, err := os.MkdirTemp("", "tenants-")
+		check(err)
+		defer os.RemoveAll(d)
+		dir = d
+	}
+	fmt.Printf("machine: %s/%s, %d CPUs; data set: %d x %d records + %d x %d records, dimension %d\n",
+		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), *small, *smallRecords, *large, *largeRecords, *dim)
+	if !exists(dir) {
+		ingest(ctx, dir)
+	} else {
+		fmt.Println("ingest: reusing", dir)
+	}
+	fmt.Printf("disk: %.0f MiB\n", float64(du(dir))/(1<<20))
+
+	start := time.Now()
+	db, err := vectordb.Open(dir, &vectordb.Options{MemoryBudget: *budgetMiB << 20, IVFMinRecords: -1})
+	check(err)
+	defer db.Close()
+	fmt.Printf("open: %v; after open: %s\n", time.Since(start).Round(time.Millisecond), memory())
+	ix, err := db.Index("tenants")
+	check(err)
+
+	r := rand.New(rand.NewPCG(7, 7))
+	q := func() []float32 { return vec(r) }
+	perm := r.Perm(*small)
+	measure := func(what string, names []string) {
+		lat := make([]time.Duration, 0, len(names))
+		for _, n := range names {
+			t0 := time.Now()
+			res, err := ix.Namespace(n).Query(ctx, vectordb.QueryRequest{Vector: q(), TopK: 10})
+			lat = append(lat, time.Since(t0))
+			check(err)
+			if len(res.Matches) == 0 {
+				log.Fatalf("%s: no matches", n)
+			}
+		}
+		slices.Sort(lat)
+		fmt.Printf("%s: p50 %.3f ms, p99 %.3f ms (%d queries)\n", what, ms(lat[len(lat)/2]), ms(lat[len(lat)*99/100]), len(lat))
+	}
+	names := func(idx []int, prefix string) []string {
+		out := make([]string, len(idx))
+		for i, k := range idx {
+			out[i] = prefix + strconv.Itoa(k)
+		}
+		return out
+	}
+	n := min(*samples, *small)
+	coldSet := names(perm[:n], "s")
+	measure("cold query, small tenant (first touch)", coldSet)
+	measure("warm query, small tenant", coldSet)
+	if *large > 0 {
+		measure("cold query, large tenant (first touch)", names(r.Perm(*large)[:min(*large, 50)], "L"))
+	}
+	touched := names(perm[n:min(*small, n+*touch)], "s")
+	start = time.Now()
+	for _, name := range touched {
+		_, err := ix.Namespace(name).Query(ctx, vectordb.QueryRequest{Vector: q(), TopK: 10})
+		check(err)
+	}
+	st, err := db.Stats()
+	check(err)
+	fmt.Printf("touched %d more tenants in %v: hot %d namespaces, %.0f MiB accounted, budget %d MiB, %d evictions; %s\n",
+		len(touched), time.Since(start).Round(time.Millisecond), st.HotNamespaces, float64(st.HotBytes)/(1<<20), *budgetMiB, st.Evictions, memory())
+}
+
+func ingest(ctx context.Context, dir string) {
+	start := time.Now()
+	// Loading is not what is measured: skip the per-commit sync.
+	db, err := vectordb.Open(dir, &vectordb.Options{Durability: vectordb.DurabilityProcess, IVFMinRecords: -1, MemoryBudget: -1})
+	check(err)
+	ix, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: "tenants", Dimension: *dim, Metric: vectordb.Cosine})
+	check(err)
+	jobs := make(chan func(r *rand.Rand))
+	var wg sync.WaitGroup
+	for w := range *writers {
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(uint64(w), 1))
+			for j := range jobs {
+				j(r)
+			}
+		})
+	}
+	upsert := func(name string, from, n int) func(r *rand.Rand) {
+		return func(r *rand.Rand) {
+			recs := make([]vectordb.Record, n)
+			for i := range recs {
+				recs[i] = vectordb.Record{ID: "doc-" + strconv.Itoa(from+i), Values: vec(r), Metadata: vectordb.Metadata{"i": float64(from + i)}}
+			}
+			_, err := ix.Namespace(name).Upsert(ctx, recs)
+			check(err)
+		}
+	}
+	for k := range *large {
+		for from := 0; from < *largeRecords; from += 500 {
+			jobs <- upsert("L"+strconv.Itoa(k), from, min(500, *largeRecords-from))
+		}
+	}
+	for k := range *small {
+		jobs <- upsert("s"+strconv.Itoa(k), 0, *smallRecords)
+		if k%20000 == 19999 {
+			fmt.Printf("  %d small tenants after %v\n", k+1, time.Since(start).Round(time.Second))
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	check(db.Close())
+	total := *small**smallRecords + *large**largeRecords
+	el := time.Since(start)
+	fmt.Printf("ingest: %d namespaces, %d records in %v (%.0f records/s, %d writers, no sync)\n",
+		*small+*large, total, el.Round(time.Millisecond), float64(total)/el.Seconds(), *writers)
+}
+
+func vec(r *rand.Rand) []float32 {
+	v := make([]float32, *dim)
+	for i := range v {
+		v[i] = r.Float32()*2 - 1
+	}
+	return v
+}
+
+func exists(dir string) bool {
+	entries, err := os.ReadDir(dir)
+	return err == nil && len(entries) > 0
+}
+
+func du(dir string) int64 {
+	var total int64
+	filepath.Walk(dir, func(_ string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			total += info.Size()
+		}
+		return nil
+	})
+	return total
+}
+
+// rss returns the process's resident memory in MiB (Linux): anonymous
+// (the Go heap and the storage engine's own allocations) and file-backed
+// (pages of the storage files mapped into memory, which the OS can drop
+// at will), or zeros.
+func rss() (anon, file float64) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		for key, dst := range map[string]*float64{"RssAnon:": &anon, "RssFile:": &file} {
+			if rest, ok := strings.CutPrefix(line, key); ok {
+				kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
+				*dst = float64(kb) / 1024
+			}
+		}
+	}
+	return anon, file
+}
+
+// memory describes the process's memory: resident anonymous and
+// file-backed memory, and the Go heap in use after a collection.
+func memory() string {
+	runtime.GC()
+	debug.FreeOSMemory()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	anon, file := rss()
+	return fmt.Sprintf("RSS %.0f MiB anonymous + %.0f MiB mapped storage files; Go heap in use %.0f MiB",
+		anon, file, float64(ms.HeapInuse)/(1<<20))
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func check(err error) {
+	if err != nil {
+		log.Fatal(err)
+	}
+}
