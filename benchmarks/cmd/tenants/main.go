@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -38,6 +39,7 @@ var (
 	touch        = flag.Int("touch", 20_000, "random small tenants touched to fill the budget")
 	samples      = flag.Int("queries", 1000, "queries per latency measurement")
 	writers      = flag.Int("writers", 4, "goroutines loading the data set")
+	memProfile   = flag.String("memprofile", "", "write a heap profile at the end to this file")
 )
 
 func main() {
@@ -108,6 +110,12 @@ func main() {
 	check(err)
 	fmt.Printf("touched %d more tenants in %v: hot %d namespaces, %.0f MiB accounted, budget %d MiB, %d evictions; %s\n",
 		len(touched), time.Since(start).Round(time.Millisecond), st.HotNamespaces, float64(st.HotBytes)/(1<<20), *budgetMiB, st.Evictions, memory())
+	if *memProfile != "" {
+		f, err := os.Create(*memProfile)
+		check(err)
+		check(pprof.WriteHeapProfile(f))
+		check(f.Close())
+	}
 }
 
 func ingest(ctx context.Context, dir string) {
