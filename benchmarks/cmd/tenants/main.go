@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/vectordb-go/vectordb"
@@ -178,10 +179,17 @@ func exists(dir string) bool {
 	return err == nil && len(entries) > 0
 }
 
+// du is the disk space the files under dir occupy (allocated blocks, not
+// apparent sizes: the storage engine preallocates sparse files).
 func du(dir string) int64 {
 	var total int64
 	filepath.Walk(dir, func(_ string, info os.FileInfo, err error) error {
-		if err == nil && !info.IsDir() {
+		if err != nil || info.IsDir() {
+			return nil
+		}
+		if st, ok := info.Sys().(*syscall.Stat_t); ok {
+			total += st.Blocks * 512
+		} else {
 			total += info.Size()
 		}
 		return nil

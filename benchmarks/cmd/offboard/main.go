@@ -1,0 +1,104 @@
+// Command offboard measures offboarding a large tenant: the latency of
+// DeleteNamespace on a namespace of -n records, how long the background
+// drop takes, and the database's disk usage before, right after, and
+// every few seconds after, for -watch.
+//
+//	go run ./benchmarks/cmd/offboard -n 100000 -dim 768 -watch 2m
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/vectordb-go/vectordb"
+)
+
+func main() {
+	n := flag.Int("n", 100_000, "records in the namespace to delete")
+	dim := flag.Int("dim", 768, "dimension")
+	watch := flag.Duration("watch", 2*time.Minute, "how long to watch the disk usage after the delete")
+	flag.Parse()
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "offboard-")
+	check(err)
+	defer os.RemoveAll(dir)
+
+	db, err := vectordb.Open(dir, &vectordb.Options{Durability: vectordb.DurabilityProcess, IVFMinRecords: -1})
+	check(err)
+	ix, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: "offboard", Dimension: *dim})
+	check(err)
+	r := rand.New(rand.NewPCG(1, 1))
+	big, other := ix.Namespace("leaving"), ix.Namespace("staying")
+	start := time.Now()
+	for from := 0; from < *n; from += 1000 {
+		recs := make([]vectordb.Record, min(1000, *n-from))
+		for i := range recs {
+			v := make([]float32, *dim)
+			for d := range v {
+				v[d] = r.Float32()*2 - 1
+			}
+			recs[i] = vectordb.Record{ID: "doc-" + strconv.Itoa(from+i), Values: v, Metadata: vectordb.Metadata{"i": float64(from + i)}}
+		}
+		_, err := big.Upsert(ctx, recs)
+		check(err)
+	}
+	_, err = other.Upsert(ctx, []vectordb.Record{{ID: "x", Values: make([]float32, *dim-1, *dim)[:0]}})
+	if err == nil {
+		log.Fatal("expected a dimension error")
+	}
+	fmt.Printf("loaded %d x %d in %v\n", *n, *dim, time.Since(start).Round(time.Millisecond))
+	check(db.Close())
+	db, err = vectordb.Open(dir, nil)
+	check(err)
+	defer db.Close()
+	ix, err = db.Index("offboard")
+	check(err)
+	fmt.Printf("disk before: %.0f MiB\n", mib(du(dir)))
+
+	start = time.Now()
+	check(ix.DeleteNamespace(ctx, "leaving"))
+	fmt.Printf("DeleteNamespace returned in %v; disk right after: %.0f MiB\n", time.Since(start), mib(du(dir)))
+	// A re-created namespace of the same name is empty at once.
+	d, err := ix.Namespace("leaving").Query(ctx, vectordb.QueryRequest{Vector: make([]float32, *dim), TopK: 1})
+	if err == nil && len(d.Matches) != 0 {
+		log.Fatal("deleted namespace still answers")
+	}
+	for t := time.Second; t <= *watch; t *= 2 {
+		time.Sleep(t - time.Since(start)%t)
+		fmt.Printf("  +%v: disk %.0f MiB\n", time.Since(start).Round(time.Second), mib(du(dir)))
+	}
+}
+
+// du is the disk space the files under dir occupy (allocated blocks, not
+// apparent sizes: the storage engine preallocates sparse files).
+func du(dir string) int64 {
+	var total int64
+	filepath.Walk(dir, func(_ string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return nil
+		}
+		if st, ok := info.Sys().(*syscall.Stat_t); ok {
+			total += st.Blocks * 512
+		} else {
+			total += info.Size()
+		}
+		return nil
+	})
+	return total
+}
+
+func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
+func check(err error) {
+	if err != nil {
+		log.Fatal(err)
+	}
+}
