@@ -125,7 +125,13 @@ func (h *Namespace) FetchByMetadata(ctx context.Context, req FetchByMetadataRequ
 	if err != nil {
 		return FetchByMetadataResult{}, err
 	}
-	snap := ns.readAgreeing(seg)
+	snap, ok := ns.readAgreeing(seg)
+	for !ok { // evicted since the load: load it again
+		if seg, err = ns.hotIndexed(ctx); err != nil {
+			return FetchByMetadataResult{}, err
+		}
+		snap, ok = ns.readAgreeing(seg)
+	}
 	defer snap.Discard()
 	ids := seg.firstIDsLocked(seg.evalLocked(fn), after, limit+1)
 	seg.mu.RUnlock()

@@ -160,3 +160,37 @@ func TestEvictionRaces(t *testing.T) {
 		t.Errorf("no evictions: the test missed its point (%+v)", st)
 	}
 }
+
+// TestEvictedSegmentNotReadWithNewerStorage: a reader that loaded a
+// segment which was then evicted, and written past, must not pair it with
+// a newer storage snapshot (values from before the write, metadata from
+// after); readAgreeing refuses, and Query reloads.
+func TestEvictedSegmentNotReadWithNewerStorage(t *testing.T) {
+	db := openMem(t)
+	ix := mustIndex(t, db, "e", 4, Euclidean)
+	h := ix.Namespace("t")
+	if _, err := h.Upsert(ctx, []Record{{ID: "a", Values: fill(4, 1), Metadata: Metadata{"v": 1.0}}}); err != nil {
+		t.Fatal(err)
+	}
+	ns := ix.ix.lookup("t")
+	seg, err := ns.hot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.evict(ns)
+	if ns.seg.Load() != nil {
+		t.Fatal("not evicted")
+	}
+	if _, err := h.Upsert(ctx, []Record{{ID: "a", Values: fill(4, 2), Metadata: Metadata{"v": 2.0}}}); err != nil {
+		t.Fatal(err)
+	}
+	if snap, ok := ns.readAgreeing(seg); ok {
+		snap.Discard()
+		seg.mu.RUnlock()
+		t.Fatal("readAgreeing paired an evicted segment with a newer snapshot")
+	}
+	res, err := h.Query(ctx, QueryRequest{Vector: fill(4, 2), TopK: 1, IncludeValues: true, IncludeMetadata: true})
+	if err != nil || len(res.Matches) != 1 || res.Matches[0].Values[0] != 2 || res.Matches[0].Metadata["v"] != 2.0 {
+		t.Fatalf("query after eviction and write: %+v, %v", res.Matches, err)
+	}
+}

@@ -106,7 +106,13 @@ func (h *Namespace) Query(ctx context.Context, req QueryRequest) (QueryResult, e
 	}
 	if req.IncludeMetadata {
 		// Metadata lives in storage, values in the segment.
-		snap := ns.readAgreeing(seg)
+		snap, ok := ns.readAgreeing(seg)
+		for !ok { // evicted since the load: load it again
+			if seg, err = hot(ctx); err != nil {
+				return QueryResult{}, err
+			}
+			snap, ok = ns.readAgreeing(seg)
+		}
 		defer snap.Discard()
 		res.Matches, err = seg.queryLocked(ctx, &req, sq, fn, ix.db.opts.IVFMinRecords)
 		if err == nil {
@@ -161,12 +167,19 @@ func checkQuery(req *QueryRequest, ix *index) (sparseVec, error) {
 // with it: while writeMu is held no write of the namespace sits between its
 // commit and its apply, and the segment's read lock then keeps later
 // writes out of the segment until the caller unlocks it. The caller must
-// RUnlock seg.mu and Discard the snapshot.
-func (ns *namespace) readAgreeing(seg *segment) *storage.Txn {
+// RUnlock seg.mu and Discard the snapshot. It reports false, locking
+// nothing, if seg was evicted since the caller loaded it: writes since
+// then are in storage but not in seg, so the caller must load again. (A
+// dropped namespace's last segment is returned as is: the snapshot shows
+// the namespace gone, and the caller answers empty.)
+func (ns *namespace) readAgreeing(seg *segment) (*storage.Txn, bool) {
 	ns.writeMu.Lock()
 	defer ns.writeMu.Unlock()
+	if !ns.dropped && ns.seg.Load() != seg {
+		return nil, false
+	}
 	seg.mu.RLock()
-	return ns.ix.db.store.Snapshot()
+	return ns.ix.db.store.Snapshot(), true
 }
 
 // attachMetadata reads each match's metadata from snap. A namespace no
