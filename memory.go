@@ -64,21 +64,35 @@ func (s *segment) accountedBytes() int64 {
 	return s.memBytes.Load() + s.ivfBytes.Load()
 }
 
-// addHot registers ns, just made hot with seg, and accounts seg.
+// addHot registers ns, just made hot with seg, and accounts seg. A
+// namespace of an index already dropped is not registered: DeleteIndex
+// sets ix.dropped before dropIndexHot takes hot.mu, so a load racing it
+// is either forgotten by dropIndexHot or sees the flag here.
 // REQUIRES: ns.writeMu held.
 func (db *DB) addHot(ns *namespace, seg *segment) {
 	ns.used.Store(time.Now().UnixNano())
 	db.hot.mu.Lock()
+	if ns.ix.dropped.Load() {
+		db.hot.mu.Unlock()
+		return
+	}
 	db.hot.nss[ns] = struct{}{}
 	db.hot.mu.Unlock()
 	db.reaccount(ns, seg)
 }
 
 // reaccount brings ns's accounted bytes up to date with seg, after a load
-// or a write.
-// REQUIRES: ns.writeMu held, seg ns's hot segment.
+// or a write. A namespace no longer in the hot set (evicted or dropped
+// meanwhile) is left alone, so that its bytes are never added back.
+// Accounting changes happen under hot.mu: used is always the sum of the
+// members' accounted bytes.
 func (db *DB) reaccount(ns *namespace, seg *segment) {
 	b := seg.accountedBytes()
+	db.hot.mu.Lock()
+	defer db.hot.mu.Unlock()
+	if _, ok := db.hot.nss[ns]; !ok {
+		return
+	}
 	if old := ns.accounted.Swap(b); old != b {
 		db.hot.used.Add(b - old)
 	}
@@ -87,23 +101,23 @@ func (db *DB) reaccount(ns *namespace, seg *segment) {
 // dropHot forgets ns, cold again or dropped, and its accounted bytes.
 func (db *DB) dropHot(ns *namespace) {
 	db.hot.mu.Lock()
-	delete(db.hot.nss, ns)
-	db.hot.mu.Unlock()
-	db.hot.used.Add(-ns.accounted.Swap(0))
+	defer db.hot.mu.Unlock()
+	if _, ok := db.hot.nss[ns]; ok {
+		delete(db.hot.nss, ns)
+		db.hot.used.Add(-ns.accounted.Swap(0))
+	}
 }
 
-// dropIndexHot forgets every hot namespace of ix, which was just dropped.
+// dropIndexHot forgets every hot namespace of ix, which was just dropped
+// (ix.dropped is set).
 func (db *DB) dropIndexHot(ix *index) {
 	db.hot.mu.Lock()
-	var gone []*namespace
+	defer db.hot.mu.Unlock()
 	for ns := range db.hot.nss {
 		if ns.ix == ix {
-			gone = append(gone, ns)
+			delete(db.hot.nss, ns)
+			db.hot.used.Add(-ns.accounted.Swap(0))
 		}
-	}
-	db.hot.mu.Unlock()
-	for _, ns := range gone {
-		db.dropHot(ns)
 	}
 }
 
@@ -114,10 +128,11 @@ func (db *DB) overBudget() bool {
 
 // enforceBudget evicts least recently used hot namespaces, other than
 // keep, until the accounted bytes are under evictTarget of the budget.
-// A namespace whose writer lock is busy is skipped (it is in use, and
-// waiting for it could deadlock with a caller holding another's); so is
-// one with a build or a load in progress (its lock is held).
-// REQUIRES: no namespace writeMu held by the caller.
+// A namespace that is being loaded or written (its writer lock is busy)
+// or has an IVF build or store running (its build lock is busy) is
+// skipped: it is in use, and waiting for it could deadlock with a caller
+// holding another namespace's lock. Eviction only ever try-locks, so
+// callers may hold their own namespace's writer lock.
 func (db *DB) enforceBudget(keep *namespace) {
 	if !db.overBudget() {
 		return
@@ -144,15 +159,19 @@ func (db *DB) enforceBudget(keep *namespace) {
 	}
 }
 
-// evict makes ns cold, unless its writer lock is busy.
+// evict makes ns cold, unless it is busy (see enforceBudget).
 func (db *DB) evict(ns *namespace) {
+	if !ns.buildMu.TryLock() {
+		return
+	}
+	defer ns.buildMu.Unlock()
 	if !ns.writeMu.TryLock() {
 		return
 	}
 	defer ns.writeMu.Unlock()
-	if ns.seg.Load() != nil {
-		ns.seg.Store(nil)
+	if ns.seg.Load() != nil && !ns.dropped && !ns.ix.dropped.Load() {
 		db.hot.evictions.Add(1)
 	}
+	ns.seg.Store(nil)
 	db.dropHot(ns)
 }

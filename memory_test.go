@@ -194,3 +194,38 @@ func TestEvictedSegmentNotReadWithNewerStorage(t *testing.T) {
 		t.Fatalf("query after eviction and write: %+v, %v", res.Matches, err)
 	}
 }
+
+// TestEvictionSkipsBuildsAndDroppedIndexes: eviction leaves a namespace
+// with a build running alone, and a load that publishes after its index
+// was dropped is not counted.
+func TestEvictionSkipsBuildsAndDroppedIndexes(t *testing.T) {
+	db := openMem(t)
+	ix := mustIndex(t, db, "s", 4, Euclidean)
+	h := ix.Namespace("t")
+	if _, err := h.Upsert(ctx, []Record{{ID: "a", Values: fill(4, 1)}}); err != nil {
+		t.Fatal(err)
+	}
+	ns := ix.ix.lookup("t")
+	seg, err := ns.hot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.buildMu.Lock() // as a running IVF build holds it
+	db.evict(ns)
+	ns.buildMu.Unlock()
+	if ns.seg.Load() != seg {
+		t.Fatal("evicted a namespace during its build")
+	}
+	// DeleteIndex forgets its hot namespaces; a load of one that raced it
+	// and publishes afterwards must not be counted.
+	if err := db.DeleteIndex(ctx, "s"); err != nil {
+		t.Fatal(err)
+	}
+	ns.writeMu.Lock()
+	db.addHot(ns, seg)
+	db.reaccount(ns, seg)
+	ns.writeMu.Unlock()
+	if st, _ := db.Stats(); st.HotNamespaces != 0 || st.HotBytes != 0 {
+		t.Fatalf("after DeleteIndex: %+v", st)
+	}
+}
