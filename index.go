@@ -81,7 +81,7 @@ type NamespaceDescription struct {
 	WriteUnits  int64     // cumulative write units since creation
 	CreatedAt   time.Time // creation time; DeleteAll keeps it
 	Hot         bool      // whether its vectors are loaded in memory
-	MemoryBytes int64     // approximate memory held by its hot segment, IVF lists included
+	MemoryBytes int64     // approximate memory held by its hot segment: vectors, IVF lists, metadata index
 	// IVF describes its IVF index, nil if it has none (yet); for a cold
 	// namespace, the stored one.
 	IVF *IVFDescription
@@ -104,7 +104,7 @@ func (ns *namespace) describe() NamespaceDescription {
 	}
 	if seg := ns.seg.Load(); seg != nil {
 		d.Hot = true
-		d.MemoryBytes = seg.memBytes.Load() + seg.ivfBytes.Load()
+		d.MemoryBytes = seg.accountedBytes()
 		seg.mu.RLock()
 		if seg.ivf != nil {
 			d.IVF = seg.ivf.describe()

@@ -204,6 +204,7 @@ func (ns *namespace) indexLocked(ctx context.Context, seg *segment) (_ *segment,
 	seg.bulk = false
 	seg.mergeAllLocked()
 	seg.indexed.Store(true)
+	seg.accountMetadataLocked()
 	ns.ix.db.reaccount(ns, seg)
 	return seg, false, nil
 }

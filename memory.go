@@ -59,9 +59,10 @@ func (db *DB) Stats() (DBStats, error) {
 }
 
 // accountedBytes is the memory a segment is accounted: its arena, per-row
-// bookkeeping and ids, and its IVF lists.
+// bookkeeping and ids, its IVF lists, and its metadata and metadata index
+// once a filter has needed them.
 func (s *segment) accountedBytes() int64 {
-	return s.memBytes.Load() + s.ivfBytes.Load()
+	return s.memBytes.Load() + s.ivfBytes.Load() + s.metaBytes.Load()
 }
 
 // addHot registers ns, just made hot with seg, and accounts seg. A

@@ -64,13 +64,12 @@ type Options struct {
 	// just counts them). Default 100000.
 	MaxUpdateByFilter int
 
-	// MemoryBudget caps the memory of hot namespaces (their vectors, ids
-	// and IVF lists), in bytes: past it, the least recently used are
+	// MemoryBudget caps the memory of hot namespaces (their vectors, ids,
+	// IVF lists and metadata indexes), in bytes: past it, the least recently used are
 	// evicted to cold and reloaded by their next query. Default: a quarter
 	// of the machine's RAM (DefaultMemoryBudgetFallback where it cannot be
 	// read); negative means no cap. A namespace larger than the budget is
-	// still served. Metadata indexes of filtered namespaces are not counted
-	// yet.
+	// still served. The storage engine's own memory is not counted.
 	MemoryBudget int64
 
 	// NamespaceQuota is every namespace's quota, unless the namespace has

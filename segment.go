@@ -63,8 +63,10 @@ type segment struct {
 	epoch      uint64          // guarded by mu
 	ivfScratch ivf.Scratch     // guarded by mu held for writing
 
-	memBytes atomic.Int64 // approximate heap held, for reporting
-	ivfBytes atomic.Int64 // approximate heap held by the IVF
+	memBytes    atomic.Int64 // approximate heap held, for reporting
+	ivfBytes    atomic.Int64 // approximate heap held by the IVF
+	metaBytes   atomic.Int64 // approximate heap held by metadata and its index
+	metaChanges int          // guarded by mu: metadata changes since metaBytes was estimated
 }
 
 // Tuning constants, measured on the 2-core AVX-512 machine of
@@ -256,6 +258,9 @@ func (s *segment) compactLocked() {
 	s.deleted, s.free = c.deleted, c.free
 	s.meta, s.fields, s.liveSet = c.meta, c.fields, c.liveSet
 	s.memBytes.Store(c.memBytes.Load())
+	if s.indexed.Load() {
+		s.accountMetadataLocked()
+	}
 }
 
 // sparseScanRatio: a filtered search scores the allowed rows one by one
