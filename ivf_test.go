@@ -133,6 +133,49 @@ func (s *segment) ivfConsistentLocked() error {
 	return nil
 }
 
+// allListsEqualExact fails unless probing every list answers each of the
+// first nq queries exactly as the exact scan does.
+func allListsEqualExact(t testing.TB, h *Namespace, queries []float32, dim, nq, lists int, what string) {
+	t.Helper()
+	for i := range nq {
+		qv := queries[i*dim : (i+1)*dim]
+		exact, err := h.Query(ctx, QueryRequest{Vector: qv, TopK: 10, Exact: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		all, err := h.Query(ctx, QueryRequest{Vector: qv, TopK: 10, NProbe: lists})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameMatches(t, what, all.Matches, exact.Matches)
+	}
+}
+
+// recallOf is the recall@10 of req (its Vector set from each query in
+// turn) against the exact scan with the same filter.
+func recallOf(t testing.TB, h *Namespace, queries []float32, dim int, req QueryRequest) float64 {
+	t.Helper()
+	found, total := 0, 0
+	for i := range len(queries) / dim {
+		req.Vector, req.TopK = queries[i*dim:(i+1)*dim], 10
+		exact, err := h.Query(ctx, QueryRequest{Vector: req.Vector, TopK: 10, Filter: req.Filter, Exact: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := h.Query(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range exact.Matches {
+			total++
+			if slices.ContainsFunc(got.Matches, func(g Match) bool { return g.ID == e.ID }) {
+				found++
+			}
+		}
+	}
+	return float64(found) / float64(total)
+}
+
 func TestIVFAllListsEqualsExact(t *testing.T) {
 	const n, dim, nq = 3000, 24, 25
 	for _, m := range []Metric{Euclidean, Cosine, DotProduct} {
@@ -206,26 +249,9 @@ func TestIVFCalibration(t *testing.T) {
 			if d.EstimatedRecall < 0.95 {
 				t.Fatalf("estimated recall %v below the 0.95 target", d.EstimatedRecall)
 			}
-			found := 0
-			for i := range nq {
-				qv := queries[i*dim : (i+1)*dim]
-				exact, err := h.Query(ctx, QueryRequest{Vector: qv, TopK: 10, Exact: true})
-				if err != nil {
-					t.Fatal(err)
-				}
-				// BuildIVF's namespace is below IVFMinRecords (off): the
-				// calibrated nprobe applies when named.
-				got, err := h.Query(ctx, QueryRequest{Vector: qv, TopK: 10, NProbe: d.NProbe})
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, e := range exact.Matches {
-					if slices.ContainsFunc(got.Matches, func(g Match) bool { return g.ID == e.ID }) {
-						found++
-					}
-				}
-			}
-			recall := float64(found) / float64(10*nq)
+			// BuildIVF's namespace is below IVFMinRecords (off): the
+			// calibrated nprobe applies when named.
+			recall := recallOf(t, h, queries, dim, QueryRequest{NProbe: d.NProbe})
 			t.Logf("nlist %d nprobe %d: estimated recall %.4f, held-out %.4f", d.Lists, d.NProbe, d.EstimatedRecall, recall)
 			if math.Abs(recall-d.EstimatedRecall) > 0.02 {
 				t.Errorf("held-out recall %.4f vs estimate %.4f", recall, d.EstimatedRecall)
@@ -271,18 +297,7 @@ func TestIVFPersistedAcrossReopen(t *testing.T) {
 	if d.Hot || d.IVF == nil || !d.IVF.BuiltAt.Equal(before.BuiltAt) || d.IVF.NProbe != before.NProbe || d.IVF.Lists != before.Lists {
 		t.Fatalf("cold description %+v, IVF %+v; before close %+v", d, d.IVF, before)
 	}
-	for i := range 10 {
-		qv := queries[i*dim : (i+1)*dim]
-		exact, err := h.Query(ctx, QueryRequest{Vector: qv, TopK: 10, Exact: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		all, err := h.Query(ctx, QueryRequest{Vector: qv, TopK: 10, NProbe: before.Lists})
-		if err != nil {
-			t.Fatal(err)
-		}
-		sameMatches(t, "after reopen", all.Matches, exact.Matches)
-	}
+	allListsEqualExact(t, h, queries, dim, 10, before.Lists, "after reopen")
 	after := waitIVF(t, ix, "t", anyIVF)
 	if !after.BuiltAt.Equal(before.BuiltAt) {
 		t.Errorf("the load retrained: built at %v, before %v", after.BuiltAt, before.BuiltAt)
@@ -359,15 +374,7 @@ func TestIVFBuildDuringWrites(t *testing.T) {
 	wg.Wait()
 	checkIVF(t, ix, "t")
 	d := waitIVF(t, ix, "t", anyIVF)
-	for i := range 10 {
-		qv := queries[i*dim : (i+1)*dim]
-		exact, _ := h.Query(ctx, QueryRequest{Vector: qv, TopK: 10, Exact: true})
-		all, err := h.Query(ctx, QueryRequest{Vector: qv, TopK: 10, NProbe: d.Lists})
-		if err != nil {
-			t.Fatal(err)
-		}
-		sameMatches(t, "after concurrent build", all.Matches, exact.Matches)
-	}
+	allListsEqualExact(t, h, queries, dim, 10, d.Lists, "after concurrent build")
 }
 
 func TestIVFBadInput(t *testing.T) {
@@ -436,15 +443,7 @@ func TestIVFBuildDuringCompaction(t *testing.T) {
 	}
 	checkIVF(t, ix, "t")
 	d := waitIVF(t, ix, "t", anyIVF)
-	for i := range 10 {
-		qv := queries[i*dim : (i+1)*dim]
-		exact, _ := h.Query(ctx, QueryRequest{Vector: qv, TopK: 10, Exact: true})
-		all, err := h.Query(ctx, QueryRequest{Vector: qv, TopK: 10, NProbe: d.Lists})
-		if err != nil {
-			t.Fatal(err)
-		}
-		sameMatches(t, "after compaction", all.Matches, exact.Matches)
-	}
+	allListsEqualExact(t, h, queries, dim, 10, d.Lists, "after compaction")
 }
 
 // TestIVFStoredDamage: a stored index with a corrupt header is ignored
@@ -608,27 +607,7 @@ func TestIVFFilteredRecall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recall := func(f Filter) float64 {
-		found, total := 0, 0
-		for i := range nq {
-			qv := queries[i*dim : (i+1)*dim]
-			exact, err := h.Query(ctx, QueryRequest{Vector: qv, TopK: 10, Filter: f, Exact: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := h.Query(ctx, QueryRequest{Vector: qv, TopK: 10, Filter: f})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, e := range exact.Matches {
-				total++
-				if slices.ContainsFunc(got.Matches, func(g Match) bool { return g.ID == e.ID }) {
-					found++
-				}
-			}
-		}
-		return float64(found) / float64(total)
-	}
+	recall := func(f Filter) float64 { return recallOf(t, h, queries, dim, QueryRequest{Filter: f}) }
 	base0 := recall(nil)
 	for _, f := range []Filter{{"g": 3.0}, {"g": Filter{"$in": []any{1, 2}}}, {"g": Filter{"$lt": 4}}} {
 		r := recall(f)

@@ -171,7 +171,7 @@ func (ns *namespace) buildOnce(ctx context.Context, seg *segment) (st *ivfState,
 	if err != nil {
 		return nil, err
 	}
-	st = &ivfState{lists: lists, nprobe: nprobe, recall: recall}
+	st = &ivfState{lists: lists, nlist: q.NList(), nprobe: nprobe, recall: recall}
 	seg.mu.Lock()
 	defer seg.mu.Unlock()
 	if seg.epoch != smp.epoch {

@@ -8,7 +8,6 @@ import (
 	"github.com/RoaringBitmap/roaring/v2"
 
 	"github.com/vectordb-go/vectordb/ivf"
-	"github.com/vectordb-go/vectordb/simd"
 )
 
 // ivfState is a segment's IVF index: lists holding a copy of every live
@@ -16,6 +15,7 @@ import (
 // of its last build. It is replaced whole by a rebuild.
 type ivfState struct {
 	lists     *ivf.Lists
+	nlist     int
 	nprobe    int     // calibrated default
 	recall    float64 // estimated recall@10 at nprobe
 	trained   int     // live records at training
@@ -26,7 +26,7 @@ type ivfState struct {
 
 func (st *ivfState) describe() *IVFDescription {
 	return &IVFDescription{
-		Lists:           st.lists.Quantizer().NList(),
+		Lists:           st.nlist,
 		NProbe:          st.nprobe,
 		EstimatedRecall: st.recall,
 		TrainedRecords:  int64(st.trained),
@@ -185,11 +185,7 @@ func (s *segment) searchIVFLocked(ctx context.Context, q []float32, qNormSq floa
 				scores = make([]float32, len(slots)+len(slots)/2)
 			}
 			sc := scores[:len(slots)]
-			if s.metric == Euclidean {
-				simd.L2SquaredBatch(q, vecs, lists.Stride(), sc)
-			} else {
-				simd.DotBatch(q, vecs, lists.Stride(), sc)
-			}
+			s.batchKernel(q, vecs, lists.Stride(), sc)
 			for i, raw := range sc {
 				slot := slots[i]
 				if slot == ivf.DeadSlot || (mask != nil && mask[slot/64]&(1<<(slot%64)) == 0) {

@@ -2,13 +2,10 @@ package vectordb
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
-	"hash/crc32"
 	"slices"
 	"strings"
 	"time"
-	"unsafe"
 
 	"github.com/vectordb-go/vectordb/ivf"
 	"github.com/vectordb-go/vectordb/storage"
@@ -37,7 +34,7 @@ func (ns *namespace) persistIVF(ctx context.Context, seg *segment, st *ivfState)
 		for pos, slot := range slots {
 			if slot != ivf.DeadSlot {
 				off := pos * st.lists.Stride()
-				as = append(as, storage.IVFAssignment{ID: seg.ids[slot], List: uint32(j), CRC: vectorCRC(vecs[off : off+seg.dim])})
+				as = append(as, storage.IVFAssignment{ID: seg.ids[slot], List: uint32(j), CRC: storage.VectorCRC(vecs[off : off+seg.dim])})
 			}
 		}
 	}
@@ -78,6 +75,7 @@ func (ns *namespace) persistIVF(ctx context.Context, seg *segment, st *ivfState)
 	if err := ns.writeIVF(func(t *storage.Txn) error { return t.Set(storage.IVFHeaderKey(ix.id, ns.id), h.Encode()) }); err != nil {
 		return ignoreDropped(err)
 	}
+	ns.ivfDesc.Store(&ivfDescCache{st.describe()})
 	// Remove every other generation: the one replaced, and any a crash
 	// left half written.
 	var stale [][]byte
@@ -189,7 +187,7 @@ func (ns *namespace) loadIVF(t *storage.Txn, seg *segment) (reassigned int, err 
 			a++
 		}
 		row := seg.rowLocked(slot)[:seg.dim]
-		if a < len(as) && string(as[a].ID) == id && as[a].CRC == vectorCRC(row) {
+		if a < len(as) && string(as[a].ID) == id && as[a].CRC == storage.VectorCRC(row) {
 			assign[slot] = int32(as[a].List)
 		} else {
 			assign[slot] = int32(q.Assign(row, &scratch))
@@ -205,17 +203,29 @@ func (ns *namespace) loadIVF(t *storage.Txn, seg *segment) (reassigned int, err 
 	for slot, j := range assign {
 		lists.Add(uint32(slot), seg.rowLocked(uint32(slot))[:seg.dim], int(j))
 	}
-	seg.ivf = &ivfState{
-		lists: lists, nprobe: int(h.NProbe), recall: h.Recall,
-		trained: int(h.TrainedRecords), imbalance: h.Imbalance,
-		builtAt: time.Unix(0, h.BuiltAt), buildTime: time.Duration(h.BuildNanos),
-	}
+	seg.ivf = headerState(&h)
+	seg.ivf.lists = lists
 	seg.ivfBytes.Store(lists.MemBytes())
 	return reassigned, nil
 }
 
+// headerState is the ivfState a stored header describes, without lists.
+func headerState(h *storage.IVFHeader) *ivfState {
+	return &ivfState{
+		nlist: int(h.NList), nprobe: int(h.NProbe), recall: h.Recall,
+		trained: int(h.TrainedRecords), imbalance: h.Imbalance,
+		builtAt: time.Unix(0, h.BuiltAt), buildTime: time.Duration(h.BuildNanos),
+	}
+}
+
 // storedIVF describes the stored IVF of a cold namespace, or returns nil.
+// The answer is cached on the namespace (a description of many cold
+// namespaces would otherwise read a key each), and replaced whenever the
+// namespace stores a new index.
 func (ns *namespace) storedIVF() *IVFDescription {
+	if c := ns.ivfDesc.Load(); c != nil {
+		return c.d
+	}
 	var d *IVFDescription
 	_ = ns.ix.db.store.View(func(t *storage.Txn) error {
 		v, ok, err := t.GetCopy(storage.IVFHeaderKey(ns.ix.id, ns.id))
@@ -226,25 +236,13 @@ func (ns *namespace) storedIVF() *IVFDescription {
 		if err != nil {
 			return err
 		}
-		d = &IVFDescription{
-			Lists: int(h.NList), NProbe: int(h.NProbe), EstimatedRecall: h.Recall,
-			TrainedRecords: int64(h.TrainedRecords), BuiltAt: time.Unix(0, h.BuiltAt), BuildTime: time.Duration(h.BuildNanos),
-		}
+		d = headerState(&h).describe()
 		return nil
 	})
+	ns.ivfDesc.CompareAndSwap(nil, &ivfDescCache{d})
 	return d
 }
 
-// littleEndian: float32 slices are then already in the byte order that
-// storage.VectorCRC hashes, and vectorCRC can hash their memory directly.
-var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
-
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-// vectorCRC is storage.VectorCRC, without the copy on little-endian CPUs.
-func vectorCRC(v []float32) uint32 {
-	if littleEndian {
-		return crc32.Checksum(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), 4*len(v)), castagnoli)
-	}
-	return storage.VectorCRC(v)
-}
+// ivfDescCache holds a namespace's stored IVF description; d is nil when
+// it has none.
+type ivfDescCache struct{ d *IVFDescription }

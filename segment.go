@@ -348,6 +348,18 @@ func (s *segment) scoreLocked(raw, qNormSq float32, sq sparseVec, slot uint32) f
 	return raw
 }
 
+// batchKernel scores rows (stride floats apart) against q into out: the
+// squared distance for euclidean, the dot product otherwise (cosine then
+// divides by the stored norms). Every search path scores through it, so a
+// row gets the same bits whichever finds it.
+func (s *segment) batchKernel(q, rows []float32, stride int, out []float32) {
+	if s.metric == Euclidean {
+		simd.L2SquaredBatch(q, rows, stride, out)
+	} else {
+		simd.DotBatch(q, rows, stride, out)
+	}
+}
+
 // scanChunkLocked scores chunk c into scores and offers each live row to t
 // (each row set in mask, when mask is not nil).
 // REQUIRES: mu held for reading.
@@ -358,11 +370,7 @@ func (s *segment) scanChunkLocked(c int, q []float32, qNormSq float32, sq sparse
 	scores = scores[:n]
 	// One batch kernel call per chunk; cosine then needs only the stored
 	// norms, so the scan is one dot product per row whatever the metric.
-	if s.metric == Euclidean {
-		simd.L2SquaredBatch(q, rows, s.stride, scores)
-	} else {
-		simd.DotBatch(q, rows, s.stride, scores)
-	}
+	s.batchKernel(q, rows, s.stride, scores)
 	for i, sc := range scores {
 		slot := uint32(base + i)
 		if s.deleted[slot/64]&(1<<(slot%64)) != 0 || (mask != nil && mask[slot/64]&(1<<(slot%64)) == 0) {
@@ -389,11 +397,7 @@ func (s *segment) searchAllowedLocked(ctx context.Context, q []float32, qNormSq 
 		// A batch of one, not the pair kernels: the batch kernels score a
 		// row the same bits wherever they meet it, so a record's score
 		// does not depend on the plan.
-		if s.metric == Euclidean {
-			simd.L2SquaredBatch(q, s.rowLocked(slot), s.stride, raw[:])
-		} else {
-			simd.DotBatch(q, s.rowLocked(slot), s.stride, raw[:])
-		}
+		s.batchKernel(q, s.rowLocked(slot), s.stride, raw[:])
 		t.offer(hit{slot: slot, score: s.scoreLocked(raw[0], qNormSq, sq, slot)})
 	}
 	return t.sorted(), nil

@@ -189,8 +189,13 @@ func DecodeIVFBody(h *IVFHeader, body []byte) (centroids []float32, es []IVFEntr
 	return centroids, es, nil
 }
 
-// VectorCRC is the CRC-32C of dense values as IVF assignments record it.
+// VectorCRC is the CRC-32C of dense values as IVF assignments record it:
+// of their little-endian bytes. On little-endian CPUs those are the
+// values' memory, hashed in place.
 func VectorCRC(values []float32) uint32 {
+	if littleEndian {
+		return crc32.Checksum(floatBytes(values), castagnoli)
+	}
 	var buf [256]byte
 	var c uint32
 	for len(values) > 0 {
