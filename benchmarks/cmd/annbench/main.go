@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/vectordb-go/vectordb"
+	"github.com/vectordb-go/vectordb/benchmarks/internal/procstat"
 	"github.com/vectordb-go/vectordb/benchmarks/texmex"
 )
 
@@ -182,7 +183,7 @@ func main() {
 	for _, p := range probes {
 		results = append(results, run("ivf", vectordb.QueryRequest{NProbe: p}))
 	}
-	rss := peakRSS()
+	rss := procstat.StatusMiB("VmHWM")
 	for _, r := range results {
 		r.PeakRSSM = rss
 		if r.Config != "exact" {
@@ -200,21 +201,6 @@ func main() {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-// peakRSS is the process's peak resident set in MiB (Linux), or 0.
-func peakRSS() float64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
-			return float64(kb) / 1024
-		}
-	}
-	return 0
-}
 
 func machine() string {
 	return fmt.Sprintf("%s/%s, %d CPUs, GOMAXPROCS %d", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0))

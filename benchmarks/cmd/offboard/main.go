@@ -13,12 +13,11 @@ import (
 	"log"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/vectordb-go/vectordb"
+	"github.com/vectordb-go/vectordb/benchmarks/internal/procstat"
 )
 
 func main() {
@@ -62,11 +61,11 @@ func main() {
 	defer db.Close()
 	ix, err = db.Index("offboard")
 	check(err)
-	fmt.Printf("disk before: %.0f MiB\n", mib(du(dir)))
+	fmt.Printf("disk before: %.0f MiB\n", mib(procstat.DiskUsage(dir)))
 
 	start = time.Now()
 	check(ix.DeleteNamespace(ctx, "leaving"))
-	fmt.Printf("DeleteNamespace returned in %v; disk right after: %.0f MiB\n", time.Since(start), mib(du(dir)))
+	fmt.Printf("DeleteNamespace returned in %v; disk right after: %.0f MiB\n", time.Since(start), mib(procstat.DiskUsage(dir)))
 	// The name is empty at once; the other tenant is untouched.
 	q := make([]float32, *dim)
 	q[0] = 1
@@ -82,26 +81,8 @@ func main() {
 	}
 	for t := time.Second; t <= *watch; t *= 2 {
 		time.Sleep(t - time.Since(start)%t)
-		fmt.Printf("  +%v: disk %.0f MiB\n", time.Since(start).Round(time.Second), mib(du(dir)))
+		fmt.Printf("  +%v: disk %.0f MiB\n", time.Since(start).Round(time.Second), mib(procstat.DiskUsage(dir)))
 	}
-}
-
-// du is the disk space the files under dir occupy (allocated blocks, not
-// apparent sizes: the storage engine preallocates sparse files).
-func du(dir string) int64 {
-	var total int64
-	filepath.Walk(dir, func(_ string, info os.FileInfo, err error) error {
-		if err != nil || info.IsDir() {
-			return nil
-		}
-		if st, ok := info.Sys().(*syscall.Stat_t); ok {
-			total += st.Blocks * 512
-		} else {
-			total += info.Size()
-		}
-		return nil
-	})
-	return total
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }

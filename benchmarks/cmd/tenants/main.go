@@ -15,18 +15,16 @@ import (
 	"log"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/vectordb-go/vectordb"
+	"github.com/vectordb-go/vectordb/benchmarks/internal/procstat"
 )
 
 var (
@@ -60,7 +58,7 @@ func main() {
 	} else {
 		fmt.Println("ingest: reusing", dir)
 	}
-	fmt.Printf("disk: %.0f MiB\n", float64(du(dir))/(1<<20))
+	fmt.Printf("disk: %.0f MiB\n", float64(procstat.DiskUsage(dir))/(1<<20))
 
 	start := time.Now()
 	db, err := vectordb.Open(dir, &vectordb.Options{MemoryBudget: *budgetMiB << 20, IVFMinRecords: -1})
@@ -179,44 +177,6 @@ func exists(dir string) bool {
 	return err == nil && len(entries) > 0
 }
 
-// du is the disk space the files under dir occupy (allocated blocks, not
-// apparent sizes: the storage engine preallocates sparse files).
-func du(dir string) int64 {
-	var total int64
-	filepath.Walk(dir, func(_ string, info os.FileInfo, err error) error {
-		if err != nil || info.IsDir() {
-			return nil
-		}
-		if st, ok := info.Sys().(*syscall.Stat_t); ok {
-			total += st.Blocks * 512
-		} else {
-			total += info.Size()
-		}
-		return nil
-	})
-	return total
-}
-
-// rss returns the process's resident memory in MiB (Linux): anonymous
-// (the Go heap and the storage engine's own allocations) and file-backed
-// (pages of the storage files mapped into memory, which the OS can drop
-// at will), or zeros.
-func rss() (anon, file float64) {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0, 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		for key, dst := range map[string]*float64{"RssAnon:": &anon, "RssFile:": &file} {
-			if rest, ok := strings.CutPrefix(line, key); ok {
-				kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
-				*dst = float64(kb) / 1024
-			}
-		}
-	}
-	return anon, file
-}
-
 // memory describes the process's memory: resident anonymous and
 // file-backed memory, and the Go heap in use after a collection.
 func memory() string {
@@ -224,7 +184,7 @@ func memory() string {
 	debug.FreeOSMemory()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	anon, file := rss()
+	anon, file := procstat.StatusMiB("RssAnon"), procstat.StatusMiB("RssFile")
 	return fmt.Sprintf("RSS %.0f MiB anonymous + %.0f MiB mapped storage files; Go heap in use %.0f MiB",
 		anon, file, float64(ms.HeapInuse)/(1<<20))
 }
