@@ -32,7 +32,8 @@ func requiredFilter(f Filter) (*fnode, error) {
 // failure can stop it midway, leaving the earlier transactions applied. A
 // namespace that does not exist matches nothing.
 func (h *Namespace) DeleteByFilter(ctx context.Context, filter Filter) (DeleteResult, error) {
-	if err := h.begin(ctx); err != nil {
+	ctx, err := h.begin(ctx)
+	if err != nil {
 		return DeleteResult{}, err
 	}
 	defer h.leave()
@@ -99,7 +100,8 @@ type FetchByMetadataResult struct {
 // moment); records written between pages appear or not according to their
 // ids. It costs the read units of a Fetch of the records returned.
 func (h *Namespace) FetchByMetadata(ctx context.Context, req FetchByMetadataRequest) (FetchByMetadataResult, error) {
-	if err := h.begin(ctx); err != nil {
+	ctx, err := h.begin(ctx)
+	if err != nil {
 		return FetchByMetadataResult{}, err
 	}
 	defer h.leave()

@@ -74,6 +74,9 @@ func (ns *namespace) startBuild(seg *segment) {
 		return
 	}
 	ns.background(func(ctx context.Context) {
+		// The build's workers run at background priority: a slot of the
+		// namespace's only while no operation waits for one.
+		ctx = ivf.WithGate(ctx, ns.ix.db.sched.gate(ns.key(), false))
 		if _, err := ns.build(ctx, seg); err != nil && ctx.Err() == nil && !errors.Is(err, errDropped) {
 			ns.buildFailed.Store(time.Now().UnixNano())
 			ns.ix.db.opts.Logger.Warningf("IVF build of namespace %q of index %q failed: %v", ns.name, ns.ix.name, err)
@@ -447,37 +450,57 @@ func (s *segment) calibrationTruth(ctx context.Context, smp *buildSample) ([][]h
 		tops[i] = newTopK(calibrationK+1, asc, nil)
 		norms[i] = simd.SquaredNorm(smp.queries[i*s.dim : (i+1)*s.dim])
 	}
-	workers := runtime.GOMAXPROCS(0)
-	scores := make([][]float32, workers)
-	for w := range scores {
-		scores[w] = make([]float32, s.chunkRows)
+	// Each worker owns the queries i%workers == w and scans the segment a
+	// chunk at a time, each chunk admitted by ctx's gate and read under
+	// the read lock (taken after the gate: never wait for a slot holding
+	// a lock that an admitted writer may wait for).
+	workers := min(runtime.GOMAXPROCS(0), nq)
+	gate := ivf.GateOf(ctx)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			scores := make([]float32, s.chunkRows)
+			for c := 0; ; c++ {
+				if err := ctx.Err(); err != nil {
+					errs[w] = err
+					return
+				}
+				release, err := gate(ctx)
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				s.mu.RLock()
+				switch {
+				case s.epoch != smp.epoch:
+					err = errCompacted
+				case c<<s.chunkShift >= s.n:
+					s.mu.RUnlock()
+					release()
+					return
+				}
+				if err == nil {
+					for i := w; i < nq; i += workers {
+						tops[i].ids = s.ids // appends may have moved it since the last chunk
+						s.scanChunkLocked(c, smp.queries[i*s.dim:(i+1)*s.dim], norms[i], sparseVec{}, nil, scores, tops[i])
+					}
+				}
+				s.mu.RUnlock()
+				release()
+				if err != nil {
+					errs[w] = err
+					return
+				}
+			}
+		})
 	}
-	for c := 0; ; c++ {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		s.mu.RLock()
-		if s.epoch != smp.epoch {
-			s.mu.RUnlock()
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		if errors.Is(err, errCompacted) {
 			return nil, errCompacted
 		}
-		if c<<s.chunkShift >= s.n {
-			s.mu.RUnlock()
-			break
-		}
-		for _, t := range tops {
-			t.ids = s.ids // appends may have moved it since the last chunk
-		}
-		var wg sync.WaitGroup
-		for w := range workers {
-			wg.Go(func() {
-				for i := w; i < nq; i += workers {
-					s.scanChunkLocked(c, smp.queries[i*s.dim:(i+1)*s.dim], norms[i], sparseVec{}, nil, scores[w], tops[i])
-				}
-			})
-		}
-		wg.Wait()
-		s.mu.RUnlock()
+		return nil, err
 	}
 	truth := make([][]hit, nq)
 	s.mu.RLock()
@@ -501,10 +524,10 @@ func (s *segment) calibrationTruth(ctx context.Context, smp *buildSample) ([][]h
 // for namespaces below the threshold (whose queries then use it only when
 // they set NProbe). It waits for a build already running.
 func (h *Namespace) BuildIVF(ctx context.Context) (IVFDescription, error) {
-	if err := h.begin(ctx); err != nil {
+	if err := h.enter(ctx); err != nil {
 		return IVFDescription{}, err
 	}
-	defer h.leave()
+	defer h.idx.db.leave()
 	ns := h.ix().lookup(h.name)
 	if ns == nil {
 		return IVFDescription{}, fmt.Errorf("%w: %q", ErrNamespaceNotFound, h.name)
@@ -517,7 +540,7 @@ func (h *Namespace) BuildIVF(ctx context.Context) (IVFDescription, error) {
 	if err != nil {
 		return IVFDescription{}, err
 	}
-	st, err := ns.build(ctx, seg)
+	st, err := ns.build(ivf.WithGate(ctx, h.idx.db.sched.gate(h.key(), true)), seg)
 	if errors.Is(err, errDropped) {
 		return IVFDescription{}, fmt.Errorf("%w: %q (deleted during the build)", ErrNamespaceNotFound, h.name)
 	}

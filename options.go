@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"runtime"
 	"time"
 )
 
@@ -88,6 +89,21 @@ type Options struct {
 	// records as queries. Default 0.95; at most 1.
 	IVFTargetRecall float64
 
+	// Concurrency is how many namespace operations run at once across the
+	// DB (queries, writes, fetches, lists; the helper goroutines of a
+	// parallel scan and the workers of IVF builds each count as one). The
+	// rest queue, and each freed slot goes to the next waiting namespace
+	// in turn, so that every busy namespace gets an equal share however
+	// many callers it has. Default GOMAXPROCS at Open.
+	Concurrency int
+
+	// NamespaceConcurrency is how many of those slots one namespace may
+	// hold at once. Default Concurrency-1 (1 on a single core): one
+	// tenant's load never takes the last slot, so another tenant's query
+	// starts at once. Raise it to Concurrency for a DB with one busy
+	// tenant; lower it to share among many busy ones.
+	NamespaceConcurrency int
+
 	// MemTableSize is the size of one storage memtable in bytes. It bounds
 	// the largest atomic Upsert (15% of it: 9.6 MiB, about 3100 records of
 	// dimension 768, at the default 64 MiB).
@@ -160,6 +176,8 @@ func (o *Options) withDefaults() (Options, error) {
 	check(out.BlockCacheSize >= 0, "BlockCacheSize", out.BlockCacheSize, "must not be negative")
 	check(out.IndexCacheSize >= 0, "IndexCacheSize", out.IndexCacheSize, "must not be negative")
 	check(out.NumCompactors == 0 || out.NumCompactors >= 2, "NumCompactors", out.NumCompactors, "must be at least 2")
+	check(out.Concurrency >= 0, "Concurrency", out.Concurrency, "must not be negative")
+	check(out.NamespaceConcurrency >= 0, "NamespaceConcurrency", out.NamespaceConcurrency, "must not be negative")
 	check(out.ReadUnitsFlushInterval >= 0, "ReadUnitsFlushInterval", out.ReadUnitsFlushInterval, "must not be negative")
 	if len(bad) > 0 {
 		return out, errors.Join(bad...)
@@ -190,6 +208,16 @@ func (o *Options) withDefaults() (Options, error) {
 	}
 	if out.NumCompactors == 0 {
 		out.NumCompactors = DefaultNumCompactors
+	}
+	if out.Concurrency == 0 {
+		out.Concurrency = runtime.GOMAXPROCS(0)
+	}
+	if out.NamespaceConcurrency == 0 {
+		out.NamespaceConcurrency = max(1, out.Concurrency-1)
+	}
+	if out.NamespaceConcurrency > out.Concurrency {
+		bad = append(bad, argErrf("Options.NamespaceConcurrency", out.NamespaceConcurrency, "must not exceed Concurrency (%d)", out.Concurrency))
+		return out, errors.Join(bad...)
 	}
 	if out.ReadUnitsFlushInterval == 0 {
 		out.ReadUnitsFlushInterval = DefaultReadUnitsFlushInterval

@@ -76,7 +76,8 @@ type QueryResult struct {
 // product, or squared Euclidean distance. A namespace that does not exist
 // gives no matches.
 func (h *Namespace) Query(ctx context.Context, req QueryRequest) (QueryResult, error) {
-	if err := h.begin(ctx); err != nil {
+	ctx, err := h.begin(ctx)
+	if err != nil {
 		return QueryResult{}, err
 	}
 	defer h.leave()

@@ -52,7 +52,8 @@ type UpdateResult struct {
 // request; a dry run costs the read units of fetching the matches and is
 // not limited by MaxUpdateByFilter.
 func (h *Namespace) Update(ctx context.Context, req UpdateRequest) (UpdateResult, error) {
-	if err := h.begin(ctx); err != nil {
+	ctx, err := h.begin(ctx)
+	if err != nil {
 		return UpdateResult{}, err
 	}
 	defer h.leave()

@@ -38,7 +38,8 @@ type DB struct {
 	}
 	nextDropID atomic.Uint64
 
-	hot hotSet // the hot namespaces, against Options.MemoryBudget
+	hot   hotSet     // the hot namespaces, against Options.MemoryBudget
+	sched *scheduler // admits namespace operations fairly (admission.go)
 
 	janitorWake chan struct{}
 	bgCtx       context.Context // cancelled by Close
@@ -87,6 +88,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 		return nil, fmt.Errorf("vectordb: %w", err)
 	}
 	db := &DB{store: store, opts: o, janitorWake: make(chan struct{}, 1)}
+	db.sched = newScheduler(o.Concurrency, o.NamespaceConcurrency)
 	db.mu.indexes = make(map[string]*index)
 	db.hot.nss = make(map[*namespace]struct{})
 	if err := db.load(); err != nil {

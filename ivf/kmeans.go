@@ -408,7 +408,8 @@ func (km *kmeans) splitEmpty(size []int) {
 func abs32(x float32) float32 { return math.Float32frombits(math.Float32bits(x) &^ (1 << 31)) }
 
 // parallel runs fn over [0, total) in blocks across GOMAXPROCS goroutines,
-// each with its own score buffer of k floats, and returns the sum of fn's
+// each block admitted by ctx's Gate and each goroutine with its own score
+// buffer of k floats, and returns the sum of fn's
 // results. It stops early, leaving blocks undone, once ctx is done: the
 // caller then returns ctx's error.
 func (km *kmeans) parallel(total int, fn func(lo, hi int, scores []float32) int) int {
@@ -420,19 +421,26 @@ func (km *kmeans) parallel(total int, fn func(lo, hi int, scores []float32) int)
 		wg    sync.WaitGroup
 		works = min(runtime.GOMAXPROCS(0), (total+block-1)/block)
 	)
+	gate := GateOf(km.ctx)
 	for range works {
 		wg.Go(func() {
 			scores := make([]float32, km.k)
 			part := 0
 			for {
+				release, err := gate(km.ctx)
+				if err != nil {
+					break
+				}
 				mu.Lock()
 				lo := next
 				next += block
 				mu.Unlock()
 				if lo >= total || km.ctx.Err() != nil {
+					release()
 					break
 				}
 				part += fn(lo, min(lo+block, total), scores)
+				release()
 			}
 			mu.Lock()
 			sum += part

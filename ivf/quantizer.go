@@ -117,7 +117,7 @@ func (q *Quantizer) Assign(x []float32, s *Scratch) int {
 }
 
 // AssignBatch assigns n rows of rows (row i at rows[i*stride:]) into out,
-// split across GOMAXPROCS goroutines. It checks ctx every few thousand
+// split across GOMAXPROCS goroutines, each block admitted by ctx's Gate. It checks ctx every few thousand
 // rows.
 func (q *Quantizer) AssignBatch(ctx context.Context, rows []float32, stride, n int, out []int32) error {
 	const block = 1024
@@ -127,20 +127,27 @@ func (q *Quantizer) AssignBatch(ctx context.Context, rows []float32, stride, n i
 		next int
 		wg   sync.WaitGroup
 	)
+	gate := GateOf(ctx)
 	for range workers {
 		wg.Go(func() {
 			var s Scratch
 			for {
+				release, err := gate(ctx)
+				if err != nil {
+					return
+				}
 				mu.Lock()
 				lo := next
 				next += block
 				mu.Unlock()
 				if lo >= n || ctx.Err() != nil {
+					release()
 					return
 				}
 				for i := lo; i < min(lo+block, n); i++ {
 					out[i] = int32(q.Assign(rows[i*stride:i*stride+q.dim], &s))
 				}
+				release()
 			}
 		})
 	}

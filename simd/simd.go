@@ -150,6 +150,13 @@ func checkBatch(name string, q, rows []float32, stride int, out []float32) {
 // alignment holds.
 func AlignedFloats(n int) []float32 {
 	const align = 64 / 4
+	// Most allocations come back aligned (every large object starts a
+	// page, and most size classes from 64 bytes up are multiples of 64):
+	// take those as they are, so that no allocation grows past its size
+	// class, and pad only the rest.
+	if buf := make([]float32, n); uintptr(unsafe.Pointer(unsafe.SliceData(buf)))%64 == 0 || n == 0 {
+		return buf
+	}
 	buf := make([]float32, n+align-1)
 	off := 0
 	if r := uintptr(unsafe.Pointer(unsafe.SliceData(buf))) % 64; r != 0 {

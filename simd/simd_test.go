@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 )
 
 // use runs fn with impl forced as the active implementation.
@@ -333,6 +334,25 @@ func TestBatchPositionIndependent(t *testing.T) {
 					if got := pair(q, rows[i*stride:i*stride+n]); math.Abs(float64(got-all[i])) > 1e-4*math.Max(1, math.Abs(float64(all[i]))) {
 						t.Fatalf("%s op %d n=%d: row %d pair kernel %v, batch %v", k.name, op, n, i, got, all[i])
 					}
+				}
+			}
+		}
+	}
+}
+
+func TestAlignedFloats(t *testing.T) {
+	for _, n := range []int{0, 1, 3, 16, 20, 100, 384, 1000, 7680, 8192, 8193, 30720, 100000, 1 << 18} {
+		for range 4 {
+			v := AlignedFloats(n)
+			if len(v) != n || cap(v) != n {
+				t.Fatalf("AlignedFloats(%d): len %d cap %d", n, len(v), cap(v))
+			}
+			if n > 0 && uintptr(unsafe.Pointer(&v[0]))%64 != 0 {
+				t.Fatalf("AlignedFloats(%d) not 64-byte aligned", n)
+			}
+			for i, x := range v {
+				if x != 0 {
+					t.Fatalf("AlignedFloats(%d)[%d] = %v", n, i, x)
 				}
 			}
 		}

@@ -39,6 +39,8 @@ var (
 	samples      = flag.Int("queries", 1000, "queries per latency measurement")
 	writers      = flag.Int("writers", 4, "goroutines loading the data set")
 	memProfile   = flag.String("memprofile", "", "write a heap profile at the end to this file")
+	settle       = flag.Duration("settle", 5*time.Minute, "after Open, wait up to this long for the storage engine's compactions to finish")
+	memLimit     = flag.Bool("memlimit", true, "set the Go runtime's soft memory limit to the budget + 25% for the query phase (what README advises)")
 )
 
 func main() {
@@ -51,8 +53,8 @@ func main() {
 		defer os.RemoveAll(d)
 		dir = d
 	}
-	fmt.Printf("machine: %s/%s, %d CPUs; data set: %d x %d records + %d x %d records, dimension %d\n",
-		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), *small, *smallRecords, *large, *largeRecords, *dim)
+	fmt.Printf("machine: %s/%s, %d CPUs; data set: %d x %d records + %d x %d records, dimension %d; Go memory limit %v\n",
+		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), *small, *smallRecords, *large, *largeRecords, *dim, *memLimit)
 	if !exists(dir) {
 		ingest(ctx, dir)
 	} else {
@@ -60,11 +62,17 @@ func main() {
 	}
 	fmt.Printf("disk: %.0f MiB\n", float64(procstat.DiskUsage(dir))/(1<<20))
 
+	if *memLimit {
+		debug.SetMemoryLimit(*budgetMiB << 20 * 5 / 4)
+	}
 	start := time.Now()
 	db, err := vectordb.Open(dir, &vectordb.Options{MemoryBudget: *budgetMiB << 20, IVFMinRecords: -1})
 	check(err)
 	defer db.Close()
 	fmt.Printf("open: %v; after open: %s\n", time.Since(start).Round(time.Millisecond), memory())
+	if *settle > 0 {
+		fmt.Printf("waited %v for background compactions to finish; %s\n", procstat.Settle(*settle).Round(time.Second), memory())
+	}
 	ix, err := db.Index("tenants")
 	check(err)
 
@@ -100,15 +108,20 @@ func main() {
 		measure("cold query, large tenant (first touch)", names(r.Perm(*large)[:min(*large, 50)], "L"))
 	}
 	touched := names(perm[n:min(*small, n+*touch)], "s")
+	peak := sampleRSS()
 	start = time.Now()
 	for _, name := range touched {
 		_, err := ix.Namespace(name).Query(ctx, vectordb.QueryRequest{Vector: q(), TopK: 10})
 		check(err)
 	}
+	el := time.Since(start)
+	peakMiB := peak()
 	st, err := db.Stats()
 	check(err)
-	fmt.Printf("touched %d more tenants in %v: hot %d namespaces, %.0f MiB accounted, budget %d MiB, %d evictions; %s\n",
-		len(touched), time.Since(start).Round(time.Millisecond), st.HotNamespaces, float64(st.HotBytes)/(1<<20), *budgetMiB, st.Evictions, memory())
+	fmt.Printf("touched %d more tenants in %v: hot %d namespaces, %.0f MiB accounted, budget %d MiB, %d evictions\n",
+		len(touched), el.Round(time.Millisecond), st.HotNamespaces, float64(st.HotBytes)/(1<<20), *budgetMiB, st.Evictions)
+	fmt.Printf("  peak RSS anonymous while touching: %.0f MiB (budget + 25%%: %d MiB); after a collection: %s\n",
+		peakMiB, *budgetMiB*5/4, memory())
 	if *memProfile != "" {
 		f, err := os.Create(*memProfile)
 		check(err)
@@ -175,6 +188,28 @@ func vec(r *rand.Rand) []float32 {
 func exists(dir string) bool {
 	entries, err := os.ReadDir(dir)
 	return err == nil && len(entries) > 0
+}
+
+// sampleRSS samples the resident anonymous memory every 10 ms until the
+// returned function is called, which returns the highest sample.
+func sampleRSS() func() float64 {
+	stop := make(chan struct{})
+	done := make(chan float64)
+	go func() {
+		var peak float64
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		for {
+			peak = max(peak, procstat.StatusMiB("RssAnon"))
+			select {
+			case <-stop:
+				done <- peak
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() float64 { close(stop); return <-done }
 }
 
 // memory describes the process's memory: resident anonymous and

@@ -1,6 +1,6 @@
 // Package procstat reads what the benchmark commands report about the
-// process and its files: resident memory from /proc/self/status, and the
-// disk space a directory occupies.
+// process and its files: resident memory from /proc/self/status, CPU time
+// from /proc/self/stat, and the disk space a directory occupies.
 package procstat
 
 import (
@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // StatusMiB returns the value of a /proc/self/status field given in kB
@@ -44,4 +45,44 @@ func DiskUsage(dir string) int64 {
 		return nil
 	})
 	return total
+}
+
+// CPUTime is the CPU time (user + system) the process has used so far,
+// from /proc/self/stat in clock ticks of 10 ms; 0 where unavailable.
+func CPUTime() time.Duration {
+	b, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return 0
+	}
+	// The command name, field 2, may hold spaces: count from after it.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
+
+// Settle waits until the process has been nearly idle (under 5% of one
+// core) for three seconds running, or until max: benchmarks call it after
+// opening a database so that the storage engine's background compactions
+// do not skew what they measure. It returns how long it waited.
+func Settle(max time.Duration) time.Duration {
+	start := time.Now()
+	quiet := 0
+	for time.Since(start) < max && quiet < 3 {
+		c0 := CPUTime()
+		time.Sleep(time.Second)
+		if CPUTime()-c0 < 50*time.Millisecond {
+			quiet++
+		} else {
+			quiet = 0
+		}
+	}
+	return time.Since(start)
 }

@@ -1,0 +1,364 @@
+package vectordb
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+
+	"github.com/vectordb-go/vectordb/ivf"
+)
+
+// Fair admission. Every namespace operation runs under a slot of the DB's
+// scheduler: at most Options.Concurrency slots are held at once across the
+// DB, at most Options.NamespaceConcurrency by one namespace. A call that
+// finds no slot for it queues behind its namespace, and each freed slot
+// goes to the next namespace in a round robin of those waiting, so a
+// namespace with many callers gets the same turns as one with a single
+// caller. With the default limits one namespace can never take the last
+// slot, so a quiet tenant's query starts at once however busy another is.
+//
+// Work that may use more cores takes extra slots only when they are free
+// and nobody waits (tryExtra), and hands them back as soon as someone
+// does (contended). Long operations yield between steps (yield), and IVF
+// builds run their workers at background priority (ivf.WithGate): they
+// get a slot when no operation waits for one, and one in bgShare while
+// operations queue.
+//
+// Deadlock rule: nothing waits for a slot while holding a namespace lock
+// (writeMu, a segment's mu), since an admitted call may be waiting for
+// that lock. Hence yields happen before a write takes its locks, and
+// build workers pass the gate before they take a segment's read lock.
+
+// tenantKey names a namespace for admission. Namespaces are keyed by name,
+// not identity, so that calls on a name being created or recreated queue
+// together.
+type tenantKey struct {
+	ix   uint32
+	name string
+}
+
+// tenant is one namespace's admission state.
+// All fields are guarded by scheduler.mu.
+type tenant struct {
+	key     tenantKey
+	running int             // slots held
+	waiters []chan struct{} // foreground calls queued, first come first served
+	bg      []chan struct{} // background workers queued
+	queued  bool            // in scheduler.ring
+}
+
+// scheduler shares the DB's slots among namespaces.
+type scheduler struct {
+	slots, perNS int
+
+	mu      sync.Mutex
+	free    int
+	tenants map[tenantKey]*tenant
+	ring    []*tenant // namespaces with a queued foreground call, in turn order
+
+	bgWaiting int // queued background workers
+	fgStreak  int // foreground grants since the last background one, while one waited
+
+	// waiting counts queued foreground calls, read without mu by
+	// contended.
+	waiting atomic.Int64
+}
+
+func newScheduler(slots, perNS int) *scheduler {
+	return &scheduler{slots: slots, perNS: perNS, free: slots, tenants: make(map[tenantKey]*tenant)}
+}
+
+// acquire waits for a slot for key. On success the caller must release it.
+// It fails only with ctx's error.
+func (s *scheduler) acquire(ctx context.Context, key tenantKey) error {
+	s.mu.Lock()
+	t := s.tenantLocked(key)
+	if s.free > 0 && t.running < s.perNS && len(t.waiters) == 0 {
+		s.grantLocked(t)
+		s.mu.Unlock()
+		return nil
+	}
+	ch := make(chan struct{})
+	t.waiters = append(t.waiters, ch)
+	s.waiting.Add(1)
+	if !t.queued {
+		t.queued = true
+		s.ring = append(s.ring, t)
+	}
+	s.mu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+	}
+	s.mu.Lock()
+	select {
+	case <-ch:
+		// Granted while we gave up: hand the slot on.
+		s.mu.Unlock()
+		s.release(key)
+	default:
+		t.waiters = removeChan(t.waiters, ch)
+		s.waiting.Add(-1)
+		s.forgetLocked(t)
+		s.mu.Unlock()
+	}
+	return ctx.Err()
+}
+
+// acquireBackground waits for a slot for key at background priority: it is
+// granted while no foreground call waits, or when its share is due (see
+// bgShare). The caller must release it.
+func (s *scheduler) acquireBackground(ctx context.Context, key tenantKey) error {
+	s.mu.Lock()
+	t := s.tenantLocked(key)
+	if s.free > 0 && t.running < s.perNS && len(s.ring) == 0 && s.bgWaiting == 0 {
+		s.grantLocked(t)
+		s.mu.Unlock()
+		return nil
+	}
+	ch := make(chan struct{})
+	t.bg = append(t.bg, ch)
+	s.bgWaiting++
+	s.mu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+	}
+	s.mu.Lock()
+	select {
+	case <-ch:
+		s.mu.Unlock()
+		s.release(key)
+	default:
+		t.bg = removeChan(t.bg, ch)
+		s.bgWaiting--
+		s.forgetLocked(t)
+		s.mu.Unlock()
+	}
+	return ctx.Err()
+}
+
+// tryExtra takes one more slot for key if one is free, the namespace is
+// under its limit and no one waits; the caller must then release it.
+func (s *scheduler) tryExtra(key tenantKey) bool {
+	if s.contended() {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tenantLocked(key)
+	if s.free > 0 && t.running < s.perNS && len(s.ring) == 0 {
+		s.grantLocked(t)
+		return true
+	}
+	s.forgetLocked(t)
+	return false
+}
+
+// contended reports whether a foreground call is waiting for a slot.
+func (s *scheduler) contended() bool { return s.waiting.Load() > 0 }
+
+// yield lets waiting calls go first: if any wait, it gives a slot of
+// key's up and queues for it again. It returns holding the slot whatever
+// happens to ctx (the wait is for others' short steps), so the caller's
+// release stays paired; the caller checks ctx itself.
+func (s *scheduler) yield(ctx context.Context, key tenantKey) {
+	if !s.contended() {
+		return
+	}
+	s.release(key)
+	s.acquire(context.WithoutCancel(ctx), key) // fails only when ctx is done
+}
+
+// release gives back a slot of key's and hands free slots to the waiting.
+func (s *scheduler) release(key tenantKey) {
+	s.mu.Lock()
+	t := s.tenants[key]
+	t.running--
+	s.free++
+	s.dispatchLocked()
+	s.forgetLocked(t)
+	s.mu.Unlock()
+}
+
+// bgShare: while foreground calls queue, every bgShare-th slot freed goes
+// to a waiting background worker, so that IVF builds progress under any
+// load.
+const bgShare = 8
+
+// dispatchLocked grants free slots: to queued foreground calls, one
+// namespace at a time in ring order, and to background workers when no
+// foreground call can take a slot or their share is due.
+// REQUIRES: mu held.
+func (s *scheduler) dispatchLocked() {
+	for s.free > 0 {
+		if s.bgWaiting > 0 && (len(s.ring) == 0 || s.fgStreak >= bgShare) && s.grantBackgroundLocked() {
+			s.fgStreak = 0
+			continue
+		}
+		if s.grantForegroundLocked() {
+			if s.bgWaiting > 0 {
+				s.fgStreak++
+			}
+			continue
+		}
+		// Every queued namespace is at its limit: a background worker of
+		// another may still run.
+		if s.bgWaiting == 0 || !s.grantBackgroundLocked() {
+			return
+		}
+	}
+}
+
+// grantForegroundLocked grants the first queued call of the first
+// namespace in the ring that is under its limit, and moves that namespace
+// to the back of the ring (round robin). It reports whether it granted.
+// REQUIRES: mu held.
+func (s *scheduler) grantForegroundLocked() bool {
+	for i, t := range s.ring {
+		if t.running >= s.perNS {
+			continue
+		}
+		ch := t.waiters[0]
+		t.waiters = t.waiters[1:]
+		s.waiting.Add(-1)
+		s.grantLocked(t)
+		close(ch)
+		s.ring = append(s.ring[:i], s.ring[i+1:]...)
+		if len(t.waiters) > 0 {
+			s.ring = append(s.ring, t)
+		} else {
+			t.queued = false
+		}
+		return true
+	}
+	return false
+}
+
+// grantBackgroundLocked grants a queued background worker of a namespace
+// under its limit, and reports whether it did.
+// REQUIRES: mu held.
+func (s *scheduler) grantBackgroundLocked() bool {
+	for _, t := range s.tenants {
+		if len(t.bg) > 0 && t.running < s.perNS {
+			ch := t.bg[0]
+			t.bg = t.bg[1:]
+			s.bgWaiting--
+			s.grantLocked(t)
+			close(ch)
+			return true
+		}
+	}
+	return false
+}
+
+// REQUIRES: mu held.
+func (s *scheduler) grantLocked(t *tenant) {
+	t.running++
+	s.free--
+}
+
+// tenantLocked returns key's state, creating it.
+// REQUIRES: mu held.
+func (s *scheduler) tenantLocked(key tenantKey) *tenant {
+	t := s.tenants[key]
+	if t == nil {
+		t = &tenant{key: key}
+		s.tenants[key] = t
+	}
+	return t
+}
+
+// forgetLocked drops t's state once it holds and awaits nothing, so that
+// the map holds only active namespaces.
+// REQUIRES: mu held.
+func (s *scheduler) forgetLocked(t *tenant) {
+	if t.running == 0 && len(t.waiters) == 0 && len(t.bg) == 0 {
+		if t.queued {
+			s.ring = removeTenant(s.ring, t)
+			t.queued = false
+		}
+		delete(s.tenants, t.key)
+	} else if t.queued && len(t.waiters) == 0 {
+		s.ring = removeTenant(s.ring, t)
+		t.queued = false
+	}
+}
+
+func removeChan(chs []chan struct{}, ch chan struct{}) []chan struct{} {
+	for i, c := range chs {
+		if c == ch {
+			return append(chs[:i], chs[i+1:]...)
+		}
+	}
+	return chs
+}
+
+func removeTenant(ring []*tenant, t *tenant) []*tenant {
+	for i, r := range ring {
+		if r == t {
+			return append(ring[:i], ring[i+1:]...)
+		}
+	}
+	return ring
+}
+
+// A call's admission travels in its context, for the code below it that
+// may take more cores (parallel scans) or hand its slot over (bulk
+// writes).
+type admissionKey struct{}
+
+// admission is a call's hold on the scheduler.
+type admission struct {
+	s   *scheduler
+	key tenantKey
+}
+
+func withAdmission(ctx context.Context, a *admission) context.Context {
+	return context.WithValue(ctx, admissionKey{}, a)
+}
+
+// admissionOf returns ctx's admission, or nil outside an admitted call.
+func admissionOf(ctx context.Context) *admission {
+	a, _ := ctx.Value(admissionKey{}).(*admission)
+	return a
+}
+
+// yield gives waiting calls their turn between steps of ctx's call, if
+// it was admitted.
+func yield(ctx context.Context) {
+	if a := admissionOf(ctx); a != nil {
+		a.s.yield(ctx, a.key)
+	}
+}
+
+// extraWorkers takes up to n extra slots for helper goroutines of ctx's
+// call and returns how many it got, each to be given back with
+// a.s.release; outside an admitted call it grants all n.
+func extraWorkers(ctx context.Context, n int) (got int, a *admission) {
+	a = admissionOf(ctx)
+	if a == nil {
+		return n, nil
+	}
+	for got < n && a.s.tryExtra(a.key) {
+		got++
+	}
+	return got, a
+}
+
+// gate returns an ivf.Gate that admits each block of an IVF build as a
+// slot of key's, at background priority unless foreground.
+func (s *scheduler) gate(key tenantKey, foreground bool) ivf.Gate {
+	return func(ctx context.Context) (func(), error) {
+		acquire := s.acquireBackground
+		if foreground {
+			acquire = s.acquire
+		}
+		if err := acquire(ctx, key); err != nil {
+			return nil, err
+		}
+		return func() { s.release(key) }, nil
+	}
+}

@@ -1,0 +1,334 @@
+package vectordb
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+var (
+	keyA = tenantKey{ix: 1, name: "a"}
+	keyB = tenantKey{ix: 1, name: "b"}
+	keyC = tenantKey{ix: 2, name: "a"} // same name, other index
+)
+
+// acquireAsync starts an acquire and returns a channel that receives its
+// result; it waits until the call is queued (or granted).
+func acquireAsync(t *testing.T, s *scheduler, ctx context.Context, key tenantKey, bg bool) <-chan error {
+	t.Helper()
+	done := make(chan error, 1)
+	before := s.queued()
+	go func() {
+		if bg {
+			done <- s.acquireBackground(ctx, key)
+		} else {
+			done <- s.acquire(ctx, key)
+		}
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for s.queued() == before && len(done) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("acquire neither queued nor returned")
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+	return done
+}
+
+// queued counts the calls waiting, foreground and background.
+func (s *scheduler) queued() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return int(s.waiting.Load()) + s.bgWaiting
+}
+
+func granted(ch <-chan error) bool {
+	select {
+	case err := <-ch:
+		return err == nil
+	case <-time.After(20 * time.Millisecond):
+		return false
+	}
+}
+
+func mustGrant(t *testing.T, ch <-chan error, what string) {
+	t.Helper()
+	select {
+	case err := <-ch:
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s: not granted", what)
+	}
+}
+
+// idle checks that every slot is back and no state is left.
+func (s *scheduler) checkIdle(t *testing.T) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.free != s.slots || len(s.tenants) != 0 || len(s.ring) != 0 || s.waiting.Load() != 0 || s.bgWaiting != 0 {
+		t.Fatalf("scheduler not idle: free %d of %d, %d tenants, ring %d, waiting %d, bg %d",
+			s.free, s.slots, len(s.tenants), len(s.ring), s.waiting.Load(), s.bgWaiting)
+	}
+}
+
+func TestSchedulerNamespaceLimit(t *testing.T) {
+	s := newScheduler(2, 1)
+	if err := s.acquire(ctx, keyA); err != nil {
+		t.Fatal(err)
+	}
+	// A second call of the same namespace waits, though a slot is free...
+	a2 := acquireAsync(t, s, ctx, keyA, false)
+	if granted(a2) {
+		t.Fatal("a namespace got more slots than NamespaceConcurrency")
+	}
+	// ...which another namespace (also one of the same name in another
+	// index) gets at once.
+	if err := s.acquire(ctx, keyC); err != nil {
+		t.Fatal(err)
+	}
+	s.release(keyC)
+	if err := s.acquire(ctx, keyB); err != nil {
+		t.Fatal(err)
+	}
+	s.release(keyA)
+	mustGrant(t, a2, "queued call after release")
+	s.release(keyA)
+	s.release(keyB)
+	s.checkIdle(t)
+}
+
+func TestSchedulerRoundRobin(t *testing.T) {
+	s := newScheduler(1, 1)
+	if err := s.acquire(ctx, keyA); err != nil {
+		t.Fatal(err)
+	}
+	// Three more calls of A queue before one of B; B must not wait for
+	// all of them.
+	var order []string
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	queue := func(key tenantKey, name string) {
+		ch := acquireAsync(t, s, ctx, key, false)
+		wg.Go(func() {
+			if err := <-ch; err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			order = append(order, name)
+			mu.Unlock()
+			s.release(key)
+		})
+	}
+	queue(keyA, "a2")
+	queue(keyA, "a3")
+	queue(keyA, "a4")
+	queue(keyB, "b1")
+	s.release(keyA)
+	wg.Wait()
+	want := []string{"a2", "b1", "a3", "a4"}
+	if len(order) != len(want) {
+		t.Fatalf("grant order %v, want %v", order, want)
+	}
+	for i := range want {
+		if order[i] != want[i] {
+			t.Fatalf("grant order %v, want %v", order, want)
+		}
+	}
+	s.checkIdle(t)
+}
+
+func TestSchedulerCancelWhileQueued(t *testing.T) {
+	s := newScheduler(1, 1)
+	if err := s.acquire(context.Background(), keyA); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	b := acquireAsync(t, s, ctx, keyB, false)
+	bg := acquireAsync(t, s, ctx, keyB, true)
+	cancel()
+	for _, ch := range []<-chan error{b, bg} {
+		if err := <-ch; !errors.Is(err, context.Canceled) {
+			t.Fatalf("cancelled acquire: %v", err)
+		}
+	}
+	s.release(keyA)
+	s.checkIdle(t)
+}
+
+func TestSchedulerBackgroundYieldsToForeground(t *testing.T) {
+	s := newScheduler(1, 1)
+	if err := s.acquire(ctx, keyA); err != nil {
+		t.Fatal(err)
+	}
+	bg := acquireAsync(t, s, ctx, keyB, true)
+	fg := acquireAsync(t, s, ctx, keyB, false)
+	s.release(keyA)
+	mustGrant(t, fg, "foreground")
+	if granted(bg) {
+		t.Fatal("background worker ran before a queued foreground call")
+	}
+	s.release(keyB)
+	mustGrant(t, bg, "background after the foreground call")
+	// tryExtra is refused while anyone waits, granted otherwise.
+	fg2 := acquireAsync(t, s, ctx, keyA, false)
+	if s.tryExtra(keyC) {
+		t.Fatal("extra slot granted while a call waits")
+	}
+	s.release(keyB)
+	mustGrant(t, fg2, "foreground after background")
+	s.release(keyA)
+	if !s.tryExtra(keyC) {
+		t.Fatal("extra slot refused on an idle scheduler")
+	}
+	s.release(keyC)
+	s.checkIdle(t)
+}
+
+func TestSchedulerBackgroundShare(t *testing.T) {
+	// Under a constant foreground queue, a background worker still gets
+	// one slot in bgShare.
+	s := newScheduler(1, 1)
+	if err := s.acquire(ctx, keyA); err != nil {
+		t.Fatal(err)
+	}
+	bg := acquireAsync(t, s, ctx, keyB, true)
+	grants := 0
+	for grants = 1; grants <= 2*bgShare; grants++ {
+		fg := acquireAsync(t, s, ctx, keyA, false)
+		s.release(keyA) // hands the slot to fg, or to the background worker
+		if granted(bg) {
+			s.release(keyB)
+			mustGrant(t, fg, "foreground after the background share")
+			s.release(keyA)
+			break
+		}
+		mustGrant(t, fg, "foreground")
+	}
+	if grants > bgShare+1 {
+		t.Fatalf("background worker waited %d grants, want at most %d", grants, bgShare+1)
+	}
+	s.checkIdle(t)
+}
+
+// TestSchedulerStress runs many callers of a few namespaces with random
+// cancellations, extras and yields, and checks the limits at every grant
+// and that everything is returned at the end (run with -race).
+func TestSchedulerStress(t *testing.T) {
+	const slots, perNS = 3, 2
+	s := newScheduler(slots, perNS)
+	keys := []tenantKey{keyA, keyB, keyC, {ix: 3, name: "z"}}
+	var held [4]atomic.Int32
+	var total atomic.Int32
+	take := func(i int) {
+		if n := held[i].Add(1); n > perNS {
+			t.Errorf("namespace %d holds %d slots", i, n)
+		}
+		if n := total.Add(1); n > slots {
+			t.Errorf("%d slots held", n)
+		}
+	}
+	give := func(i int) {
+		held[i].Add(-1)
+		total.Add(-1)
+		s.release(keys[i])
+	}
+	var wg sync.WaitGroup
+	for g := range 16 {
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(uint64(g), 9))
+			for range 300 {
+				i := r.IntN(len(keys))
+				ctx, cancel := context.WithTimeout(context.Background(), time.Duration(r.IntN(200))*time.Microsecond)
+				var err error
+				if r.IntN(4) == 0 {
+					err = s.acquireBackground(ctx, keys[i])
+				} else {
+					err = s.acquire(ctx, keys[i])
+				}
+				cancel()
+				if err != nil {
+					continue
+				}
+				take(i)
+				// give back before the extra's checks would race with
+				// the yield's: the counters are updated around each.
+				if r.IntN(3) == 0 && s.tryExtra(keys[i]) {
+					take(i)
+					give(i)
+				}
+				if r.IntN(3) == 0 {
+					held[i].Add(-1)
+					total.Add(-1)
+					s.yield(context.Background(), keys[i])
+					take(i)
+				}
+				time.Sleep(time.Duration(r.IntN(50)) * time.Microsecond)
+				give(i)
+			}
+		})
+	}
+	wg.Wait()
+	s.checkIdle(t)
+}
+
+func TestNamespaceConcurrencyLimitsCalls(t *testing.T) {
+	db := openMemWith(t, func(o *Options) { o.Concurrency, o.NamespaceConcurrency = 2, 1 })
+	ix := mustIndex(t, db, "ix", 4, Euclidean)
+	a, b := ix.Namespace("a"), ix.Namespace("b")
+	for _, h := range []*Namespace{a, b} {
+		if _, err := h.Upsert(ctx, []Record{{ID: "x", Values: []float32{1, 2, 3, 4}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Hold namespace a's only slot, as a long call of a would.
+	if err := db.sched.acquire(ctx, a.key()); err != nil {
+		t.Fatal(err)
+	}
+	q := QueryRequest{Vector: []float32{1, 2, 3, 4}, TopK: 1}
+	if res, err := b.Query(ctx, q); err != nil || len(res.Matches) != 1 {
+		t.Fatalf("b's query while a is busy: %v, %v", res, err)
+	}
+	short, cancel := context.WithTimeout(ctx, 30*time.Millisecond)
+	defer cancel()
+	if _, err := a.Query(short, q); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a's second call ran past NamespaceConcurrency: %v", err)
+	}
+	if _, err := a.Upsert(short, []Record{{ID: "y", Values: []float32{1, 2, 3, 4}}}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a's write ran past NamespaceConcurrency: %v", err)
+	}
+	db.sched.release(a.key())
+	if res, err := a.Fetch(ctx, []string{"x", "y"}); err != nil || len(res.Records) != 1 {
+		t.Fatalf("after release: %v, %v (the timed-out upsert must not have written)", res, err)
+	}
+	db.sched.checkIdle(t)
+}
+
+func TestConcurrencyOptions(t *testing.T) {
+	for _, o := range []Options{
+		{InMemory: true, Concurrency: -1},
+		{InMemory: true, NamespaceConcurrency: -2},
+		{InMemory: true, Concurrency: 2, NamespaceConcurrency: 3},
+	} {
+		_, err := Open("", &o)
+		var ae *ArgumentError
+		if !errors.As(err, &ae) {
+			t.Errorf("Open with %+v: %v, want *ArgumentError", o, err)
+		}
+	}
+	db := openMemWith(t, func(o *Options) { o.Concurrency = 1 })
+	if db.opts.NamespaceConcurrency != 1 {
+		t.Fatalf("default NamespaceConcurrency with Concurrency 1: %d", db.opts.NamespaceConcurrency)
+	}
+	db2 := openMemWith(t, func(o *Options) { o.Concurrency = 4 })
+	if db2.opts.NamespaceConcurrency != 3 {
+		t.Fatalf("default NamespaceConcurrency with Concurrency 4: %d", db2.opts.NamespaceConcurrency)
+	}
+}

@@ -1,0 +1,198 @@
+// Command noisy measures noisy-neighbour isolation: the query latency of
+// a small tenant B alone, then while -readers goroutines query a large
+// tenant A (a namespace of -n records with its IVF index) and -writers
+// goroutines bulk-upsert into A, all in one database on disk. It reports
+// B's latency percentiles in both phases, their ratio, and A's throughput
+// under load, so that fairness is not bought by starving A.
+//
+//	go run ./benchmarks/cmd/noisy -n 100000 -dim 768
+//	go run ./benchmarks/cmd/noisy -ns-concurrency 64 -concurrency 64   # admission limits off
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vectordb-go/vectordb"
+)
+
+var (
+	dirFlag  = flag.String("dir", "", "database directory (default: a temporary one, removed at exit); reused if it holds the data set")
+	n        = flag.Int("n", 100_000, "records of tenant A")
+	bRecords = flag.Int("b", 1000, "records of tenant B")
+	dim      = flag.Int("dim", 768, "dimension")
+	readers  = flag.Int("readers", 4, "goroutines querying A")
+	writers  = flag.Int("writers", 4, "goroutines bulk-upserting into A")
+	batch    = flag.Int("batch", 1000, "records per bulk upsert")
+	phase    = flag.Duration("phase", 10*time.Second, "length of each measured phase")
+	conc     = flag.Int("concurrency", 0, "Options.Concurrency (0: default)")
+	nsConc   = flag.Int("ns-concurrency", 0, "Options.NamespaceConcurrency (0: default)")
+)
+
+func main() {
+	flag.Parse()
+	ctx := context.Background()
+	dir := *dirFlag
+	if dir == "" {
+		d, err := os.MkdirTemp("", "noisy-")
+		check(err)
+		defer os.RemoveAll(d)
+		dir = d
+	}
+	opts := &vectordb.Options{Concurrency: *conc, NamespaceConcurrency: *nsConc}
+	db, err := vectordb.Open(dir, opts)
+	check(err)
+	defer db.Close()
+	fmt.Printf("machine: %s/%s, %d CPUs, GOMAXPROCS %d; A: %d x %d, B: %d records; Concurrency %d, NamespaceConcurrency %d\n",
+		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), *n, *dim, *bRecords, *conc, *nsConc)
+	ix, err := db.Index("noisy")
+	if err != nil {
+		ix, err = db.CreateIndex(ctx, vectordb.IndexSpec{Name: "noisy", Dimension: *dim, Metric: vectordb.Cosine})
+		check(err)
+	}
+	a, b := ix.Namespace("A"), ix.Namespace("B")
+	r := rand.New(rand.NewPCG(1, 2))
+	if d, err := ix.DescribeNamespace(ctx, "A"); err != nil || d.RecordCount < int64(*n) {
+		start := time.Now()
+		load(ctx, a, r, 0, *n)
+		load(ctx, b, r, 0, *bRecords)
+		_, err := a.BuildIVF(ctx)
+		check(err)
+		fmt.Printf("loaded and indexed in %v\n", time.Since(start).Round(time.Millisecond))
+	}
+	d, err := ix.DescribeNamespace(ctx, "A")
+	check(err)
+	if d.IVF != nil {
+		fmt.Printf("A: %d records, IVF %d lists, nprobe %d\n", d.RecordCount, d.IVF.Lists, d.IVF.NProbe)
+	}
+
+	queryB := func(stop <-chan struct{}) []time.Duration {
+		r := rand.New(rand.NewPCG(3, 3))
+		var lat []time.Duration
+		for {
+			select {
+			case <-stop:
+				return lat
+			default:
+			}
+			q := vec(r)
+			t0 := time.Now()
+			res, err := b.Query(ctx, vectordb.QueryRequest{Vector: q, TopK: 10})
+			lat = append(lat, time.Since(t0))
+			check(err)
+			if len(res.Matches) == 0 {
+				log.Fatal("B: no matches")
+			}
+		}
+	}
+	timed := func(f func(stop <-chan struct{}) []time.Duration) []time.Duration {
+		stop := make(chan struct{})
+		time.AfterFunc(*phase, func() { close(stop) })
+		return f(stop)
+	}
+	// Warm B (load it) before measuring.
+	warm := make(chan struct{})
+	time.AfterFunc(time.Second, func() { close(warm) })
+	queryB(warm)
+	alone := timed(queryB)
+	report("B alone", alone)
+
+	var (
+		stop     = make(chan struct{})
+		wg       sync.WaitGroup
+		aQueries atomic.Int64
+		aRecords atomic.Int64
+		next     atomic.Int64
+	)
+	next.Store(int64(*n))
+	for w := range *readers {
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(10, uint64(w)))
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				_, err := a.Query(ctx, vectordb.QueryRequest{Vector: vec(r), TopK: 10})
+				check(err)
+				aQueries.Add(1)
+			}
+		})
+	}
+	for w := range *writers {
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(20, uint64(w)))
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				from := int(next.Add(int64(*batch))) - *batch
+				load(ctx, a, r, from, *batch)
+				aRecords.Add(int64(*batch))
+			}
+		})
+	}
+	time.Sleep(time.Second) // let the load reach its steady state
+	q0, r0, t0 := aQueries.Load(), aRecords.Load(), time.Now()
+	loaded := timed(queryB)
+	el := time.Since(t0).Seconds()
+	q1, r1 := aQueries.Load(), aRecords.Load()
+	close(stop)
+	wg.Wait()
+	report("B under load", loaded)
+	fmt.Printf("A under load: %.0f queries/s, %.0f records/s upserted\n", float64(q1-q0)/el, float64(r1-r0)/el)
+	fmt.Printf("B p50 ratio %.2f, p99 ratio %.2f (target p99 <= 2x)\n",
+		ms(pct(loaded, 50))/ms(pct(alone, 50)), ms(pct(loaded, 99))/ms(pct(alone, 99)))
+}
+
+// load upserts records [from, from+count) into h in batches of -batch.
+func load(ctx context.Context, h *vectordb.Namespace, r *rand.Rand, from, count int) {
+	for lo := from; lo < from+count; lo += *batch {
+		recs := make([]vectordb.Record, min(*batch, from+count-lo))
+		for i := range recs {
+			recs[i] = vectordb.Record{ID: "doc-" + strconv.Itoa(lo+i), Values: vec(r)}
+		}
+		_, err := h.Upsert(ctx, recs)
+		check(err)
+	}
+}
+
+func report(what string, lat []time.Duration) {
+	fmt.Printf("%s: %d queries, p50 %.3f ms, p90 %.3f ms, p99 %.3f ms, p99.9 %.3f ms\n",
+		what, len(lat), ms(pct(lat, 50)), ms(pct(lat, 90)), ms(pct(lat, 99)), ms(pct(lat, 99.9)))
+}
+
+func pct(lat []time.Duration, p float64) time.Duration {
+	s := slices.Clone(lat)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(float64(len(s))*p/100))]
+}
+
+func vec(r *rand.Rand) []float32 {
+	v := make([]float32, *dim)
+	for i := range v {
+		v[i] = r.Float32()*2 - 1
+	}
+	return v
+}
+
+func ms(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e6 }
+
+func check(err error) {
+	if err != nil {
+		log.Fatal(err)
+	}
+}
