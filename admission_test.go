@@ -332,3 +332,36 @@ func TestConcurrencyOptions(t *testing.T) {
 		t.Fatalf("default NamespaceConcurrency with Concurrency 4: %d", db2.opts.NamespaceConcurrency)
 	}
 }
+
+// TestBackgroundBuildUnderLoad: with one slot for the whole DB and a
+// caller querying without pause, the automatic IVF build (at background
+// priority) still completes, on its share of the slot.
+func TestBackgroundBuildUnderLoad(t *testing.T) {
+	const n, dim = 3000, 16
+	db := openMemWith(t, func(o *Options) { o.Concurrency, o.IVFMinRecords = 1, 1000 })
+	ix := mustIndex(t, db, "c", dim, Euclidean)
+	h := ix.Namespace("t")
+	base, queries := ivfData(5, n, 20, dim, Euclidean)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 2 {
+		wg.Go(func() {
+			for i := w; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := h.Query(ctx, QueryRequest{Vector: queries[(i%20)*dim : (i%20+1)*dim], TopK: 3}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	upsertAll(t, h, base, dim)
+	waitIVF(t, ix, "t", anyIVF)
+	close(stop)
+	wg.Wait()
+	db.sched.checkIdle(t)
+}

@@ -332,8 +332,16 @@ func TestIVFRebuildsOnGrowth(t *testing.T) {
 // TestIVFBuildDuringWrites builds while other goroutines write and query;
 // the index must end up holding exactly the live records.
 func TestIVFBuildDuringWrites(t *testing.T) {
+	// Also with one admission slot for the whole DB: the build's workers
+	// then queue with the writers and queries they race (admission.go).
+	for _, slots := range []int{0, 1} {
+		t.Run(fmt.Sprint("concurrency=", slots), func(t *testing.T) { testIVFBuildDuringWrites(t, slots) })
+	}
+}
+
+func testIVFBuildDuringWrites(t *testing.T, slots int) {
 	const n, dim = 4000, 16
-	db := openMemWith(t, func(o *Options) { o.IVFMinRecords = -1 })
+	db := openMemWith(t, func(o *Options) { o.IVFMinRecords, o.Concurrency = -1, slots })
 	ix := mustIndex(t, db, "c", dim, Euclidean)
 	h := ix.Namespace("t")
 	base, queries := ivfData(4, n, 50, dim, Euclidean)

@@ -12,11 +12,17 @@ import (
 // Dropping data. DeleteNamespace, DeleteAll and DeleteIndex remove the
 // catalog entries and write a pending-drop record in one transaction, so
 // the data is unreachable at once and its removal survives a crash. The
-// janitor goroutine then deletes each dropped prefix in bounded
-// transactions that interleave with other tenants' writes (Badger's
-// DropPrefix would block every writer of the database while it runs),
-// checks with a scan that nothing is left, and only then deletes the
-// pending-drop record. Open wakes it, so an interrupted drop resumes.
+// janitor goroutine then removes each dropped prefix, checks with a scan
+// that nothing is left, and only then deletes the pending-drop record.
+// Open wakes it, so an interrupted drop resumes.
+//
+// A large prefix (Options.ReclaimMinBytes) goes with Badger's DropPrefix, which drops whole tables
+// and so gives the disk space back at once; it blocks every writer of the
+// database while it runs (they wait: see storage.Store.Update), so smaller
+// prefixes, whose space matters less, are deleted with tombstones in
+// bounded transactions that interleave with other tenants' writes. The
+// tombstones' space comes back as compactions pass (at the bottom level
+// only with a later DropPrefix: Badger #2329).
 
 // dropChunkBytes bounds the keys one janitor transaction deletes. A
 // tombstone costs its key plus 12 bytes of transaction budget; 1 MiB of
@@ -104,6 +110,16 @@ func (db *DB) processDrops(ctx context.Context) error {
 	}
 	for _, d := range drops {
 		for _, p := range d.rec.Prefixes {
+			size, err := db.store.PrefixBytes(p)
+			if err != nil {
+				return err
+			}
+			if min := db.opts.ReclaimMinBytes; min >= 0 && size >= min {
+				if err := db.store.DropPrefix(p); err != nil {
+					return err
+				}
+			}
+			// Tombstones for whatever is left (all of a small prefix).
 			if err := db.store.DeletePrefix(ctx, p, dropChunkBytes); err != nil {
 				return err
 			}

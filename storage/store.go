@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
@@ -159,17 +160,73 @@ func wrap(fn func(*Txn) error) func(*badger.Txn) error {
 }
 
 // Update runs fn in a read-write transaction and commits it, retrying the
-// whole of fn on a conflict. fn must therefore compute everything it writes
-// inside the transaction.
+// whole of fn on a conflict, and while a DropPrefix blocks writes (Badger
+// refuses commits then rather than queue them). fn must therefore compute
+// everything it writes inside the transaction.
 func (s *Store) Update(fn func(*Txn) error) error {
 	var err error
-	for range conflictRetries {
+	conflicts := 0
+	backoff := blockedBackoffMin
+	for waited := time.Duration(0); ; {
 		err = s.db.Update(wrap(fn))
-		if !errors.Is(err, badger.ErrConflict) {
+		switch {
+		case errors.Is(err, badger.ErrConflict):
+			if conflicts++; conflicts == conflictRetries {
+				return ErrConflict
+			}
+		case errors.Is(err, badger.ErrBlockedWrites) && waited < blockedWritesMaxWait:
+			time.Sleep(backoff)
+			waited += backoff
+			backoff = min(2*backoff, blockedBackoffMax)
+		default:
 			return translate("commit", err)
 		}
 	}
-	return ErrConflict
+}
+
+// A DropPrefix blocks writes for as long as it takes to drop the tables of
+// the prefix (well under a second for a 300 MB tenant here): writers wait
+// for it, polling with a backoff, for at most blockedWritesMaxWait.
+const (
+	blockedBackoffMin    = time.Millisecond
+	blockedBackoffMax    = 50 * time.Millisecond
+	blockedWritesMaxWait = time.Minute
+)
+
+// DropPrefix removes every key under prefix by dropping whole tables and
+// rewriting the tables that straddle it, which gives the space back at
+// once, unlike tombstones (which reclaim nothing until a compaction merges
+// them with the data, and at the bottom level never: Badger #2329). Every
+// other writer of the database waits while it runs (see Update). It is not
+// atomic across a crash: callers make the data unreachable first and
+// verify with PrefixEmpty after.
+func (s *Store) DropPrefix(prefix []byte) error {
+	return translate("drop prefix", s.db.DropPrefix(prefix))
+}
+
+// PrefixBytes returns the bytes of the keys and values under prefix, from
+// a scan of the keys (values are not read).
+func (s *Store) PrefixBytes(prefix []byte) (int64, error) {
+	var n int64
+	err := s.db.View(func(t *badger.Txn) error {
+		o := badger.DefaultIteratorOptions
+		o.Prefix, o.PrefetchValues = prefix, false
+		it := t.NewIterator(o)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			n += it.Item().EstimatedSize()
+		}
+		return nil
+	})
+	return n, translate("scan", err)
+}
+
+// TablesSize returns the bytes of the tables that hold only keys under
+// prefix: what a DropPrefix of it gives back at once, without rewriting
+// any table.
+func (s *Store) TablesSize(prefix []byte) int64 {
+	onDisk, _ := s.db.EstimateSize(prefix)
+	return int64(onDisk)
 }
 
 // Snapshot opens a read-only transaction at the current point in time.

@@ -1,7 +1,8 @@
 // Command noisy measures noisy-neighbour isolation: the query latency of
 // a small tenant B alone, then while -readers goroutines query a large
 // tenant A (a namespace of -n records with its IVF index) and -writers
-// goroutines bulk-upsert into A, all in one database on disk. It reports
+// goroutines bulk-upsert into A (overwriting runs of its records, so that
+// A keeps its size), all in one database on disk, durable writes. It reports
 // B's latency percentiles in both phases, their ratio, and A's throughput
 // under load, so that fairness is not bought by starving A.
 //
@@ -17,6 +18,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"sync"
@@ -24,6 +26,7 @@ import (
 	"time"
 
 	"github.com/vectordb-go/vectordb"
+	"github.com/vectordb-go/vectordb/benchmarks/internal/procstat"
 )
 
 var (
@@ -37,6 +40,7 @@ var (
 	phase    = flag.Duration("phase", 10*time.Second, "length of each measured phase")
 	conc     = flag.Int("concurrency", 0, "Options.Concurrency (0: default)")
 	nsConc   = flag.Int("ns-concurrency", 0, "Options.NamespaceConcurrency (0: default)")
+	cpuProf  = flag.String("cpuprofile", "", "write a CPU profile of the loaded phase to this file")
 )
 
 func main() {
@@ -60,15 +64,18 @@ func main() {
 		ix, err = db.CreateIndex(ctx, vectordb.IndexSpec{Name: "noisy", Dimension: *dim, Metric: vectordb.Cosine})
 		check(err)
 	}
-	a, b := ix.Namespace("A"), ix.Namespace("B")
+	bName := "B" + strconv.Itoa(*bRecords)
+	a, b := ix.Namespace("A"), ix.Namespace(bName)
 	r := rand.New(rand.NewPCG(1, 2))
 	if d, err := ix.DescribeNamespace(ctx, "A"); err != nil || d.RecordCount < int64(*n) {
 		start := time.Now()
 		load(ctx, a, r, 0, *n)
-		load(ctx, b, r, 0, *bRecords)
 		_, err := a.BuildIVF(ctx)
 		check(err)
-		fmt.Printf("loaded and indexed in %v\n", time.Since(start).Round(time.Millisecond))
+		fmt.Printf("A loaded and indexed in %v\n", time.Since(start).Round(time.Millisecond))
+	}
+	if d, err := ix.DescribeNamespace(ctx, bName); err != nil || d.RecordCount < int64(*bRecords) {
+		load(ctx, b, r, 0, *bRecords)
 	}
 	d, err := ix.DescribeNamespace(ctx, "A")
 	check(err)
@@ -100,21 +107,24 @@ func main() {
 		time.AfterFunc(*phase, func() { close(stop) })
 		return f(stop)
 	}
-	// Warm B (load it) before measuring.
+	// Let the storage engine's compactions (and any IVF build) finish,
+	// then warm B (load it) before measuring.
+	fmt.Printf("settled for %v\n", procstat.Settle(3*time.Minute).Round(time.Second))
 	warm := make(chan struct{})
 	time.AfterFunc(time.Second, func() { close(warm) })
 	queryB(warm)
+	g0 := gcStats()
 	alone := timed(queryB)
+	g1 := gcStats()
 	report("B alone", alone)
+	fmt.Printf("  %s\n", g1.since(g0))
 
 	var (
 		stop     = make(chan struct{})
 		wg       sync.WaitGroup
 		aQueries atomic.Int64
 		aRecords atomic.Int64
-		next     atomic.Int64
 	)
-	next.Store(int64(*n))
 	for w := range *readers {
 		wg.Go(func() {
 			r := rand.New(rand.NewPCG(10, uint64(w)))
@@ -139,20 +149,33 @@ func main() {
 					return
 				default:
 				}
-				from := int(next.Add(int64(*batch))) - *batch
-				load(ctx, a, r, from, *batch)
+				// Overwrite a random run of A's records: A keeps its size,
+				// so no IVF rebuild starts mid-measurement.
+				load(ctx, a, r, r.IntN(*n-*batch+1), *batch)
 				aRecords.Add(int64(*batch))
 			}
 		})
 	}
 	time.Sleep(time.Second) // let the load reach its steady state
+	if *cpuProf != "" {
+		f, err := os.Create(*cpuProf)
+		check(err)
+		check(pprof.StartCPUProfile(f))
+		defer f.Close()
+	}
 	q0, r0, t0 := aQueries.Load(), aRecords.Load(), time.Now()
+	gc0 := gcStats()
 	loaded := timed(queryB)
+	gc1 := gcStats()
+	if *cpuProf != "" {
+		pprof.StopCPUProfile()
+	}
 	el := time.Since(t0).Seconds()
 	q1, r1 := aQueries.Load(), aRecords.Load()
 	close(stop)
 	wg.Wait()
 	report("B under load", loaded)
+	fmt.Printf("  %s\n", gc1.since(gc0))
 	fmt.Printf("A under load: %.0f queries/s, %.0f records/s upserted\n", float64(q1-q0)/el, float64(r1-r0)/el)
 	fmt.Printf("B p50 ratio %.2f, p99 ratio %.2f (target p99 <= 2x)\n",
 		ms(pct(loaded, 50))/ms(pct(alone, 50)), ms(pct(loaded, 99))/ms(pct(alone, 99)))
@@ -195,4 +218,20 @@ func check(err error) {
 	if err != nil {
 		log.Fatal(err)
 	}
+}
+
+type gcSnap struct {
+	cpu    time.Duration
+	cycles uint32
+	pause  time.Duration
+}
+
+func gcStats() gcSnap {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return gcSnap{cpu: procstat.CPUTime(), cycles: ms.NumGC, pause: time.Duration(ms.PauseTotalNs)}
+}
+
+func (g gcSnap) since(o gcSnap) string {
+	return fmt.Sprintf("process CPU %.1f s, %d GC cycles, %.1f ms of GC pauses", (g.cpu - o.cpu).Seconds(), g.cycles-o.cycles, float64(g.pause-o.pause)/1e6)
 }

@@ -1,7 +1,8 @@
 // Command offboard measures offboarding a large tenant: the latency of
 // DeleteNamespace on a namespace of -n records, how long the background
-// drop takes, and the database's disk usage before, right after, and
-// every few seconds after, for -watch.
+// drop takes, the database's disk usage before, right after, and every few
+// seconds after, for -watch, and the latency of another tenant's writes
+// meanwhile (the drop blocks writers while it drops tables).
 //
 //	go run ./benchmarks/cmd/offboard -n 100000 -dim 768 -watch 2m
 package main
@@ -13,6 +14,7 @@ import (
 	"log"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -52,7 +54,7 @@ func main() {
 	// Another tenant, which must be untouched by the drop.
 	stay := make([]float32, *dim)
 	stay[0] = 1
-	_, err = other.Upsert(ctx, []vectordb.Record{{ID: "x", Values: stay}})
+	_, err = other.Upsert(ctx, []vectordb.Record{{ID: "x", Values: stay, Metadata: vectordb.Metadata{"kept": true}}})
 	check(err)
 	fmt.Printf("loaded %d x %d in %v\n", *n, *dim, time.Since(start).Round(time.Millisecond))
 	check(db.Close())
@@ -61,7 +63,36 @@ func main() {
 	defer db.Close()
 	ix, err = db.Index("offboard")
 	check(err)
+	big, other = ix.Namespace("leaving"), ix.Namespace("staying")
 	fmt.Printf("disk before: %.0f MiB\n", mib(procstat.DiskUsage(dir)))
+
+	// Another tenant keeps writing throughout: how long do its writes wait
+	// while the drop runs?
+	var (
+		stop    = make(chan struct{})
+		written = make(chan []time.Duration)
+	)
+	go func() {
+		r := rand.New(rand.NewPCG(3, 3))
+		var lat []time.Duration
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				written <- lat
+				return
+			default:
+			}
+			v := make([]float32, *dim)
+			for d := range v {
+				v[d] = r.Float32()
+			}
+			t0 := time.Now()
+			_, err := other.Upsert(ctx, []vectordb.Record{{ID: "w-" + strconv.Itoa(i), Values: v}})
+			lat = append(lat, time.Since(t0))
+			check(err)
+		}
+	}()
+	time.Sleep(time.Second)
 
 	start = time.Now()
 	check(ix.DeleteNamespace(ctx, "leaving"))
@@ -69,19 +100,26 @@ func main() {
 	// The name is empty at once; the other tenant is untouched.
 	q := make([]float32, *dim)
 	q[0] = 1
-	res, err := ix.Namespace("leaving").Query(ctx, vectordb.QueryRequest{Vector: q, TopK: 1})
+	res, err := big.Query(ctx, vectordb.QueryRequest{Vector: q, TopK: 1})
 	check(err)
 	if len(res.Matches) != 0 {
 		log.Fatal("the deleted namespace still answers")
 	}
-	res, err = ix.Namespace("staying").Query(ctx, vectordb.QueryRequest{Vector: q, TopK: 1})
+	res, err = other.Query(ctx, vectordb.QueryRequest{Vector: q, TopK: 1, Filter: vectordb.Filter{"kept": true}})
 	check(err)
-	if len(res.Matches) != 1 {
+	if len(res.Matches) != 1 || res.Matches[0].ID != "x" {
 		log.Fatal("the other tenant lost its record")
 	}
 	for t := time.Second; t <= *watch; t *= 2 {
 		time.Sleep(t - time.Since(start)%t)
 		fmt.Printf("  +%v: disk %.0f MiB\n", time.Since(start).Round(time.Second), mib(procstat.DiskUsage(dir)))
+		if t == 8*time.Second {
+			close(stop)
+			lat := <-written
+			slices.Sort(lat)
+			fmt.Printf("  the other tenant's writes meanwhile (one record each, synced): %d, p50 %v, p99 %v, max %v\n",
+				len(lat), lat[len(lat)/2].Round(time.Microsecond), lat[len(lat)*99/100].Round(time.Microsecond), lat[len(lat)-1].Round(time.Microsecond))
+		}
 	}
 }
 

@@ -40,7 +40,7 @@ var (
 	writers      = flag.Int("writers", 4, "goroutines loading the data set")
 	memProfile   = flag.String("memprofile", "", "write a heap profile at the end to this file")
 	settle       = flag.Duration("settle", 5*time.Minute, "after Open, wait up to this long for the storage engine's compactions to finish")
-	memLimit     = flag.Bool("memlimit", true, "set the Go runtime's soft memory limit to the budget + 25% for the query phase (what README advises)")
+	memLimit     = flag.Float64("memlimit", 1.2, "set the Go runtime's soft memory limit (GOMEMLIMIT) to this multiple of the budget for the query phase, as README advises; 0: none")
 )
 
 func main() {
@@ -53,7 +53,7 @@ func main() {
 		defer os.RemoveAll(d)
 		dir = d
 	}
-	fmt.Printf("machine: %s/%s, %d CPUs; data set: %d x %d records + %d x %d records, dimension %d; Go memory limit %v\n",
+	fmt.Printf("machine: %s/%s, %d CPUs; data set: %d x %d records + %d x %d records, dimension %d; Go memory limit %.2f x budget\n",
 		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), *small, *smallRecords, *large, *largeRecords, *dim, *memLimit)
 	if !exists(dir) {
 		ingest(ctx, dir)
@@ -62,8 +62,8 @@ func main() {
 	}
 	fmt.Printf("disk: %.0f MiB\n", float64(procstat.DiskUsage(dir))/(1<<20))
 
-	if *memLimit {
-		debug.SetMemoryLimit(*budgetMiB << 20 * 5 / 4)
+	if *memLimit > 0 {
+		debug.SetMemoryLimit(int64(float64(*budgetMiB<<20) * *memLimit))
 	}
 	start := time.Now()
 	db, err := vectordb.Open(dir, &vectordb.Options{MemoryBudget: *budgetMiB << 20, IVFMinRecords: -1})

@@ -1,0 +1,103 @@
+package vectordb
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/vectordb-go/vectordb/storage"
+)
+
+// TestDropReclaimsSpace deletes a namespace large enough for DropPrefix
+// (Options.ReclaimMinBytes lowered for the test) while another tenant
+// writes: the
+// writer never sees an error, the space under the namespace's prefix is
+// gone once the janitor is done, and the other tenant is intact.
+func TestDropReclaimsSpace(t *testing.T) {
+	dir := t.TempDir()
+	o := testOptions()
+	o.ReclaimMinBytes = 1 << 20
+	db := openDir(t, dir, o)
+	defer db.Close()
+	ix := mustIndex(t, db, "ix", 128, Euclidean)
+	big, other := ix.Namespace("big"), ix.Namespace("other")
+	r := rand.New(rand.NewPCG(1, 1))
+	for b := range 20 {
+		recs := make([]Record, 1000)
+		for i := range recs {
+			recs[i] = Record{ID: fmt.Sprintf("doc-%06d", b*1000+i), Values: randVec(r, 128)}
+		}
+		if _, err := big.Upsert(ctx, recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.store.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	ns := ix.ix.lookup("big")
+	prefix := storage.NamespaceDataPrefix(ix.ix.id, ns.id)
+	before, err := db.store.PrefixBytes(prefix)
+	if err != nil || before < o.ReclaimMinBytes {
+		t.Fatalf("namespace of %d bytes (%v), below the test threshold %d", before, err, o.ReclaimMinBytes)
+	}
+	sstBefore := sstBytes(t, dir)
+
+	var (
+		stop    atomic.Bool
+		wg      sync.WaitGroup
+		written atomic.Int64
+	)
+	wg.Go(func() {
+		r := rand.New(rand.NewPCG(2, 2))
+		for i := 0; !stop.Load(); i++ {
+			if _, err := other.Upsert(ctx, []Record{{ID: fmt.Sprint("k", i), Values: randVec(r, 128)}}); err != nil {
+				t.Errorf("write during the drop: %v", err)
+				return
+			}
+			written.Add(1)
+		}
+	})
+	if err := ix.DeleteNamespace(ctx, "big"); err != nil {
+		t.Fatal(err)
+	}
+	waitDrops(t, db)
+	stop.Store(true)
+	wg.Wait()
+
+	// The space is back: no table holds the prefix, and the tree shrank by
+	// most of the namespace (Badger's size figures update as tables go).
+	if after := db.store.TablesSize(prefix); after != 0 {
+		t.Fatalf("%d bytes of tables left under the dropped prefix", after)
+	}
+	if sstAfter := sstBytes(t, dir); sstBefore-sstAfter < before/2 {
+		t.Fatalf("table files of %d bytes before the drop, %d after: the namespace's %d bytes were not given back", sstBefore, sstAfter, before)
+	}
+	d, err := ix.DescribeNamespace(ctx, "other")
+	if err != nil || d.RecordCount != written.Load() {
+		t.Fatalf("other tenant: %+v, %v; want %d records", d, err, written.Load())
+	}
+	res, err := big.Query(ctx, QueryRequest{Vector: randVec(r, 128), TopK: 5})
+	if err != nil || len(res.Matches) != 0 {
+		t.Fatalf("dropped namespace answers: %v, %v", res.Matches, err)
+	}
+}
+
+// sstBytes is the size of the storage engine's table files in dir.
+func sstBytes(t *testing.T, dir string) int64 {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.sst"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, f := range files {
+		if st, err := os.Stat(f); err == nil {
+			n += st.Size()
+		}
+	}
+	return n
+}
