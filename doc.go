@@ -44,9 +44,16 @@
 // DB, Index and Namespace are safe for concurrent use by multiple
 // goroutines. Queries on a namespace run in parallel with each other;
 // writes to one namespace are serialized; different namespaces do not
-// wait for each other. A call sees every write that returned before it
-// began. Close waits for calls in flight; after it every call returns
-// [ErrClosed].
+// wait for each other's locks. A call sees every write that returned
+// before it began. Close waits for calls in flight; after it every call
+// returns [ErrClosed].
+//
+// Namespaces share the CPU fairly: every namespace operation runs under
+// one of Options.Concurrency slots, one namespace holds at most
+// Options.NamespaceConcurrency of them, and queued calls are admitted one
+// namespace at a time in turn, so one tenant's load cannot starve
+// another's queries. A call waiting for its turn returns ctx's error if
+// ctx ends first, having changed nothing.
 //
 // # Durability
 //

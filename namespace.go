@@ -145,7 +145,8 @@ func (h *Namespace) Upsert(ctx context.Context, records []Record) (UpsertResult,
 }
 
 // yieldEvery is how many records a bulk write prepares between yields to
-// waiting calls: about a tenth of a millisecond of work at dimension 768.
+// waiting calls: 0.28 ms of work at dimension 768 (measured: validating
+// and encoding 128 records, with the machine shared).
 const yieldEvery = 128
 
 // prepareUpsert validates and encodes records, and checks that the batch

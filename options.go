@@ -70,7 +70,12 @@ type Options struct {
 	// evicted to cold and reloaded by their next query. Default: a quarter
 	// of the machine's RAM (DefaultMemoryBudgetFallback where it cannot be
 	// read); negative means no cap. A namespace larger than the budget is
-	// still served. The storage engine's own memory is not counted.
+	// still served. Not counted: the catalog, the storage engine's
+	// memtables and compaction buffers, and the garbage that evictions
+	// leave to the Go collector, whose default pacing lets the heap reach
+	// twice its live size: to bound the process's memory, also set the
+	// runtime's soft memory limit (GOMEMLIMIT) to about 1.2 x the budget
+	// plus the rest of the program's needs (see README).
 	MemoryBudget int64
 
 	// NamespaceQuota is every namespace's quota, unless the namespace has
