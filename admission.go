@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/vectordb-go/vectordb/ivf"
 )
@@ -101,6 +102,7 @@ func (s *scheduler) acquire(ctx context.Context, key tenantKey) error {
 		t.waiters = removeChan(t.waiters, ch)
 		s.waiting.Add(-1)
 		s.forgetLocked(t)
+		s.dispatchLocked() // the ring may have emptied: background work may run
 		s.mu.Unlock()
 	}
 	return ctx.Err()
@@ -120,6 +122,7 @@ func (s *scheduler) acquireBackground(ctx context.Context, key tenantKey) error 
 	ch := make(chan struct{})
 	t.bg = append(t.bg, ch)
 	s.bgWaiting++
+	s.dispatchLocked() // a free slot may still be this worker's, or another's
 	s.mu.Unlock()
 	select {
 	case <-ch:
@@ -135,21 +138,20 @@ func (s *scheduler) acquireBackground(ctx context.Context, key tenantKey) error 
 		t.bg = removeChan(t.bg, ch)
 		s.bgWaiting--
 		s.forgetLocked(t)
+		s.dispatchLocked()
 		s.mu.Unlock()
 	}
 	return ctx.Err()
 }
 
 // tryExtra takes one more slot for key if one is free, the namespace is
-// under its limit and no one waits; the caller must then release it.
+// under its limit and no call that a slot could serve waits; the caller
+// must then release it.
 func (s *scheduler) tryExtra(key tenantKey) bool {
-	if s.contended() {
-		return false
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.tenantLocked(key)
-	if s.free > 0 && t.running < s.perNS && len(s.ring) == 0 {
+	if s.free > 0 && t.running < s.perNS && !s.servableLocked() {
 		s.grantLocked(t)
 		return true
 	}
@@ -157,8 +159,29 @@ func (s *scheduler) tryExtra(key tenantKey) bool {
 	return false
 }
 
-// contended reports whether a foreground call is waiting for a slot.
-func (s *scheduler) contended() bool { return s.waiting.Load() > 0 }
+// contended reports whether a foreground call waits that a freed slot
+// would serve (one whose namespace is under its limit). The common case,
+// nobody waiting, costs one atomic load.
+func (s *scheduler) contended() bool {
+	if s.waiting.Load() == 0 {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.servableLocked()
+}
+
+// servableLocked reports whether a queued foreground call's namespace is
+// under its limit.
+// REQUIRES: mu held.
+func (s *scheduler) servableLocked() bool {
+	for _, t := range s.ring {
+		if t.running < s.perNS {
+			return true
+		}
+	}
+	return false
+}
 
 // yield lets waiting calls go first: if any wait, it gives a slot of
 // key's up and queues for it again. It returns holding the slot whatever
@@ -310,10 +333,12 @@ func removeTenant(ring []*tenant, t *tenant) []*tenant {
 // writes).
 type admissionKey struct{}
 
-// admission is a call's hold on the scheduler.
+// admission is a call's hold on the scheduler. A call runs in one
+// goroutine, so since needs no lock.
 type admission struct {
-	s   *scheduler
-	key tenantKey
+	s     *scheduler
+	key   tenantKey
+	since time.Time // when the call got (or got back) its slot
 }
 
 func withAdmission(ctx context.Context, a *admission) context.Context {
@@ -326,12 +351,21 @@ func admissionOf(ctx context.Context) *admission {
 	return a
 }
 
-// yield gives waiting calls their turn between steps of ctx's call, if
-// it was admitted.
+// yieldQuantum is how long a call holds its slot before yield gives it
+// up to waiting calls: turns are then worth about the same whether a call
+// yields or runs to its end (a query is a millisecond or more on a large
+// namespace), so a yielding bulk write keeps its share.
+const yieldQuantum = time.Millisecond
+
+// yield gives waiting calls their turn between steps of ctx's call, if it
+// was admitted and has held its slot for yieldQuantum.
 func yield(ctx context.Context) {
-	if a := admissionOf(ctx); a != nil {
-		a.s.yield(ctx, a.key)
+	a := admissionOf(ctx)
+	if a == nil || time.Since(a.since) < yieldQuantum {
+		return
 	}
+	a.s.yield(ctx, a.key)
+	a.since = time.Now()
 }
 
 // extraWorkers takes up to n extra slots for helper goroutines of ctx's

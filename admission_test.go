@@ -365,3 +365,179 @@ func TestBackgroundBuildUnderLoad(t *testing.T) {
 	wg.Wait()
 	db.sched.checkIdle(t)
 }
+
+// A background worker whose namespace is under its limit takes a free slot
+// even while a namespace at its limit has calls queued.
+func TestSchedulerBackgroundTakesFreeSlot(t *testing.T) {
+	s := newScheduler(2, 1)
+	if err := s.acquire(ctx, keyA); err != nil { // A at its limit, 1 slot free
+		t.Fatal(err)
+	}
+	fg := acquireAsync(t, s, ctx, keyA, false) // A's second call queues: ring = [A]
+	bg := acquireAsync(t, s, ctx, keyB, true)  // B's build worker: a slot is free, B holds none
+	if !granted(bg) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		t.Fatalf("B's background worker queued with free=%d, B running=%d (waits until A's long call ends)", s.free, s.tenants[keyB].running)
+	}
+	s.release(keyA)
+	mustGrant(t, fg, "fg")
+	s.release(keyA)
+	s.release(keyB)
+	s.checkIdle(t)
+}
+
+// A queued background worker of a namespace at its limit does not hold up
+// another namespace's worker while a slot is free.
+func TestSchedulerBackgroundNotBehindOthers(t *testing.T) {
+	s := newScheduler(2, 1)
+	if err := s.acquire(ctx, keyA); err != nil {
+		t.Fatal(err)
+	}
+	bgA := acquireAsync(t, s, ctx, keyA, true) // A at limit: queues
+	bgB := acquireAsync(t, s, ctx, keyB, true) // slot free, B idle
+	if !granted(bgB) {
+		t.Fatal("B's background worker queued behind A's with a free slot")
+	}
+	s.release(keyA)
+	mustGrant(t, bgA, "bgA")
+	s.release(keyA)
+	s.release(keyB)
+	s.checkIdle(t)
+}
+
+// checkInvariants checks the scheduler's bookkeeping: slots conserved,
+// limits kept, ring membership, counters, no idle state kept, and no
+// waiter left queued that a free slot could serve (for background
+// waiters only when fgOnlyConservation is false: between a release and
+// its dispatch they may briefly be).
+func (s *scheduler) checkInvariants(t *testing.T, fgOnlyConservation bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	run, w, bg := 0, 0, 0
+	inRing := map[*tenant]int{}
+	for _, r := range s.ring {
+		inRing[r]++
+	}
+	for k, tn := range s.tenants {
+		if tn.key != k {
+			t.Errorf("key mismatch")
+		}
+		if tn.running < 0 || tn.running > s.perNS {
+			t.Errorf("running %d", tn.running)
+		}
+		run += tn.running
+		w += len(tn.waiters)
+		bg += len(tn.bg)
+		if tn.running == 0 && len(tn.waiters) == 0 && len(tn.bg) == 0 {
+			t.Errorf("idle tenant kept")
+		}
+		if (len(tn.waiters) > 0) != tn.queued || (inRing[tn] == 1) != tn.queued || inRing[tn] > 1 {
+			t.Errorf("ring membership: waiters %d queued %v inRing %d", len(tn.waiters), tn.queued, inRing[tn])
+		}
+		if s.free > 0 && len(tn.waiters) > 0 && tn.running < s.perNS {
+			t.Errorf("foreground waiter of %v not granted with %d free", k, s.free)
+		}
+		if !fgOnlyConservation && s.free > 0 && len(tn.bg) > 0 && tn.running < s.perNS && len(s.ring) == 0 {
+			t.Errorf("background waiter of %v not granted with %d free", k, s.free)
+		}
+	}
+	if len(inRing) != len(s.ring) {
+		t.Errorf("dup in ring")
+	}
+	for r := range inRing {
+		if s.tenants[r.key] != r {
+			t.Errorf("ring tenant not in map")
+		}
+	}
+	if s.free != s.slots-run || s.free < 0 {
+		t.Errorf("free %d, slots %d, running %d", s.free, s.slots, run)
+	}
+	if int(s.waiting.Load()) != w || s.bgWaiting != bg {
+		t.Errorf("waiting %d/%d bg %d/%d", s.waiting.Load(), w, s.bgWaiting, bg)
+	}
+}
+
+func TestSchedulerInvariants(t *testing.T) {
+	for _, cfg := range [][2]int{{1, 1}, {2, 1}, {3, 2}, {4, 4}} {
+		s := newScheduler(cfg[0], cfg[1])
+		keys := []tenantKey{keyA, keyB, keyC}
+		stop := make(chan struct{})
+		checker := make(chan struct{})
+		go func() {
+			defer close(checker)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				s.checkInvariants(t, true)
+				if t.Failed() {
+					return
+				}
+			}
+		}()
+		var wg sync.WaitGroup
+		for g := range 12 {
+			wg.Go(func() {
+				r := rand.New(rand.NewPCG(uint64(g), 7))
+				for range 400 {
+					k := keys[r.IntN(len(keys))]
+					ctx, cancel := context.WithTimeout(context.Background(), time.Duration(r.IntN(100))*time.Microsecond)
+					var err error
+					if r.IntN(3) == 0 {
+						err = s.acquireBackground(ctx, k)
+					} else {
+						err = s.acquire(ctx, k)
+					}
+					cancel()
+					if err != nil {
+						continue
+					}
+					n, _ := extraWorkers(withAdmission(context.Background(), &admission{s: s, key: k}), r.IntN(3))
+					if r.IntN(2) == 0 {
+						s.yield(context.Background(), k)
+					}
+					for range n {
+						s.release(k)
+					}
+					s.release(k)
+				}
+			})
+		}
+		wg.Wait()
+		close(stop)
+		<-checker
+		s.checkInvariants(t, false)
+		s.checkIdle(t)
+	}
+}
+
+// Waiters that no freed slot could serve (their namespace is at its limit)
+// do not count as contention: another namespace still gets helper slots.
+func TestSchedulerContendedIgnoresWaitersAtLimit(t *testing.T) {
+	s := newScheduler(8, 2)
+	for range 2 {
+		if err := s.acquire(ctx, keyB); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bq := acquireAsync(t, s, ctx, keyB, false) // B at its limit: queues
+	if err := s.acquire(ctx, keyA); err != nil {
+		t.Fatal(err)
+	}
+	if !s.tryExtra(keyA) {
+		s.mu.Lock()
+		t.Errorf("A refused a helper slot with %d of %d slots free (the only waiter is B's, at its limit)", s.free, s.slots)
+		s.mu.Unlock()
+	} else {
+		s.release(keyA)
+	}
+	s.release(keyA)
+	s.release(keyB)
+	mustGrant(t, bq, "B")
+	s.release(keyB)
+	s.release(keyB)
+	s.checkIdle(t)
+}

@@ -437,10 +437,11 @@ func (s *segment) calibrate(ctx context.Context, lists *ivf.Lists, smp *buildSam
 }
 
 // calibrationTruth returns the exact top calibrationK+1 rows of each
-// calibration query. It scans the segment once for all of them, a chunk
-// at a time under the read lock, every query against the chunk while it
-// is in cache: one pass over memory instead of one per query, which for a
-// large namespace is the difference between seconds and tens of seconds.
+// calibration query. Each worker scans the segment once for its share of
+// the queries, a chunk at a time under the read lock, every query against
+// the chunk while it is in cache: one pass over memory per worker instead
+// of one per query, which for a large namespace is the difference between
+// seconds and tens of seconds.
 func (s *segment) calibrationTruth(ctx context.Context, smp *buildSample) ([][]hit, error) {
 	nq := len(smp.qslots)
 	asc := s.metric.ascending()
@@ -496,11 +497,13 @@ func (s *segment) calibrationTruth(ctx context.Context, smp *buildSample) ([][]h
 		})
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		if errors.Is(err, errCompacted) {
-			return nil, errCompacted
-		}
+	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	for _, err := range errs {
+		if err != nil {
+			return nil, err // errCompacted
+		}
 	}
 	truth := make([][]hit, nq)
 	s.mu.RLock()

@@ -16,13 +16,15 @@ import (
 // that nothing is left, and only then deletes the pending-drop record.
 // Open wakes it, so an interrupted drop resumes.
 //
-// A large prefix (Options.ReclaimMinBytes) goes with Badger's DropPrefix, which drops whole tables
-// and so gives the disk space back at once; it blocks every writer of the
-// database while it runs (they wait: see storage.Store.Update), so smaller
-// prefixes, whose space matters less, are deleted with tombstones in
-// bounded transactions that interleave with other tenants' writes. The
-// tombstones' space comes back as compactions pass (at the bottom level
-// only with a later DropPrefix: Badger #2329).
+// A prefix of Options.ReclaimMinBytes or more goes with Badger's
+// DropPrefix, which drops whole tables and so gives the disk space back at
+// once. It makes every storage read and write of the database wait while
+// it runs (writers retry: see storage.Store.Update), and waits itself for
+// the transactions begun before it (a snapshot that saw the namespace live
+// keeps its keys). Smaller prefixes, whose space matters less, are deleted
+// with tombstones in bounded transactions that interleave with other
+// tenants' writes; their space comes back as compactions pass (at the
+// bottom level only with a later DropPrefix: Badger #2329).
 
 // dropChunkBytes bounds the keys one janitor transaction deletes. A
 // tombstone costs its key plus 12 bytes of transaction budget; 1 MiB of
@@ -110,13 +112,15 @@ func (db *DB) processDrops(ctx context.Context) error {
 	}
 	for _, d := range drops {
 		for _, p := range d.rec.Prefixes {
-			size, err := db.store.PrefixBytes(p)
-			if err != nil {
-				return err
-			}
-			if min := db.opts.ReclaimMinBytes; min >= 0 && size >= min {
-				if err := db.store.DropPrefix(p); err != nil {
+			if min := db.opts.ReclaimMinBytes; min >= 0 {
+				size, err := db.store.PrefixBytes(ctx, p, min)
+				if err != nil {
 					return err
+				}
+				if size >= min {
+					if err := db.store.DropPrefix(ctx, p); err != nil {
+						return err
+					}
 				}
 			}
 			// Tombstones for whatever is left (all of a small prefix).

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/vectordb-go/vectordb/storage"
 )
@@ -40,7 +41,7 @@ func TestDropReclaimsSpace(t *testing.T) {
 	}
 	ns := ix.ix.lookup("big")
 	prefix := storage.NamespaceDataPrefix(ix.ix.id, ns.id)
-	before, err := db.store.PrefixBytes(prefix)
+	before, err := db.store.PrefixBytes(ctx, prefix, 1<<62)
 	if err != nil || before < o.ReclaimMinBytes {
 		t.Fatalf("namespace of %d bytes (%v), below the test threshold %d", before, err, o.ReclaimMinBytes)
 	}
@@ -100,4 +101,40 @@ func sstBytes(t *testing.T, dir string) int64 {
 		}
 	}
 	return n
+}
+
+// TestDropPrefixKeepsOpenSnapshots: a snapshot that saw a namespace live
+// keeps reading its records (values and metadata) while the namespace is
+// dropped; the janitor's DropPrefix waits for it to end.
+func TestDropPrefixKeepsOpenSnapshots(t *testing.T) {
+	o := testOptions()
+	o.ReclaimMinBytes = 1
+	db := openDir(t, t.TempDir(), o)
+	defer db.Close()
+	ix := mustIndex(t, db, "ix", 4, Euclidean)
+	h := ix.Namespace("a")
+	if _, err := h.Upsert(ctx, []Record{{ID: "x", Values: []float32{1, 2, 3, 4}, Metadata: Metadata{"k": "v"}}}); err != nil {
+		t.Fatal(err)
+	}
+	ns := ix.ix.lookup("a")
+	snap := db.store.Snapshot()
+	if live, err := checkLive(snap, ns); err != nil || !live {
+		t.Fatalf("live %v, %v", live, err)
+	}
+	if _, err := h.DeleteAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // the janitor runs meanwhile
+	if n, err := db.pendingDrops(); err != nil || n != 1 {
+		t.Fatalf("pending drops %d (%v): the drop did not wait for the open snapshot", n, err)
+	}
+	rec, found, err := readRecord(snap, ns, "x", true)
+	if err != nil || !found || rec.Metadata["k"] != "v" || len(rec.Values) != 4 {
+		t.Fatalf("snapshot read torn by the drop: %+v, %v, %v", rec, found, err)
+	}
+	snap.Discard()
+	waitDrops(t, db)
+	if empty, err := db.store.PrefixEmpty(storage.NamespaceDataPrefix(ix.ix.id, ns.id)); err != nil || !empty {
+		t.Fatalf("prefix empty %v, %v", empty, err)
+	}
 }

@@ -111,12 +111,15 @@ type Options struct {
 
 	// ReclaimMinBytes is the size from which the data of a deleted
 	// namespace or index is removed by dropping whole storage tables,
-	// which gives the disk space back at once but makes every writer of
-	// the database wait while it runs (0.7 s for a 300 MB namespace on
-	// the machine of benchmarks/README.md); smaller data are deleted with
-	// tombstones, whose space comes back as later compactions pass.
-	// Default 32 MiB; negative: never (writers never wait, and the space
-	// of large drops comes back slowly, partly only at Close).
+	// which gives the disk space back at once but makes every call that
+	// reads or writes storage wait while it runs (writes, fetches, loads
+	// and metadata reads of every namespace; queries on hot namespaces
+	// without metadata do not touch storage): 0.7 s for a 300 MB namespace
+	// on the machine of benchmarks/README.md, once per large drop. Smaller
+	// data are deleted with tombstones, whose space comes back as later
+	// compactions pass. Default 32 MiB; negative: never (nothing waits,
+	// and the space of large drops comes back slowly, partly only at
+	// Close).
 	ReclaimMinBytes int64
 
 	// MemTableSize is the size of one storage memtable in bytes. It bounds

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -52,7 +53,64 @@ type Options struct {
 // Store is an open Badger database. It is safe for concurrent use by
 // multiple goroutines.
 type Store struct {
-	db *badger.DB
+	db    *badger.DB
+	snaps snapshots
+}
+
+// snapshots tracks the open transactions in the order they began. Badger's
+// DropPrefix removes keys from under every snapshot, even one that began
+// before the data was unlinked, so DropPrefix first waits for the
+// transactions that began before it to end.
+type snapshots struct {
+	mu   sync.Mutex
+	next uint64
+	open map[uint64]struct{}
+}
+
+// begin registers a transaction and returns its sequence number.
+func (s *snapshots) begin() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.open == nil {
+		s.open = make(map[uint64]struct{})
+	}
+	id := s.next
+	s.next++
+	s.open[id] = struct{}{}
+	return id
+}
+
+func (s *snapshots) end(id uint64) {
+	s.mu.Lock()
+	delete(s.open, id)
+	s.mu.Unlock()
+}
+
+// waitBegunBefore waits until every transaction that began before now has
+// ended, polling, or until ctx ends.
+func (s *snapshots) waitBegunBefore(ctx context.Context) error {
+	s.mu.Lock()
+	mark := s.next
+	s.mu.Unlock()
+	for {
+		s.mu.Lock()
+		busy := false
+		for id := range s.open {
+			if id < mark {
+				busy = true
+				break
+			}
+		}
+		s.mu.Unlock()
+		if !busy {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Millisecond):
+		}
+	}
 }
 
 // conflictRetries bounds Update's retries on ErrConflict. vectordb
@@ -146,6 +204,8 @@ func (s *Store) RunValueLogGC(discardRatio float64) error {
 
 // View runs fn in a read-only snapshot transaction.
 func (s *Store) View(fn func(*Txn) error) error {
+	id := s.snaps.begin()
+	defer s.snaps.end(id)
 	return translate("view", s.db.View(wrap(fn)))
 }
 
@@ -168,7 +228,9 @@ func (s *Store) Update(fn func(*Txn) error) error {
 	conflicts := 0
 	backoff := blockedBackoffMin
 	for waited := time.Duration(0); ; {
+		id := s.snaps.begin()
 		err = s.db.Update(wrap(fn))
+		s.snaps.end(id)
 		switch {
 		case errors.Is(err, badger.ErrConflict):
 			if conflicts++; conflicts == conflictRetries {
@@ -196,29 +258,43 @@ const (
 // DropPrefix removes every key under prefix by dropping whole tables and
 // rewriting the tables that straddle it, which gives the space back at
 // once, unlike tombstones (which reclaim nothing until a compaction merges
-// them with the data, and at the bottom level never: Badger #2329). Every
-// other writer of the database waits while it runs (see Update). It is not
-// atomic across a crash: callers make the data unreachable first and
-// verify with PrefixEmpty after.
-func (s *Store) DropPrefix(prefix []byte) error {
+// them with the data, and at the bottom level never: Badger #2329). While
+// it runs every writer of the database waits (see Update), and so does
+// every read of the storage (Badger holds its memtables' lock while it
+// flushes them). It removes keys from under open snapshots too, so it
+// first waits for the transactions begun before it to end: callers make
+// the data unreachable in a committed transaction first, so that later
+// ones do not look. It is not atomic across a crash: callers verify with
+// PrefixEmpty after.
+func (s *Store) DropPrefix(ctx context.Context, prefix []byte) error {
+	if err := s.snaps.waitBegunBefore(ctx); err != nil {
+		return err
+	}
 	return translate("drop prefix", s.db.DropPrefix(prefix))
 }
 
 // PrefixBytes returns the bytes of the keys and values under prefix, from
-// a scan of the keys (values are not read).
-func (s *Store) PrefixBytes(prefix []byte) (int64, error) {
+// a scan of the keys (values are not read), or a number at least limit
+// once it has counted that much.
+func (s *Store) PrefixBytes(ctx context.Context, prefix []byte, limit int64) (int64, error) {
 	var n int64
-	err := s.db.View(func(t *badger.Txn) error {
+	err := s.View(func(t *Txn) error {
 		o := badger.DefaultIteratorOptions
 		o.Prefix, o.PrefetchValues = prefix, false
-		it := t.NewIterator(o)
+		it := t.t.NewIterator(o)
 		defer it.Close()
+		i := 0
 		for it.Rewind(); it.Valid(); it.Next() {
-			n += it.Item().EstimatedSize()
+			if i++; i%4096 == 0 && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if n += it.Item().EstimatedSize(); n >= limit {
+				return nil
+			}
 		}
 		return nil
 	})
-	return n, translate("scan", err)
+	return n, err
 }
 
 // TablesSize returns the bytes of the tables that hold only keys under
@@ -232,14 +308,25 @@ func (s *Store) TablesSize(prefix []byte) int64 {
 // Snapshot opens a read-only transaction at the current point in time.
 // The caller must Discard it. Use it where the moment the snapshot is taken
 // matters (View takes it on entry too, but inside a callback).
-func (s *Store) Snapshot() *Txn { return &Txn{t: s.db.NewTransaction(false)} }
+func (s *Store) Snapshot() *Txn {
+	id := s.snaps.begin()
+	return &Txn{t: s.db.NewTransaction(false), snaps: &s.snaps, id: id}
+}
 
 // Discard ends a transaction from Snapshot.
-func (t *Txn) Discard() { t.t.Discard() }
+func (t *Txn) Discard() {
+	t.t.Discard()
+	if t.snaps != nil {
+		t.snaps.end(t.id)
+		t.snaps = nil
+	}
+}
 
 // Txn is a transaction. It is not safe for concurrent use.
 type Txn struct {
-	t *badger.Txn
+	t     *badger.Txn
+	snaps *snapshots // set for a Snapshot, which Discard unregisters
+	id    uint64
 }
 
 // Get calls fn with the value stored under key and reports whether the key
