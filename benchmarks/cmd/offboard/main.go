@@ -26,6 +26,7 @@ func main() {
 	n := flag.Int("n", 100_000, "records in the namespace to delete")
 	dim := flag.Int("dim", 768, "dimension")
 	watch := flag.Duration("watch", 2*time.Minute, "how long to watch the disk usage after the delete")
+	settle := flag.Duration("settle", 2*time.Minute, "after reopening, wait up to this long for the storage engine's compactions to finish")
 	flag.Parse()
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "offboard-")
@@ -64,6 +65,9 @@ func main() {
 	ix, err = db.Index("offboard")
 	check(err)
 	big, other = ix.Namespace("leaving"), ix.Namespace("staying")
+	if *settle > 0 {
+		fmt.Printf("waited %v for the storage engine's compactions to finish\n", procstat.Settle(*settle).Round(time.Second))
+	}
 	fmt.Printf("disk before: %.0f MiB\n", mib(procstat.DiskUsage(dir)))
 
 	// Another tenant keeps writing throughout: how long do its writes wait
