@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/vectordb-go/vectordb/benchmarks/datagen"
-	"github.com/vectordb-go/vectordb/ivf"
 	"github.com/vectordb-go/vectordb/storage"
 )
 
@@ -98,39 +97,6 @@ func checkIVF(t testing.TB, ix *Index, name string) {
 	if err := seg.ivfConsistentLocked(); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// ivfConsistentLocked reports whether the segment's IVF, if any, holds
-// exactly the live rows, each once, in the list the index says, with the
-// row's current values.
-// REQUIRES: mu held.
-func (s *segment) ivfConsistentLocked() error {
-	st := s.ivf
-	if st == nil {
-		return nil
-	}
-	if st.lists.Len() != s.live {
-		return fmt.Errorf("IVF holds %d rows, segment %d", st.lists.Len(), s.live)
-	}
-	for j := range st.lists.Quantizer().NList() {
-		vecs, slots := st.lists.List(j)
-		for pos, slot := range slots {
-			if slot == ivf.DeadSlot {
-				continue
-			}
-			if int(slot) >= s.n || s.isDeletedLocked(slot) {
-				return fmt.Errorf("list %d holds deleted slot %d", j, slot)
-			}
-			if st.lists.ListOf(slot) != j {
-				return fmt.Errorf("slot %d: ListOf %d, found in %d", slot, st.lists.ListOf(slot), j)
-			}
-			row := vecs[pos*st.lists.Stride() : pos*st.lists.Stride()+s.dim]
-			if !slices.Equal(row, s.rowLocked(slot)[:s.dim]) {
-				return fmt.Errorf("slot %d (%q): list row differs from the segment's", slot, s.ids[slot])
-			}
-		}
-	}
-	return nil
 }
 
 // allListsEqualExact fails unless probing every list answers each of the

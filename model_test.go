@@ -665,6 +665,11 @@ func (h *modelHarness) fullCheck() {
 			}
 		}
 	}
+	// The database's own consistency check: counters, orphans, hot
+	// segments against storage, checksums.
+	if err := h.db.Check(ctx); err != nil {
+		h.fatalf("Check: %v", err)
+	}
 }
 
 // buildIVF builds a namespace's IVF index on demand.

@@ -177,3 +177,15 @@ func DropIDFromKey(key []byte) (uint64, error) {
 	}
 	return binary.BigEndian.Uint64(key[1:]), nil
 }
+
+// AllDataPrefix is the prefix of every key under a namespace's data range.
+func AllDataPrefix() []byte { return []byte{tagData} }
+
+// DataIDPairFromKey returns the index and namespace ids of a key in a
+// namespace's data range.
+func DataIDPairFromKey(key []byte) (ix, ns uint32, err error) {
+	if len(key) < 10 || key[0] != tagData {
+		return 0, 0, ErrBadKey
+	}
+	return binary.BigEndian.Uint32(key[1:5]), binary.BigEndian.Uint32(key[5:9]), nil
+}

@@ -1,0 +1,240 @@
+package vectordb
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/vectordb-go/vectordb/ivf"
+	"github.com/vectordb-go/vectordb/storage"
+)
+
+// Check verifies that the database is consistent, and returns an error
+// wrapping ErrCorrupt that describes the first inconsistency it finds:
+//
+//   - every key in a namespace's data range belongs to a namespace of the
+//     catalog, or lies under a pending drop;
+//   - each namespace's stored records agree with its persisted and
+//     in-memory counters (count and bytes), and every metadata entry
+//     belongs to a record;
+//   - a hot namespace's segment holds exactly the stored records, with
+//     bit-identical values, and its IVF lists exactly its live rows;
+//   - the storage engine's table checksums verify.
+//
+// Check reads everything: it is meant for tests and for operators, not for
+// a hot path. It holds each namespace's writer lock while it checks that
+// namespace, so writes to it wait; other namespaces are not disturbed.
+func (db *DB) Check(ctx context.Context) error {
+	if err := db.enter(); err != nil {
+		return err
+	}
+	defer db.leave()
+	db.mu.Lock()
+	indexes := make([]*index, 0, len(db.mu.indexes))
+	for _, ix := range db.mu.indexes {
+		indexes = append(indexes, ix)
+	}
+	db.mu.Unlock()
+	for _, ix := range indexes {
+		var nss []*namespace
+		ix.namespaces.Range(func(_, v any) bool {
+			nss = append(nss, v.(*namespace))
+			return true
+		})
+		for _, ns := range nss {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := ns.check(ctx); err != nil {
+				return fmt.Errorf("%w: index %q, namespace %q: %v", ErrCorrupt, ix.name, ns.name, err)
+			}
+		}
+	}
+	if err := db.checkOrphans(); err != nil {
+		return fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	if err := db.store.VerifyChecksum(); err != nil {
+		return fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	return nil
+}
+
+// check verifies one namespace: its stored records against its counters
+// and, if hot, its segment.
+func (ns *namespace) check(ctx context.Context) error {
+	ns.writeMu.Lock()
+	defer ns.writeMu.Unlock()
+	if ns.dropped {
+		return nil
+	}
+	ix := ns.ix
+	return ix.db.store.View(func(t *storage.Txn) error {
+		live, err := checkLive(t, ns)
+		if err != nil || !live {
+			return err // dropped since the listing
+		}
+		stored, ok, err := t.GetCopy(storage.StatsKey(ix.id, ns.id))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errors.New("no stored counters")
+		}
+		st, err := storage.DecodeStats(stored)
+		if err != nil {
+			return err
+		}
+		metaSize := map[string]int{}
+		err = t.Iterate(storage.IterOptions{Prefix: storage.MetadataPrefix(ix.id, ns.id)}, func(k, v []byte) (bool, error) {
+			id, err := storage.RecordIDFromKey(k)
+			if err != nil {
+				return false, err
+			}
+			n, err := storage.MetadataJSONSize(v)
+			metaSize[string(id)] = n
+			return true, err
+		})
+		if err != nil {
+			return err
+		}
+		seg := ns.seg.Load()
+		if seg != nil {
+			seg.mu.RLock()
+			defer seg.mu.RUnlock()
+		}
+		var records int64
+		var size uint64
+		row := make([]float32, ix.dim)
+		err = scanRecords(ctx, t, storage.VectorPrefix(ix.id, ns.id), func(id, v []byte) error {
+			view, err := storage.ParseVector(v)
+			if err != nil {
+				return err
+			}
+			if view.Dim != ix.dim {
+				return fmt.Errorf("record %q has dimension %d", id, view.Dim)
+			}
+			records++
+			n := metaSize[string(id)]
+			delete(metaSize, string(id))
+			size += recordSize(string(id), n, view.Dim, view.NNZ)
+			if seg == nil {
+				return nil
+			}
+			slot, ok := seg.slots[string(id)]
+			if !ok {
+				return fmt.Errorf("stored record %q is not in the hot segment", id)
+			}
+			view.DenseInto(row)
+			if !bitsEqual(row, seg.rowLocked(slot)[:ix.dim]) {
+				return fmt.Errorf("record %q: the hot segment's values differ from the stored ones", id)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for id := range metaSize {
+			return fmt.Errorf("metadata without a record: %q", id)
+		}
+		switch {
+		case records != ns.records.Load() || int64(st.Records) != records:
+			return fmt.Errorf("%d stored records, counters say %d (memory) and %d (stored)", records, ns.records.Load(), st.Records)
+		case size != ns.bytes.Load() || st.Bytes != size:
+			return fmt.Errorf("%d bytes of records, counters say %d (memory) and %d (stored)", size, ns.bytes.Load(), st.Bytes)
+		}
+		if seg == nil {
+			return nil
+		}
+		if int64(seg.live) != records || len(seg.slots) != seg.live {
+			return fmt.Errorf("hot segment holds %d live rows (%d ids) for %d stored records", seg.live, len(seg.slots), records)
+		}
+		return seg.ivfConsistentLocked()
+	})
+}
+
+// checkOrphans verifies that every key in a data range belongs to a
+// namespace of the catalog or lies under a pending drop, reading both in
+// one snapshot.
+func (db *DB) checkOrphans() error {
+	return db.store.View(func(t *storage.Txn) error {
+		type pair struct{ ix, ns uint32 }
+		live := map[pair]bool{}
+		err := t.Iterate(storage.IterOptions{Prefix: storage.AllNamespacesPrefix()}, func(k, v []byte) (bool, error) {
+			ixID, _, err := storage.NamespaceFromKey(k)
+			if err != nil {
+				return false, err
+			}
+			id, err := storage.CatalogRecordID(v)
+			live[pair{ixID, id}] = true
+			return true, err
+		})
+		if err != nil {
+			return err
+		}
+		var dropped [][]byte
+		err = t.Iterate(storage.IterOptions{Prefix: storage.DropPrefix()}, func(_, v []byte) (bool, error) {
+			r, err := storage.DecodeDropRecord(v)
+			dropped = append(dropped, r.Prefixes...)
+			return true, err
+		})
+		if err != nil {
+			return err
+		}
+		return t.Iterate(storage.IterOptions{Prefix: storage.AllDataPrefix(), KeysOnly: true}, func(k, _ []byte) (bool, error) {
+			ixID, nsID, err := storage.DataIDPairFromKey(k)
+			if err != nil {
+				return false, err
+			}
+			if live[pair{ixID, nsID}] {
+				return true, nil
+			}
+			for _, p := range dropped {
+				if bytes.HasPrefix(k, p) {
+					return true, nil
+				}
+			}
+			return false, fmt.Errorf("key %x belongs to no namespace (index id %d, namespace id %d) and to no pending drop", k, ixID, nsID)
+		})
+	})
+}
+
+// bitsEqual reports whether a and b hold the same float32 bit patterns.
+func bitsEqual(a, b []float32) bool {
+	return slices.EqualFunc(a, b, func(x, y float32) bool { return math.Float32bits(x) == math.Float32bits(y) })
+}
+
+// ivfConsistentLocked reports whether the segment's IVF, if any, holds
+// exactly the live rows, each once, in the list the index says, with the
+// row's current values.
+// REQUIRES: mu held.
+func (s *segment) ivfConsistentLocked() error {
+	st := s.ivf
+	if st == nil {
+		return nil
+	}
+	if st.lists.Len() != s.live {
+		return fmt.Errorf("IVF holds %d rows, segment %d", st.lists.Len(), s.live)
+	}
+	for j := range st.lists.Quantizer().NList() {
+		vecs, slots := st.lists.List(j)
+		for pos, slot := range slots {
+			if slot == ivf.DeadSlot {
+				continue
+			}
+			if int(slot) >= s.n || s.isDeletedLocked(slot) {
+				return fmt.Errorf("list %d holds deleted slot %d", j, slot)
+			}
+			if st.lists.ListOf(slot) != j {
+				return fmt.Errorf("slot %d: ListOf %d, found in %d", slot, st.lists.ListOf(slot), j)
+			}
+			row := vecs[pos*st.lists.Stride() : pos*st.lists.Stride()+s.dim]
+			if !slices.Equal(row, s.rowLocked(slot)[:s.dim]) {
+				return fmt.Errorf("slot %d (%q): list row differs from the segment's", slot, s.ids[slot])
+			}
+		}
+	}
+	return nil
+}
