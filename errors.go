@@ -47,6 +47,10 @@ var (
 	// ErrQuotaExceeded is returned (as a *QuotaError) by a write that would
 	// take a namespace past its quota. The write changes nothing.
 	ErrQuotaExceeded = errors.New("vectordb: namespace quota exceeded")
+	// ErrDiskFull is returned by a write that adds data while the file
+	// system holding the database has less than Options.MinFreeDiskBytes
+	// free. The write changes nothing; deletes still work.
+	ErrDiskFull = errors.New("vectordb: disk nearly full")
 )
 
 // ArgumentError describes an invalid argument: which field, the value

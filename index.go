@@ -125,6 +125,9 @@ func (h *Index) CreateNamespace(ctx context.Context, name string) (NamespaceDesc
 		return NamespaceDescription{}, err
 	}
 	defer h.db.leave()
+	if err := h.db.disk.admit(catalogEntryBytes); err != nil {
+		return NamespaceDescription{}, err
+	}
 	ix := h.ix
 	ix.gate.RLock()
 	defer ix.gate.RUnlock()

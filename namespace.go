@@ -107,6 +107,13 @@ func (h *Namespace) Upsert(ctx context.Context, records []Record) (UpsertResult,
 	if err != nil {
 		return UpsertResult{}, err
 	}
+	var adds int64
+	for i := range prep {
+		adds += int64(2*(10+len(prep[i].id)) + len(prep[i].vecVal) + len(prep[i].metaVal))
+	}
+	if err := h.idx.db.disk.admit(adds); err != nil {
+		return UpsertResult{}, err
+	}
 	m, err := ix.write(ctx, h.name, true, func(t *storage.Txn, ns *namespace, m *mutation) error {
 		m.puts = make([]segPut, 0, len(prep))
 		for _, r := range prep {

@@ -122,6 +122,17 @@ type Options struct {
 	// Close).
 	ReclaimMinBytes int64
 
+	// MinFreeDiskBytes is the free space below which writes that add data
+	// (Upsert, Update, CreateIndex, CreateNamespace) fail with ErrDiskFull,
+	// so that the storage engine never meets a full disk: it writes its
+	// tables through mmap, and a write that finds no space kills the
+	// process (SIGBUS). The margin must cover the compactions still to
+	// come, which need as much room as the tables they merge, up to
+	// several memtables. Deletes still pass. Default: 16 x MemTableSize
+	// (1 GiB at the default memtable size), at least 256 MiB; negative
+	// turns the guard off. Ignored with InMemory.
+	MinFreeDiskBytes int64
+
 	// MemTableSize is the size of one storage memtable in bytes. It bounds
 	// the largest atomic Upsert (15% of it: 9.6 MiB, about 3100 records of
 	// dimension 768, at the default 64 MiB).
@@ -167,6 +178,7 @@ const (
 	DefaultNumMemtables           = 3
 	DefaultNumCompactors          = 2
 	DefaultReclaimMinBytes        = 32 << 20
+	DefaultMinFreeDiskBytes       = 256 << 20
 	DefaultReadUnitsFlushInterval = time.Second
 )
 
@@ -237,6 +249,9 @@ func (o *Options) withDefaults() (Options, error) {
 	if out.NamespaceConcurrency > out.Concurrency {
 		bad = append(bad, argErrf("Options.NamespaceConcurrency", out.NamespaceConcurrency, "must not exceed Concurrency (%d)", out.Concurrency))
 		return out, errors.Join(bad...)
+	}
+	if out.MinFreeDiskBytes == 0 {
+		out.MinFreeDiskBytes = max(DefaultMinFreeDiskBytes, 16*out.MemTableSize)
 	}
 	if out.ReclaimMinBytes == 0 {
 		out.ReclaimMinBytes = DefaultReclaimMinBytes

@@ -80,6 +80,9 @@ func (h *Namespace) Update(ctx context.Context, req UpdateRequest) (UpdateResult
 	if err != nil {
 		return UpdateResult{}, err
 	}
+	if err := h.idx.db.disk.admit(int64(4*len(req.Values) + 8*len(newSparse.idx) + metadataJSONSize(setMD) + 2*len(req.ID))); err != nil {
+		return UpdateResult{}, err
+	}
 	m, err := ix.write(ctx, h.name, false, func(t *storage.Txn, ns *namespace, m *mutation) error {
 		rec, found, err := readRecord(t, ns, req.ID, true)
 		if err != nil || !found {
@@ -158,6 +161,13 @@ func (h *Namespace) updateByFilter(ctx context.Context, req UpdateRequest) (Upda
 	setMD, _, err := normalizeMetadata("setMetadata", req.SetMetadata)
 	if err != nil {
 		return UpdateResult{}, err
+	}
+	if !req.DryRun {
+		// What it adds depends on the matches; the guard needs only to
+		// see that a write is coming.
+		if err := h.idx.db.disk.admit(int64(metadataJSONSize(setMD))); err != nil {
+			return UpdateResult{}, err
+		}
 	}
 	ix := h.ix()
 	merge := func(t *storage.Txn, ns *namespace, id string) (old Metadata, oldSize int, merged Metadata, size int, err error) {

@@ -40,6 +40,7 @@ type DB struct {
 
 	hot   hotSet     // the hot namespaces, against Options.MemoryBudget
 	sched *scheduler // admits namespace operations fairly (admission.go)
+	disk  *diskGuard // refuses growing writes on a nearly full disk; nil in memory
 
 	janitorWake chan struct{}
 	bgCtx       context.Context // cancelled by Close
@@ -89,6 +90,9 @@ func Open(dir string, opts *Options) (*DB, error) {
 	}
 	db := &DB{store: store, opts: o, janitorWake: make(chan struct{}, 1)}
 	db.sched = newScheduler(o.Concurrency, o.NamespaceConcurrency)
+	if !o.InMemory {
+		db.disk = &diskGuard{dir: dir, margin: o.MinFreeDiskBytes, probe: freeDiskBytes}
+	}
 	db.mu.indexes = make(map[string]*index)
 	db.hot.nss = make(map[*namespace]struct{})
 	if err := db.load(); err != nil {
@@ -272,6 +276,9 @@ func (db *DB) CreateIndex(ctx context.Context, spec IndexSpec) (*Index, error) {
 	}
 	if !spec.Metric.valid() {
 		return nil, argErr("metric", string(spec.Metric), `must be "cosine", "euclidean" or "dotproduct"`)
+	}
+	if err := db.disk.admit(catalogEntryBytes); err != nil {
+		return nil, err
 	}
 	tags, err := mergeTags(nil, spec.Tags)
 	if err != nil {
