@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -55,6 +56,30 @@ type Options struct {
 type Store struct {
 	db    *badger.DB
 	snaps snapshots
+	fault atomic.Pointer[FaultHook] // nil: no injected faults
+}
+
+// FaultHook is called before each storage operation ("view", "update",
+// "snapshot", "get", "iterate", "set", "delete", "commit"); a non-nil error
+// fails the operation with it. It is for tests that inject faults at the
+// storage boundary (see SetFaultHook); it may be called concurrently.
+type FaultHook func(op string) error
+
+// SetFaultHook installs h (nil removes it). For tests only.
+func (s *Store) SetFaultHook(h FaultHook) {
+	if h == nil {
+		s.fault.Store(nil)
+		return
+	}
+	s.fault.Store(&h)
+}
+
+// injected returns the fault the hook injects into op, if any.
+func (s *Store) injected(op string) error {
+	if h := s.fault.Load(); h != nil {
+		return (*h)(op)
+	}
+	return nil
 }
 
 // snapshots tracks the open transactions in the order they began. Badger's
@@ -204,16 +229,22 @@ func (s *Store) RunValueLogGC(discardRatio float64) error {
 
 // View runs fn in a read-only snapshot transaction.
 func (s *Store) View(fn func(*Txn) error) error {
+	if err := s.injected("view"); err != nil {
+		return err
+	}
 	id := s.snaps.begin()
 	defer s.snaps.end(id)
-	return translate("view", s.db.View(wrap(fn)))
+	return translate("view", s.db.View(s.wrap(fn)))
 }
 
 // wrap marks fn's own errors so that translate hands them back unchanged.
-func wrap(fn func(*Txn) error) func(*badger.Txn) error {
+func (s *Store) wrap(fn func(*Txn) error) func(*badger.Txn) error {
 	return func(t *badger.Txn) error {
-		if err := fn(&Txn{t: t}); err != nil {
+		if err := fn(&Txn{t: t, s: s}); err != nil {
 			return &passthrough{err}
+		}
+		if err := s.injected("commit"); err != nil {
+			return &passthrough{err} // fails the transaction as its commit would
 		}
 		return nil
 	}
@@ -228,8 +259,11 @@ func (s *Store) Update(fn func(*Txn) error) error {
 	conflicts := 0
 	backoff := blockedBackoffMin
 	for waited := time.Duration(0); ; {
+		if err = s.injected("update"); err != nil {
+			return err
+		}
 		id := s.snaps.begin()
-		err = s.db.Update(wrap(fn))
+		err = s.db.Update(s.wrap(fn))
 		s.snaps.end(id)
 		switch {
 		case errors.Is(err, badger.ErrConflict):
@@ -310,7 +344,7 @@ func (s *Store) TablesSize(prefix []byte) int64 {
 // matters (View takes it on entry too, but inside a callback).
 func (s *Store) Snapshot() *Txn {
 	id := s.snaps.begin()
-	return &Txn{t: s.db.NewTransaction(false), snaps: &s.snaps, id: id}
+	return &Txn{t: s.db.NewTransaction(false), s: s, snaps: &s.snaps, id: id}
 }
 
 // Discard ends a transaction from Snapshot.
@@ -325,6 +359,7 @@ func (t *Txn) Discard() {
 // Txn is a transaction. It is not safe for concurrent use.
 type Txn struct {
 	t     *badger.Txn
+	s     *Store
 	snaps *snapshots // set for a Snapshot, which Discard unregisters
 	id    uint64
 }
@@ -332,6 +367,9 @@ type Txn struct {
 // Get calls fn with the value stored under key and reports whether the key
 // exists. The value is valid only during fn.
 func (t *Txn) Get(key []byte, fn func(val []byte) error) (bool, error) {
+	if err := t.s.injected("get"); err != nil {
+		return false, err
+	}
 	item, err := t.t.Get(key)
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return false, nil
@@ -356,10 +394,20 @@ func (t *Txn) GetCopy(key []byte) ([]byte, bool, error) {
 }
 
 // Set stores val under key.
-func (t *Txn) Set(key, val []byte) error { return translate("set", t.t.Set(key, val)) }
+func (t *Txn) Set(key, val []byte) error {
+	if err := t.s.injected("set"); err != nil {
+		return err
+	}
+	return translate("set", t.t.Set(key, val))
+}
 
 // Delete removes key.
-func (t *Txn) Delete(key []byte) error { return translate("delete", t.t.Delete(key)) }
+func (t *Txn) Delete(key []byte) error {
+	if err := t.s.injected("delete"); err != nil {
+		return err
+	}
+	return translate("delete", t.t.Delete(key))
+}
 
 // IterOptions select the keys Iterate visits.
 type IterOptions struct {
@@ -372,6 +420,9 @@ type IterOptions struct {
 // Iterate calls fn for each key in order until fn returns false or an
 // error. Key and value are valid only during fn.
 func (t *Txn) Iterate(o IterOptions, fn func(key, val []byte) (bool, error)) error {
+	if err := t.s.injected("iterate"); err != nil {
+		return err
+	}
 	io := badger.DefaultIteratorOptions
 	io.Prefix = o.Prefix
 	io.PrefetchValues = o.Prefetch > 0 && !o.KeysOnly
