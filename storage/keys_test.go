@@ -93,3 +93,46 @@ func TestKeyParsers(t *testing.T) {
 		t.Errorf("IDPairFromKey(drop key): err = %v", err)
 	}
 }
+
+// FuzzKeys: keys round-trip through their parsers, a namespace's keys
+// never fall under another namespace's prefix whatever the id's bytes,
+// and the parsers never panic on arbitrary bytes.
+func FuzzKeys(f *testing.F) {
+	f.Add(uint32(1), uint32(2), "doc-1", []byte{0x10, 0, 0, 0, 1})
+	f.Add(uint32(0xffffffff), uint32(0), "\x00\xff/..", []byte{})
+	f.Fuzz(func(t *testing.T, ix, ns uint32, id string, raw []byte) {
+		for _, k := range [][]byte{VectorKey(ix, ns, id), MetadataKey(ix, ns, id)} {
+			if !bytes.HasPrefix(k, NamespaceDataPrefix(ix, ns)) || !bytes.HasPrefix(k, IndexDataPrefix(ix)) {
+				t.Fatalf("key %x outside its namespace's prefix", k)
+			}
+			if bytes.HasPrefix(k, NamespaceDataPrefix(ix, ns+1)) || bytes.HasPrefix(k, NamespaceDataPrefix(ix+1, ns)) {
+				t.Fatalf("key %x under another namespace's prefix", k)
+			}
+			if id != "" {
+				got, err := RecordIDFromKey(k)
+				if err != nil || string(got) != id {
+					t.Fatalf("RecordIDFromKey(%x) = %q, %v; want %q", k, got, err, id)
+				}
+			}
+			gix, gns, err := DataIDPairFromKey(k)
+			if err != nil || gix != ix || gns != ns {
+				t.Fatalf("DataIDPairFromKey(%x) = %d, %d, %v", k, gix, gns, err)
+			}
+		}
+		gix, name, err := NamespaceFromKey(NamespaceKey(ix, id))
+		if err != nil || gix != ix || name != id {
+			t.Fatalf("NamespaceFromKey round trip: %d %q %v", gix, name, err)
+		}
+		gix, gns, err := IDPairFromKey(StatsKey(ix, ns))
+		if err != nil || gix != ix || gns != ns {
+			t.Fatalf("IDPairFromKey round trip: %d %d %v", gix, gns, err)
+		}
+		// Arbitrary bytes: errors, never panics.
+		RecordIDFromKey(raw)
+		DataIDPairFromKey(raw)
+		NamespaceFromKey(raw)
+		IDPairFromKey(raw)
+		DropIDFromKey(raw)
+		IndexNameFromKey(raw)
+	})
+}
