@@ -1,6 +1,7 @@
 package vectordb
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -105,6 +106,7 @@ func badInputCases(db *DB) []badCase {
 		{"index name underscore", create(IndexSpec{Name: "a_b", Dimension: 4}), ErrInvalidArgument, "name"},
 		{"index name leading dash", create(IndexSpec{Name: "-a", Dimension: 4}), ErrInvalidArgument, "name"},
 		{"index name trailing dash", create(IndexSpec{Name: "a-", Dimension: 4}), ErrInvalidArgument, "name"},
+		{"index name invalid UTF-8", create(IndexSpec{Name: "a\xff", Dimension: 4}), ErrInvalidArgument, "name"},
 		{"index name too long", create(IndexSpec{Name: strings.Repeat("a", 46), Dimension: 4}), ErrInvalidArgument, "name"},
 		{"dimension zero", create(IndexSpec{Name: "x", Dimension: 0}), ErrInvalidArgument, "dimension"},
 		{"dimension negative", create(IndexSpec{Name: "x", Dimension: -3}), ErrInvalidArgument, "dimension"},
@@ -146,6 +148,10 @@ func badInputCases(db *DB) []badCase {
 		{"-Inf", upsert(Record{ID: "b", Values: []float32{-inf, 2, 3, 4}}), ErrInvalidArgument, "records[0].values[0]"},
 		{"all zero", upsert(Record{ID: "b", Values: []float32{0, 0, 0, 0}}), ErrInvalidArgument, "records[0].values"},
 		{"all tiny", upsert(Record{ID: "b", Values: []float32{1e-9, -1e-9, 0, 5e-9}}), ErrInvalidArgument, "records[0].values"},
+		{"empty values", upsert(Record{ID: "b", Values: []float32{}}), ErrDimensionMismatch, "records[0].values"},
+		{"squares overflow", upsert(Record{ID: "b", Values: []float32{1e30, 1e30, 1e30, 1e30}}), ErrInvalidArgument, "records[0].values"},
+		{"norm just too large", upsert(Record{ID: "b", Values: []float32{1e19, 0, 0, 0}}), ErrInvalidArgument, "records[0].values"},
+		{"sparse squares overflow", upsertHyb(Record{ID: "a", Values: v4, SparseValues: sp([]uint32{1, 2}, []float32{1e30, 1e30})}), ErrInvalidArgument, "records[0].sparseValues.values"},
 		{"empty id", upsert(good("a"), good("")), ErrInvalidArgument, "records[1].id"},
 		{"id too long", upsert(good(strings.Repeat("i", 513))), ErrInvalidArgument, "records[0].id"},
 		{"id with NUL", upsert(good("a\x00")), ErrInvalidArgument, "records[0].id"},
@@ -187,6 +193,9 @@ func badInputCases(db *DB) []badCase {
 		{"topK zero", query(QueryRequest{Vector: v4, TopK: 0}), ErrInvalidArgument, "topK"},
 		{"topK negative", query(QueryRequest{Vector: v4, TopK: -1}), ErrInvalidArgument, "topK"},
 		{"topK too large", query(QueryRequest{Vector: v4, TopK: MaxTopK + 1}), ErrInvalidArgument, "topK"},
+		{"topK MaxInt", query(QueryRequest{Vector: v4, TopK: math.MaxInt}), ErrInvalidArgument, "topK"},
+		{"query squares overflow", query(QueryRequest{Vector: []float32{-1e30, 1e30, 1, 1}, TopK: 1}), ErrInvalidArgument, "vector"},
+		{"update squares overflow", update(UpdateRequest{ID: "a", Values: []float32{1e30, 1e30, 1e30, 1e30}}), ErrInvalidArgument, "values"},
 		{"vector and id", query(QueryRequest{Vector: v4, ID: "a", TopK: 1}), ErrInvalidArgument, "vector"},
 		{"neither vector nor id", query(QueryRequest{TopK: 1}), ErrInvalidArgument, "vector"},
 		{"query wrong dimension", query(QueryRequest{Vector: []float32{1, 2}, TopK: 1}), ErrDimensionMismatch, "vector"},
@@ -242,8 +251,54 @@ func badInputCases(db *DB) []badCase {
 			_, err := dense.ListNamespaces(ctx, ListNamespacesOptions{PaginationToken: encodeToken(tokenIDs, "a")})
 			return err
 		}, ErrInvalidArgument, "paginationToken"},
+
+		// A context already cancelled: every call refuses, writing nothing.
+		{"cancelled upsert", func(dense, _ *Index) error {
+			_, err := ns(dense).Upsert(cancelled, []Record{good("new")})
+			return err
+		}, context.Canceled, ""},
+		{"cancelled upsert to a new namespace", func(dense, _ *Index) error {
+			_, err := dense.Namespace("brand-new").Upsert(cancelled, []Record{good("new")})
+			return err
+		}, context.Canceled, ""},
+		{"cancelled update", func(dense, _ *Index) error {
+			_, err := ns(dense).Update(cancelled, UpdateRequest{ID: "a", Values: []float32{4, 4, 4, 4}})
+			return err
+		}, context.Canceled, ""},
+		{"cancelled update by filter", func(dense, _ *Index) error {
+			_, err := ns(dense).Update(cancelled, UpdateRequest{Filter: Filter{"k": "v"}, SetMetadata: Metadata{"x": 1}})
+			return err
+		}, context.Canceled, ""},
+		{"cancelled delete", func(dense, _ *Index) error { _, err := ns(dense).Delete(cancelled, []string{"a"}); return err }, context.Canceled, ""},
+		{"cancelled delete by filter", func(dense, _ *Index) error {
+			_, err := ns(dense).DeleteByFilter(cancelled, Filter{"k": "v"})
+			return err
+		}, context.Canceled, ""},
+		{"cancelled delete all", func(dense, _ *Index) error { _, err := ns(dense).DeleteAll(cancelled); return err }, context.Canceled, ""},
+		{"cancelled delete namespace", func(dense, _ *Index) error { return dense.DeleteNamespace(cancelled, "t1") }, context.Canceled, ""},
+		{"cancelled create namespace", func(dense, _ *Index) error {
+			_, err := dense.CreateNamespace(cancelled, "made")
+			return err
+		}, context.Canceled, ""},
+		{"cancelled create index", func(*Index, *Index) error {
+			_, err := db.CreateIndex(cancelled, IndexSpec{Name: "made", Dimension: 4})
+			return err
+		}, context.Canceled, ""},
+		{"cancelled delete index", func(*Index, *Index) error { return db.DeleteIndex(cancelled, "dense") }, context.Canceled, ""},
+		{"cancelled query", func(dense, _ *Index) error {
+			_, err := ns(dense).Query(cancelled, QueryRequest{Vector: v4, TopK: 1})
+			return err
+		}, context.Canceled, ""},
+		{"cancelled fetch", func(dense, _ *Index) error { _, err := ns(dense).Fetch(cancelled, []string{"a"}); return err }, context.Canceled, ""},
 	}
 }
+
+// cancelled is a context that is already done.
+var cancelled = func() context.Context {
+	c, cancel := context.WithCancel(context.Background())
+	cancel()
+	return c
+}()
 
 // TestBadInputChangesNothing runs every bad input against a populated
 // database, checks the typed error and the field it names, and checks

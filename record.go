@@ -86,18 +86,29 @@ func checkVector(field string, v []float32, dim int) error {
 	const infBits = 0x7f800000
 	minBits := math.Float32bits(minMagnitude)
 	big := false
+	var sq float64
 	for i, x := range v {
 		b := math.Float32bits(x) &^ (1 << 31)
 		if b >= infBits {
 			return argErr(fmt.Sprintf("%s[%d]", field, i), x, "must be finite")
 		}
 		big = big || b >= minBits
+		sq += float64(x) * float64(x)
 	}
 	if !big {
 		return argErr(field, nil, "every component is below 1e-8 in magnitude; a vector needs at least one that is not")
 	}
+	if sq > maxSquaredNorm {
+		return argErrf(field, nil, "its norm is %.3g, above %.3g: scores computed with it would overflow float32", math.Sqrt(sq), math.Sqrt(maxSquaredNorm))
+	}
 	return nil
 }
+
+// maxSquaredNorm bounds a vector's squared norm (dense, and sparse apart)
+// so that every score stays finite in float32: a dot product is at most
+// |q||v| and a squared distance at most 2(|q|^2+|v|^2), both then within
+// MaxFloat32, and a hybrid score, the sum of two dot products, too.
+const maxSquaredNorm = math.MaxFloat32 / 4
 
 // sparseVec is a validated sparse vector, sorted by index.
 type sparseVec struct {
@@ -120,10 +131,15 @@ func normalizeSparse(field string, sp *SparseValues, metric Metric) (sparseVec, 
 	if len(sp.Indices) > MaxSparseValues {
 		return sparseVec{}, argErrf(field, nil, "has %d entries, more than %d", len(sp.Indices), MaxSparseValues)
 	}
+	var sq float64
 	for i, x := range sp.Values {
 		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
 			return sparseVec{}, argErr(fmt.Sprintf("%s.values[%d]", field, i), x, "must be finite")
 		}
+		sq += float64(x) * float64(x)
+	}
+	if sq > maxSquaredNorm {
+		return sparseVec{}, argErrf(field+".values", nil, "their norm is %.3g, above %.3g: scores computed with them would overflow float32", math.Sqrt(sq), math.Sqrt(maxSquaredNorm))
 	}
 	order := make([]int, len(sp.Indices))
 	for i := range order {

@@ -153,6 +153,9 @@ func Open(o Options) (*Store, error) {
 		WithIndexCacheSize(o.IndexCacheSize).
 		WithNumCompactors(o.NumCompactors).
 		WithMetricsEnabled(false).
+		// Verify each block's checksum as it is read: without it a
+		// damaged table hands back wrong values silently.
+		WithChecksumVerificationMode(options.OnBlockRead).
 		WithLogger(o.Logger).
 		// Keep every value inline in the LSM tree (vectordb's values are at
 		// most ~140 KB: 20000 dimensions plus sparse values, or 40 KB of
