@@ -47,6 +47,9 @@ var (
 	// ErrQuotaExceeded is returned (as a *QuotaError) by a write that would
 	// take a namespace past its quota. The write changes nothing.
 	ErrQuotaExceeded = errors.New("vectordb: namespace quota exceeded")
+	// ErrEmptyNamespace is returned by BuildIVF for a namespace without
+	// records: there is nothing to index.
+	ErrEmptyNamespace = errors.New("vectordb: namespace is empty")
 	// ErrDiskFull is returned by a write that adds data while the file
 	// system holding the database has less than Options.MinFreeDiskBytes
 	// free. The write changes nothing; deletes still work.

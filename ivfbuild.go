@@ -208,7 +208,7 @@ func (s *segment) startBuild(seed uint64) (*buildSample, error) {
 		return nil, errors.New("vectordb: an IVF build is already running")
 	}
 	if s.live == 0 {
-		return nil, errors.New("vectordb: no records to build an IVF index from")
+		return nil, fmt.Errorf("%w: no records to build an IVF index from", ErrEmptyNamespace)
 	}
 	smp := &buildSample{epoch: s.epoch, n: s.n, live: s.live}
 	live := s.liveSet.ToArray()
@@ -525,7 +525,9 @@ func (s *segment) calibrationTruth(ctx context.Context, smp *buildSample) ([][]h
 // it. Namespaces with Options.IVFMinRecords records get one automatically,
 // in the background; BuildIVF is for bulk loads that want it at once, and
 // for namespaces below the threshold (whose queries then use it only when
-// they set NProbe). It waits for a build already running.
+// they set NProbe). It waits for a build already running. A namespace
+// that does not exist gives ErrNamespaceNotFound, an empty one
+// ErrEmptyNamespace.
 func (h *Namespace) BuildIVF(ctx context.Context) (IVFDescription, error) {
 	if err := h.enter(ctx); err != nil {
 		return IVFDescription{}, err

@@ -683,8 +683,8 @@ func (h *modelHarness) buildIVF() {
 			h.fatalf("BuildIVF of a missing namespace: %v", err)
 		}
 	case len(m.recs) == 0:
-		if err == nil {
-			h.fatalf("BuildIVF of an empty namespace succeeded: %+v", d)
+		if !errors.Is(err, ErrEmptyNamespace) {
+			h.fatalf("BuildIVF of an empty namespace: %+v, %v; want ErrEmptyNamespace", d, err)
 		}
 	default:
 		h.check(err)

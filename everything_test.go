@@ -1,0 +1,119 @@
+package vectordb
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestEverythingAtOnceThenClose runs every public operation from many
+// goroutines across a few namespaces (with namespace drops, IVF builds and
+// evictions), then closes the database under them: each call either
+// succeeds, fails with an error its documentation allows, or, once Close
+// has begun, returns ErrClosed; afterwards the directory reopens
+// consistent (run with -race).
+func TestEverythingAtOnceThenClose(t *testing.T) {
+	dir := t.TempDir()
+	o := testOptions()
+	o.IVFMinRecords, o.MemoryBudget = 64, 32<<10
+	db := openDir(t, dir, o)
+	ix := mustIndex(t, db, "ix", 8, Cosine)
+	names := []string{"", "a", "b\xff", "c/d"}
+	allowed := func(err error) bool {
+		return err == nil || errors.Is(err, ErrClosed) || errors.Is(err, ErrNamespaceNotFound) ||
+			errors.Is(err, ErrQuotaExceeded) || errors.Is(err, ErrNamespaceExists) || errors.Is(err, ErrEmptyNamespace)
+	}
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for g := range 8 {
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(uint64(g), 42))
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				h := ix.Namespace(names[r.IntN(len(names))])
+				id := fmt.Sprint("r", r.IntN(200))
+				var err error
+				switch r.IntN(16) {
+				case 0, 1, 2:
+					recs := make([]Record, 1+r.IntN(30))
+					for j := range recs {
+						recs[j] = Record{ID: fmt.Sprint("r", (r.IntN(200)+j)%200), Values: randVec(r, 8), Metadata: Metadata{"g": float64(j % 3)}}
+					}
+					_, err = h.Upsert(ctx, dedupeRecords(recs))
+				case 3:
+					_, err = h.Update(ctx, UpdateRequest{ID: id, Values: randVec(r, 8), SetMetadata: Metadata{"u": 1}})
+				case 4:
+					_, err = h.Update(ctx, UpdateRequest{Filter: Filter{"g": 1.0}, SetMetadata: Metadata{"f": float64(i)}})
+				case 5:
+					_, err = h.Delete(ctx, []string{id, fmt.Sprint("r", r.IntN(200))})
+				case 6:
+					_, err = h.DeleteByFilter(ctx, Filter{"g": 2.0})
+				case 7:
+					if r.IntN(4) == 0 {
+						_, err = h.DeleteAll(ctx)
+					}
+				case 8:
+					if r.IntN(4) == 0 {
+						err = ix.DeleteNamespace(ctx, h.Name())
+					}
+				case 9:
+					_, err = ix.CreateNamespace(ctx, h.Name())
+				case 10, 11:
+					_, err = h.Query(ctx, QueryRequest{Vector: randVec(r, 8), TopK: 5, IncludeMetadata: r.IntN(2) == 0, Filter: Filter{"g": float64(r.IntN(3))}})
+				case 12:
+					_, err = h.Fetch(ctx, []string{id})
+				case 13:
+					_, err = h.List(ctx, ListOptions{Limit: 10})
+				case 14:
+					if _, err = ix.DescribeStats(ctx); err == nil {
+						_, err = db.Stats()
+					}
+				case 15:
+					if r.IntN(10) == 0 {
+						_, err = h.BuildIVF(ctx)
+					} else {
+						err = ix.SetNamespaceQuota(ctx, h.Name(), Quota{MaxRecords: 150})
+					}
+				}
+				if !allowed(err) {
+					t.Errorf("goroutine %d, step %d: %v", g, i, err)
+					return
+				}
+			}
+		})
+	}
+	time.Sleep(700 * time.Millisecond)
+	if err := db.Close(); err != nil {
+		t.Fatalf("Close under load: %v", err)
+	}
+	close(stop)
+	wg.Wait()
+	db = openDir(t, dir, o)
+	defer db.Close()
+	waitDrops(t, db)
+	if err := db.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// dedupeRecords keeps the last record of each id.
+func dedupeRecords(recs []Record) []Record {
+	seen := map[string]int{}
+	out := recs[:0]
+	for _, r := range recs {
+		if i, ok := seen[r.ID]; ok {
+			out[i] = r
+			continue
+		}
+		seen[r.ID] = len(out)
+		out = append(out, r)
+	}
+	return out
+}
