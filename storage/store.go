@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -139,8 +140,9 @@ func (s *snapshots) waitBegunBefore(ctx context.Context) error {
 }
 
 // conflictRetries bounds Update's retries on ErrConflict. vectordb
-// serializes writers of one key range in memory, so a conflict is rare.
-const conflictRetries = 8
+// serializes writers of one key range in memory, so a conflict is rare;
+// with the backoff (up to 64 ms apart) the retries span seconds.
+const conflictRetries = 32
 
 // Open opens (creating if needed) the Badger database described by o.
 func Open(o Options) (*Store, error) {
@@ -273,6 +275,9 @@ func (s *Store) Update(fn func(*Txn) error) error {
 			if conflicts++; conflicts == conflictRetries {
 				return ErrConflict
 			}
+			// Back off, with jitter, so that the writers that collided
+			// do not collide again in lockstep.
+			time.Sleep(time.Duration(rand.Int64N(int64(time.Millisecond) << min(conflicts, 6))))
 		case errors.Is(err, badger.ErrBlockedWrites) && waited < blockedWritesMaxWait:
 			time.Sleep(backoff)
 			waited += backoff
