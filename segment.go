@@ -34,18 +34,19 @@ type segment struct {
 	chunkRows   int // rows per full chunk, a power of two
 	chunkShift  uint
 
-	mu      sync.RWMutex
-	chunks  [][]float32 // guarded by mu
-	capRows int         // guarded by mu: rows allocated across chunks
-	n       int         // guarded by mu: slots in use, live or deleted
-	live    int         // guarded by mu
-	ids     []string    // guarded by mu: slot -> id, "" when deleted
-	slots   map[string]uint32
-	norms   []float32       // guarded by mu: |v| per slot
-	sparse  []sparseVec     // guarded by mu: per slot; nil unless dotproduct
-	deleted []uint64        // guarded by mu: bitmap over slots
-	free    []uint32        // guarded by mu: deleted slots to reuse
-	liveSet *roaring.Bitmap // guarded by mu: the live slots
+	mu         sync.RWMutex
+	chunks     [][]float32 // guarded by mu
+	capRows    int         // guarded by mu: rows allocated across chunks
+	arenaBytes int64       // guarded by mu: the chunks' allocations, as the allocator sizes them
+	n          int         // guarded by mu: slots in use, live or deleted
+	live       int         // guarded by mu
+	ids        []string    // guarded by mu: slot -> id, "" when deleted
+	slots      map[string]uint32
+	norms      []float32       // guarded by mu: |v| per slot
+	sparse     []sparseVec     // guarded by mu: per slot; nil unless dotproduct
+	deleted    []uint64        // guarded by mu: bitmap over slots
+	free       []uint32        // guarded by mu: deleted slots to reuse
+	liveSet    *roaring.Bitmap // guarded by mu: the live slots
 
 	// The metadata index, built on first use by a filter (hotIndexed);
 	// until then meta holds only nils and fields nothing, and writes skip
@@ -112,6 +113,9 @@ func newSegment(dim int, metric Metric, hint int) *segment {
 // ensureCapLocked allocates rows up to at least rows.
 // REQUIRES: mu held for writing (or the segment not yet shared).
 func (s *segment) ensureCapLocked(rows int) {
+	if s.capRows >= rows {
+		return // the common case: called for every new row
+	}
 	for s.capRows < rows {
 		if len(s.chunks) == 1 && s.capRows < s.chunkRows {
 			// Grow the first chunk geometrically, so small namespaces
@@ -119,6 +123,7 @@ func (s *segment) ensureCapLocked(rows int) {
 			newRows := min(s.chunkRows, max(2*s.capRows, rows))
 			c := simd.AlignedFloats(newRows * s.stride)
 			copy(c, s.chunks[0])
+			s.arenaBytes += allocSize(int64(len(c))*4) - allocSize(int64(len(s.chunks[0]))*4)
 			s.chunks[0] = c
 			s.capRows = newRows
 			continue
@@ -130,6 +135,7 @@ func (s *segment) ensureCapLocked(rows int) {
 			newRows = min(s.chunkRows, max(16, rows))
 		}
 		s.chunks = append(s.chunks, simd.AlignedFloats(newRows*s.stride))
+		s.arenaBytes += allocSize(int64(newRows*s.stride) * 4)
 		s.capRows += newRows
 	}
 	// The arena as allocated, plus per row the id's string header and the
@@ -139,11 +145,7 @@ func (s *segment) ensureCapLocked(rows int) {
 	// accounted; on 4000 namespaces of 20 rows of dimension 384, 45-52 KB
 	// per namespace against 52 KB accounted (before first chunks were
 	// sized exactly).
-	var arena int64
-	for _, c := range s.chunks {
-		arena += allocSize(int64(len(c)) * 4)
-	}
-	s.memBytes.Store(segmentOverhead + arena + int64(s.capRows)*(16+4+80))
+	s.memBytes.Store(segmentOverhead + s.arenaBytes + int64(s.capRows)*(16+4+80))
 }
 
 // segmentOverhead is a segment's fixed cost (the struct, its maps and
@@ -278,7 +280,7 @@ func (s *segment) compactLocked() {
 	s.journal = nil
 	c.bulk = false
 	c.mergeAllLocked()
-	s.chunks, s.capRows, s.n, s.live = c.chunks, c.capRows, c.n, c.live
+	s.chunks, s.capRows, s.arenaBytes, s.n, s.live = c.chunks, c.capRows, c.arenaBytes, c.n, c.live
 	s.ids, s.slots, s.norms, s.sparse = c.ids, c.slots, c.norms, c.sparse
 	s.deleted, s.free = c.deleted, c.free
 	s.meta, s.fields, s.liveSet = c.meta, c.fields, c.liveSet
