@@ -72,5 +72,6 @@
 // ...) or typed errors that wrap them and name the field and value
 // ([*ArgumentError], [*DimensionError], [*BatchTooLargeError]). A call
 // that fails on bad input changes nothing, as does a write refused by a
-// namespace's [Quota] ([*QuotaError], [ErrQuotaExceeded]).
+// namespace's [Quota] ([*QuotaError], [ErrQuotaExceeded]) or by a nearly
+// full disk ([ErrDiskFull]). [DB.Check] verifies a database's consistency.
 package vectordb

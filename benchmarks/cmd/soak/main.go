@@ -18,6 +18,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -36,6 +37,8 @@ var (
 	writers    = flag.Int("writers", 2, "writing goroutines")
 	readers    = flag.Int("readers", 2, "querying goroutines")
 	dirFlag    = flag.String("dir", "", "database directory (default: a temporary one, removed at exit)")
+	memtable   = flag.Int64("memtable", 0, "Options.MemTableSize in MiB (0: default)")
+	memProfile = flag.String("memprofile", "", "write a heap profile at the end of the run to this file")
 )
 
 func main() {
@@ -52,7 +55,7 @@ func main() {
 		debug.SetMemoryLimit(int64(float64(*budgetMiB<<20) * *memLimit))
 	}
 	budget := *budgetMiB << 20
-	db, err := vectordb.Open(dir, &vectordb.Options{MemoryBudget: budget, IVFMinRecords: 2000})
+	db, err := vectordb.Open(dir, &vectordb.Options{MemoryBudget: budget, IVFMinRecords: 2000, MemTableSize: *memtable << 20})
 	check(err)
 	ix, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: "soak", Dimension: *dim})
 	check(err)
@@ -162,6 +165,12 @@ func main() {
 		float64(upserts.Load())/el, float64(queries.Load())/el, deletes.Load(), drops.Load(), st.Evictions)
 	fmt.Printf("peak RSS (anonymous, sampled every 10 ms): %.0f MiB; budget %d MiB, budget + 25%% = %d MiB\n",
 		float64(peak.Load())/1024, *budgetMiB, *budgetMiB*5/4)
+	if *memProfile != "" {
+		f, err := os.Create(*memProfile)
+		check(err)
+		check(pprof.WriteHeapProfile(f))
+		check(f.Close())
+	}
 	check(db.Check(ctx))
 	fmt.Println("Check: consistent")
 	check(db.Close())
