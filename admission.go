@@ -87,25 +87,10 @@ func (s *scheduler) acquire(ctx context.Context, key tenantKey) error {
 		s.ring = append(s.ring, t)
 	}
 	s.mu.Unlock()
-	select {
-	case <-ch:
-		return nil
-	case <-ctx.Done():
-	}
-	s.mu.Lock()
-	select {
-	case <-ch:
-		// Granted while we gave up: hand the slot on.
-		s.mu.Unlock()
-		s.release(key)
-	default:
+	return s.await(ctx, t, ch, func() {
 		t.waiters = removeChan(t.waiters, ch)
 		s.waiting.Add(-1)
-		s.forgetLocked(t)
-		s.dispatchLocked() // the ring may have emptied: background work may run
-		s.mu.Unlock()
-	}
-	return ctx.Err()
+	})
 }
 
 // acquireBackground waits for a slot for key at background priority: it is
@@ -124,6 +109,18 @@ func (s *scheduler) acquireBackground(ctx context.Context, key tenantKey) error 
 	s.bgWaiting++
 	s.dispatchLocked() // a free slot may still be this worker's, or another's
 	s.mu.Unlock()
+	return s.await(ctx, t, ch, func() {
+		t.bg = removeChan(t.bg, ch)
+		s.bgWaiting--
+	})
+}
+
+// await waits until ch, queued for t, is closed (the slot granted) or ctx
+// is done. In the latter case dequeue, run under mu, takes the call out of
+// its queue, unless the grant raced the cancellation: then the slot is
+// handed on. (A tenant with a queued call stays in the map, so t is
+// current.)
+func (s *scheduler) await(ctx context.Context, t *tenant, ch chan struct{}, dequeue func()) error {
 	select {
 	case <-ch:
 		return nil
@@ -133,12 +130,11 @@ func (s *scheduler) acquireBackground(ctx context.Context, key tenantKey) error 
 	select {
 	case <-ch:
 		s.mu.Unlock()
-		s.release(key)
+		s.release(t.key) // granted while we gave up: hand the slot on
 	default:
-		t.bg = removeChan(t.bg, ch)
-		s.bgWaiting--
+		dequeue()
 		s.forgetLocked(t)
-		s.dispatchLocked()
+		s.dispatchLocked() // the queue may have emptied: background work may run
 		s.mu.Unlock()
 	}
 	return ctx.Err()

@@ -74,10 +74,13 @@ func TestCrashChild(t *testing.T) {
 	}
 }
 
-func startChild(t *testing.T, dir string, env ...string) (*exec.Cmd, *bufio.Scanner) {
+// startChild runs the test binary's test called name in a child process
+// with env added to the environment, and returns it with a scanner of its
+// standard output.
+func startChild(t *testing.T, name string, env ...string) (*exec.Cmd, *bufio.Scanner) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.v=false")
-	cmd.Env = append(os.Environ(), append([]string{crashDirEnv + "=" + dir}, env...)...)
+	cmd := exec.Command(os.Args[0], "-test.run=^"+name+"$", "-test.v=false")
+	cmd.Env = append(os.Environ(), env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +101,7 @@ func TestKillKeepsAcknowledgedWrites(t *testing.T) {
 	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	next := 0 // first batch number of the next child
 	for c := range cycles {
-		cmd, lines := startChild(t, dir, "VECTORDB_CRASH_START="+strconv.Itoa(next))
+		cmd, lines := startChild(t, "TestCrashChild", crashDirEnv+"="+dir, "VECTORDB_CRASH_START="+strconv.Itoa(next))
 		deadline := time.Now().Add(time.Duration(100+r.IntN(400)) * time.Millisecond)
 		last := next - 1
 		// Read acks until the deadline, kill the child, then read the acks
@@ -170,7 +173,7 @@ func TestSecondProcessIsLocked(t *testing.T) {
 	dir := t.TempDir()
 	db := openDir(t, dir, nil)
 	defer db.Close()
-	cmd, lines := startChild(t, dir, crashModeEnv+"=lock")
+	cmd, lines := startChild(t, "TestCrashChild", crashDirEnv+"="+dir, crashModeEnv+"=lock")
 	var got string
 	for lines.Scan() {
 		if strings.HasPrefix(lines.Text(), "open: ") {

@@ -8,7 +8,6 @@ import (
 	"maps"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -353,18 +352,8 @@ func TestCrashLoop(t *testing.T) {
 	modes := []string{"sync", "process", "tiny"}
 	for c := range cycles {
 		mode := modes[c%len(modes)]
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashLoopChild$", "-test.v=false")
-		cmd.Env = append(os.Environ(), loopDirEnv+"="+dir, loopSeedEnv+"="+strconv.FormatUint(seed, 10),
+		cmd, lines := startChild(t, "TestCrashLoopChild", loopDirEnv+"="+dir, loopSeedEnv+"="+strconv.FormatUint(seed, 10),
 			loopStartEnv+"="+strconv.Itoa(next), loopModeEnv+"="+mode)
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		lines := bufio.NewScanner(stdout)
 		// Kill at a random moment: a fifth of the cycles during start-up,
 		// some as a namespace drop begins, the rest after a random time.
 		deadline := time.Now().Add(time.Duration(r.IntN(250)) * time.Millisecond)

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/vectordb-go/vectordb"
+	"github.com/vectordb-go/vectordb/benchmarks/internal/cmdkit"
 	"github.com/vectordb-go/vectordb/benchmarks/internal/procstat"
 )
 
@@ -46,13 +47,8 @@ var (
 func main() {
 	flag.Parse()
 	ctx := context.Background()
-	dir := *dirFlag
-	if dir == "" {
-		d, err := os.MkdirTemp("", "noisy-")
-		check(err)
-		defer os.RemoveAll(d)
-		dir = d
-	}
+	dir, cleanup := cmdkit.Dir(*dirFlag, "noisy-")
+	defer cleanup()
 	opts := &vectordb.Options{Concurrency: *conc, NamespaceConcurrency: *nsConc}
 	db, err := vectordb.Open(dir, opts)
 	check(err)
@@ -204,21 +200,11 @@ func pct(lat []time.Duration, p float64) time.Duration {
 	return s[min(len(s)-1, int(float64(len(s))*p/100))]
 }
 
-func vec(r *rand.Rand) []float32 {
-	v := make([]float32, *dim)
-	for i := range v {
-		v[i] = r.Float32()*2 - 1
-	}
-	return v
-}
+func vec(r *rand.Rand) []float32 { return cmdkit.RandVec(r, *dim) }
 
 func ms(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e6 }
 
-func check(err error) {
-	if err != nil {
-		log.Fatal(err)
-	}
-}
+var check = cmdkit.Check
 
 type gcSnap struct {
 	cpu    time.Duration

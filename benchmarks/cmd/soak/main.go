@@ -13,18 +13,16 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log"
 	"math/rand/v2"
-	"os"
 	"runtime"
 	"runtime/debug"
-	"runtime/pprof"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/vectordb-go/vectordb"
+	"github.com/vectordb-go/vectordb/benchmarks/internal/cmdkit"
 	"github.com/vectordb-go/vectordb/benchmarks/internal/procstat"
 )
 
@@ -44,13 +42,8 @@ var (
 func main() {
 	flag.Parse()
 	ctx := context.Background()
-	dir := *dirFlag
-	if dir == "" {
-		d, err := os.MkdirTemp("", "soak-")
-		check(err)
-		defer os.RemoveAll(d)
-		dir = d
-	}
+	dir, cleanup := cmdkit.Dir(*dirFlag, "soak-")
+	defer cleanup()
 	if *memLimit > 0 {
 		debug.SetMemoryLimit(int64(float64(*budgetMiB<<20) * *memLimit))
 	}
@@ -72,13 +65,7 @@ func main() {
 		// Zipf-like: a few tenants are busy, most are rarely touched.
 		return "t" + strconv.Itoa(int(float64(*namespaces)*r.Float64()*r.Float64()))
 	}
-	vec := func(r *rand.Rand) []float32 {
-		v := make([]float32, *dim)
-		for i := range v {
-			v[i] = r.Float32()*2 - 1
-		}
-		return v
-	}
+	vec := func(r *rand.Rand) []float32 { return cmdkit.RandVec(r, *dim) }
 	for w := range *writers {
 		wg.Go(func() {
 			r := rand.New(rand.NewPCG(1, uint64(w)))
@@ -165,12 +152,7 @@ func main() {
 		float64(upserts.Load())/el, float64(queries.Load())/el, deletes.Load(), drops.Load(), st.Evictions)
 	fmt.Printf("peak RSS (anonymous, sampled every 10 ms): %.0f MiB; budget %d MiB, budget + 25%% = %d MiB\n",
 		float64(peak.Load())/1024, *budgetMiB, *budgetMiB*5/4)
-	if *memProfile != "" {
-		f, err := os.Create(*memProfile)
-		check(err)
-		check(pprof.WriteHeapProfile(f))
-		check(f.Close())
-	}
+	cmdkit.WriteHeapProfile(*memProfile)
 	check(db.Check(ctx))
 	fmt.Println("Check: consistent")
 	check(db.Close())
@@ -193,8 +175,4 @@ func dedupe(recs []vectordb.Record) []vectordb.Record {
 
 func errorsIsNotFound(err error) bool { return errors.Is(err, vectordb.ErrNamespaceNotFound) }
 
-func check(err error) {
-	if err != nil {
-		log.Fatal(err)
-	}
-}
+var check = cmdkit.Check

@@ -17,13 +17,13 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
-	"runtime/pprof"
 	"slices"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/vectordb-go/vectordb"
+	"github.com/vectordb-go/vectordb/benchmarks/internal/cmdkit"
 	"github.com/vectordb-go/vectordb/benchmarks/internal/procstat"
 )
 
@@ -46,13 +46,8 @@ var (
 func main() {
 	flag.Parse()
 	ctx := context.Background()
-	dir := *dirFlag
-	if dir == "" {
-		d, err := os.MkdirTemp("", "tenants-")
-		check(err)
-		defer os.RemoveAll(d)
-		dir = d
-	}
+	dir, cleanup := cmdkit.Dir(*dirFlag, "tenants-")
+	defer cleanup()
 	fmt.Printf("machine: %s/%s, %d CPUs; data set: %d x %d records + %d x %d records, dimension %d; Go memory limit %.2f x budget\n",
 		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), *small, *smallRecords, *large, *largeRecords, *dim, *memLimit)
 	if !exists(dir) {
@@ -122,12 +117,7 @@ func main() {
 		len(touched), el.Round(time.Millisecond), st.HotNamespaces, float64(st.HotBytes)/(1<<20), *budgetMiB, st.Evictions)
 	fmt.Printf("  peak RSS anonymous while touching: %.0f MiB (budget + 25%%: %d MiB); after a collection: %s\n",
 		peakMiB, *budgetMiB*5/4, memory())
-	if *memProfile != "" {
-		f, err := os.Create(*memProfile)
-		check(err)
-		check(pprof.WriteHeapProfile(f))
-		check(f.Close())
-	}
+	cmdkit.WriteHeapProfile(*memProfile)
 }
 
 func ingest(ctx context.Context, dir string) {
@@ -177,13 +167,7 @@ func ingest(ctx context.Context, dir string) {
 		*small+*large, total, el.Round(time.Millisecond), float64(total)/el.Seconds(), *writers)
 }
 
-func vec(r *rand.Rand) []float32 {
-	v := make([]float32, *dim)
-	for i := range v {
-		v[i] = r.Float32()*2 - 1
-	}
-	return v
-}
+func vec(r *rand.Rand) []float32 { return cmdkit.RandVec(r, *dim) }
 
 func exists(dir string) bool {
 	entries, err := os.ReadDir(dir)
@@ -226,8 +210,4 @@ func memory() string {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-func check(err error) {
-	if err != nil {
-		log.Fatal(err)
-	}
-}
+var check = cmdkit.Check
