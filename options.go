@@ -127,10 +127,12 @@ type Options struct {
 	// so that the storage engine never meets a full disk: it writes its
 	// tables through mmap, and a write that finds no space kills the
 	// process (SIGBUS). The margin must cover the compactions still to
-	// come, which need as much room as the tables they merge, up to
-	// several memtables. Deletes still pass. Default: 16 x MemTableSize
-	// (1 GiB at the default memtable size), at least 256 MiB; negative
-	// turns the guard off. Ignored with InMemory.
+	// come, which need as much room as the tables they merge: on a small
+	// disk that is a large share of the data (a 64 MiB file system holding
+	// 40 MiB needed more than 16 MiB; 24 MiB held), so raise it for a
+	// database that is large next to its disk. Deletes still pass.
+	// Default: 16 x MemTableSize (1 GiB at the default memtable size), at
+	// least 256 MiB; negative turns the guard off. Ignored with InMemory.
 	MinFreeDiskBytes int64
 
 	// MemTableSize is the size of one storage memtable in bytes. It bounds
