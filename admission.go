@@ -18,9 +18,10 @@ import (
 // caller. With the default limits one namespace can never take the last
 // slot, so a quiet tenant's query starts at once however busy another is.
 //
-// Work that may use more cores takes extra slots only when they are free
-// and nobody waits (tryExtra), and hands them back as soon as someone
-// does (contended). Long operations yield between steps (yield), and IVF
+// Work that may use more cores borrows slots, beyond its namespace's
+// limit, only while they are free and nobody waits (tryExtra), and hands
+// them back as soon as someone does (contended): the limit reserves room
+// for other tenants without idling the CPU when there are none. Long operations yield between steps (yield), and IVF
 // builds run their workers at background priority (ivf.WithGate): they
 // get a slot when no operation waits for one, and one in bgShare while
 // operations queue.
@@ -41,11 +42,12 @@ type tenantKey struct {
 // tenant is one namespace's admission state.
 // All fields are guarded by scheduler.mu.
 type tenant struct {
-	key     tenantKey
-	running int             // slots held
-	waiters []chan struct{} // foreground calls queued, first come first served
-	bg      []chan struct{} // background workers queued
-	queued  bool            // in scheduler.ring
+	key      tenantKey
+	running  int             // slots held, at most perNS
+	borrowed int             // free slots lent beyond the limit (tryExtra)
+	waiters  []chan struct{} // foreground calls queued, first come first served
+	bg       []chan struct{} // background workers queued
+	queued   bool            // in scheduler.ring
 }
 
 // scheduler shares the DB's slots among namespaces.
@@ -140,19 +142,32 @@ func (s *scheduler) await(ctx context.Context, t *tenant, ch chan struct{}, dequ
 	return ctx.Err()
 }
 
-// tryExtra takes one more slot for key if one is free, the namespace is
-// under its limit and no call that a slot could serve waits; the caller
-// must then release it.
+// tryExtra borrows a free slot for key if no call that a slot could serve
+// waits, beyond the namespace's limit if need be: the CPU is idle, and the
+// borrower hands the slot back (releaseExtra) as soon as anyone waits
+// (contended) or its short step ends. The caller must releaseExtra it.
 func (s *scheduler) tryExtra(key tenantKey) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.tenantLocked(key)
-	if s.free > 0 && t.running < s.perNS && !s.servableLocked() {
-		s.grantLocked(t)
+	if s.free > 0 && !s.servableLocked() {
+		t.borrowed++
+		s.free--
 		return true
 	}
 	s.forgetLocked(t)
 	return false
+}
+
+// releaseExtra gives back a slot borrowed with tryExtra.
+func (s *scheduler) releaseExtra(key tenantKey) {
+	s.mu.Lock()
+	t := s.tenants[key]
+	t.borrowed--
+	s.free++
+	s.dispatchLocked()
+	s.forgetLocked(t)
+	s.mu.Unlock()
 }
 
 // contended reports whether a foreground call waits that a freed slot
@@ -294,7 +309,7 @@ func (s *scheduler) tenantLocked(key tenantKey) *tenant {
 // the map holds only active namespaces.
 // REQUIRES: mu held.
 func (s *scheduler) forgetLocked(t *tenant) {
-	if t.running == 0 && len(t.waiters) == 0 && len(t.bg) == 0 {
+	if t.running == 0 && t.borrowed == 0 && len(t.waiters) == 0 && len(t.bg) == 0 {
 		if t.queued {
 			s.ring = removeTenant(s.ring, t)
 			t.queued = false
@@ -364,9 +379,9 @@ func yield(ctx context.Context) {
 	a.since = time.Now()
 }
 
-// extraWorkers takes up to n extra slots for helper goroutines of ctx's
-// call and returns how many it got, each to be given back with
-// a.s.release; outside an admitted call it grants all n.
+// extraWorkers borrows up to n slots for helper goroutines of ctx's call
+// and returns how many it got, each to be given back with
+// a.s.releaseExtra; outside an admitted call it grants all n.
 func extraWorkers(ctx context.Context, n int) (got int, a *admission) {
 	a = admissionOf(ctx)
 	if a == nil {
@@ -379,9 +394,15 @@ func extraWorkers(ctx context.Context, n int) (got int, a *admission) {
 }
 
 // gate returns an ivf.Gate that admits each block of an IVF build as a
-// slot of key's, at background priority unless foreground.
+// slot of key's, at background priority unless foreground. A foreground
+// build (BuildIVF, which a caller waits for) also borrows idle slots;
+// a background one stays within the namespace's limit, since its blocks
+// (milliseconds each) would delay another tenant's next call.
 func (s *scheduler) gate(key tenantKey, foreground bool) ivf.Gate {
 	return func(ctx context.Context) (func(), error) {
+		if foreground && s.tryExtra(key) {
+			return func() { s.releaseExtra(key) }, nil
+		}
 		acquire := s.acquireBackground
 		if foreground {
 			acquire = s.acquire

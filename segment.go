@@ -361,7 +361,7 @@ func (s *segment) searchLocked(ctx context.Context, q []float32, qNormSq float32
 		if w > 0 {
 			wg.Go(func() {
 				if adm != nil {
-					defer adm.s.release(adm.key)
+					defer adm.s.releaseExtra(adm.key)
 				}
 				scan(tops[w], true)
 			})

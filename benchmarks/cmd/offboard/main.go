@@ -13,12 +13,12 @@ import (
 	"fmt"
 	"log"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"strconv"
 	"time"
 
 	"github.com/vectordb-go/vectordb"
+	"github.com/vectordb-go/vectordb/benchmarks/internal/cmdkit"
 	"github.com/vectordb-go/vectordb/benchmarks/internal/procstat"
 )
 
@@ -29,9 +29,8 @@ func main() {
 	settle := flag.Duration("settle", 2*time.Minute, "after reopening, wait up to this long for the storage engine's compactions to finish")
 	flag.Parse()
 	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "offboard-")
-	check(err)
-	defer os.RemoveAll(dir)
+	dir, cleanup := cmdkit.Dir("", "offboard-")
+	defer cleanup()
 
 	db, err := vectordb.Open(dir, &vectordb.Options{Durability: vectordb.DurabilityProcess, IVFMinRecords: -1})
 	check(err)
@@ -43,11 +42,7 @@ func main() {
 	for from := 0; from < *n; from += 1000 {
 		recs := make([]vectordb.Record, min(1000, *n-from))
 		for i := range recs {
-			v := make([]float32, *dim)
-			for d := range v {
-				v[d] = r.Float32()*2 - 1
-			}
-			recs[i] = vectordb.Record{ID: "doc-" + strconv.Itoa(from+i), Values: v, Metadata: vectordb.Metadata{"i": float64(from + i)}}
+			recs[i] = vectordb.Record{ID: "doc-" + strconv.Itoa(from+i), Values: cmdkit.RandVec(r, *dim), Metadata: vectordb.Metadata{"i": float64(from + i)}}
 		}
 		_, err := big.Upsert(ctx, recs)
 		check(err)
@@ -86,10 +81,7 @@ func main() {
 				return
 			default:
 			}
-			v := make([]float32, *dim)
-			for d := range v {
-				v[d] = r.Float32()
-			}
+			v := cmdkit.RandVec(r, *dim)
 			t0 := time.Now()
 			_, err := other.Upsert(ctx, []vectordb.Record{{ID: "w-" + strconv.Itoa(i), Values: v}})
 			lat = append(lat, time.Since(t0))
@@ -138,8 +130,4 @@ func main() {
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
 
-func check(err error) {
-	if err != nil {
-		log.Fatal(err)
-	}
-}
+var check = cmdkit.Check

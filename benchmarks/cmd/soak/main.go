@@ -98,7 +98,7 @@ func main() {
 					check(err)
 					drops.Add(1)
 				default:
-					if err := ix.DeleteNamespace(ctx, h.Name()); err != nil && !errorsIsNotFound(err) {
+					if err := ix.DeleteNamespace(ctx, h.Name()); err != nil && !errors.Is(err, vectordb.ErrNamespaceNotFound) {
 						check(err)
 					}
 					drops.Add(1)
@@ -173,6 +173,5 @@ func dedupe(recs []vectordb.Record) []vectordb.Record {
 	return out
 }
 
-func errorsIsNotFound(err error) bool { return errors.Is(err, vectordb.ErrNamespaceNotFound) }
 
 var check = cmdkit.Check
