@@ -173,5 +173,4 @@ func dedupe(recs []vectordb.Record) []vectordb.Record {
 	return out
 }
 
-
 var check = cmdkit.Check
