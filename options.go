@@ -103,10 +103,13 @@ type Options struct {
 	Concurrency int
 
 	// NamespaceConcurrency is how many of those slots one namespace may
-	// hold at once. Default Concurrency-1 (1 on a single core): one
-	// tenant's load never takes the last slot, so another tenant's query
-	// starts at once. Raise it to Concurrency for a DB with one busy
-	// tenant; lower it to share among many busy ones.
+	// hold at once for its calls. Default Concurrency-1 (1 on a single
+	// core): one tenant's calls never take the last slot, so another
+	// tenant's query starts at once. A call's parallel scan helpers (and
+	// BuildIVF's workers) may still borrow idle slots past the limit; they
+	// hand them back as soon as another call waits. Raise it to
+	// Concurrency for a DB with one busy tenant; lower it to share among
+	// many busy ones.
 	NamespaceConcurrency int
 
 	// ReclaimMinBytes is the size from which the data of a deleted
