@@ -25,8 +25,9 @@
 // A namespace is cold (only on disk) until its first query, which loads its
 // vectors into a hot in-memory segment; writes then keep the segment
 // current, along with an index of its metadata for filters. Hot segments
-// count against Options.MemoryBudget: past it, the least recently used
-// namespaces are evicted back to cold ([DB.Stats] reports the totals). Scores are
+// count against Options.MemoryBudget, less the storage engine's share:
+// past it, the least recently used namespaces are evicted back to cold
+// ([DB.Stats] reports the totals). Scores are
 // float32, as Pinecone computes them (cosine similarity and dot product,
 // higher first; squared Euclidean distance, lower first).
 //

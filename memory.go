@@ -8,8 +8,10 @@ import (
 	"time"
 )
 
-// The memory budget. Hot segments (vectors, ids, IVF lists) are accounted
-// against Options.MemoryBudget; when the total passes it, the least
+// The memory budget. The storage engine's expected share is set aside from
+// Options.MemoryBudget (storageReserve); hot segments (vectors, ids, IVF
+// lists) are accounted against the rest, the hot budget; when the total
+// passes it, the least
 // recently used hot namespaces are evicted to cold (their segment dropped,
 // to be loaded again by their next query) until it is back under
 // evictTarget of the budget, so that eviction runs in batches rather than
@@ -19,6 +21,28 @@ import (
 
 // evictTarget: eviction frees memory down to this share of the budget.
 const evictTarget = 0.9
+
+// storageReserve is the memory the storage engine holds under a steady
+// write load: its memtables, plus six memtables' worth of table builders
+// for flushes and compactions and of the Go collector's slack around
+// them. Measured with cmd/soak (benchmarks/README.md): with hot segments
+// held under their budget, the rest of the process peaked at 12 x the
+// memtable size at 8 and 16 MiB memtables. It is an estimate, not a cap:
+// the storage engine's buffers (pooled, growing with the tables they
+// write) cannot be bounded from outside.
+func storageReserve(o *Options) int64 {
+	return int64(o.NumMemtables+6) * o.MemTableSize
+}
+
+// hotBudget is the share of o.MemoryBudget for hot segments: the budget
+// less the storage reserve, but never under a quarter of the budget; 0
+// for none.
+func hotBudget(o *Options) int64 {
+	if o.MemoryBudget <= 0 {
+		return 0
+	}
+	return max(o.MemoryBudget-storageReserve(o), o.MemoryBudget/4)
+}
 
 // hotSet tracks the hot namespaces of a DB.
 type hotSet struct {
@@ -37,6 +61,13 @@ type DBStats struct {
 	HotBytes int64
 	// MemoryBudget is the budget in force; 0 means none.
 	MemoryBudget int64
+	// StorageReserve is the storage engine's expected memory, set aside
+	// from the budget: NumMemtables+6 memtables' worth (an estimate, not a
+	// cap).
+	StorageReserve int64
+	// HotBudget is the rest of the budget, for hot namespaces: at least
+	// a quarter of it; 0 means none.
+	HotBudget int64
 	// Evictions counts the namespaces evicted to cold since Open.
 	Evictions uint64
 }
@@ -51,10 +82,12 @@ func (db *DB) Stats() (DBStats, error) {
 	n := len(db.hot.nss)
 	db.hot.mu.Unlock()
 	return DBStats{
-		HotNamespaces: n,
-		HotBytes:      db.hot.used.Load(),
-		MemoryBudget:  max(0, db.opts.MemoryBudget),
-		Evictions:     db.hot.evictions.Load(),
+		HotNamespaces:  n,
+		HotBytes:       db.hot.used.Load(),
+		MemoryBudget:   max(0, db.opts.MemoryBudget),
+		StorageReserve: storageReserve(&db.opts),
+		HotBudget:      hotBudget(&db.opts),
+		Evictions:      db.hot.evictions.Load(),
 	}, nil
 }
 
@@ -124,7 +157,8 @@ func (db *DB) dropIndexHot(ix *index) {
 
 // overBudget reports whether the hot segments exceed the budget.
 func (db *DB) overBudget() bool {
-	return db.opts.MemoryBudget > 0 && db.hot.used.Load() > db.opts.MemoryBudget
+	b := hotBudget(&db.opts)
+	return b > 0 && db.hot.used.Load() > b
 }
 
 // enforceBudget evicts least recently used hot namespaces, other than
@@ -151,7 +185,7 @@ func (db *DB) enforceBudget(keep *namespace) {
 	}
 	db.hot.mu.Unlock()
 	slices.SortFunc(cands, func(a, b cand) int { return cmp.Compare(a.used, b.used) })
-	target := int64(float64(db.opts.MemoryBudget) * evictTarget)
+	target := int64(float64(hotBudget(&db.opts)) * evictTarget)
 	for _, c := range cands {
 		if db.hot.used.Load() <= target {
 			return

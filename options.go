@@ -65,17 +65,23 @@ type Options struct {
 	// just counts them). Default 100000.
 	MaxUpdateByFilter int
 
-	// MemoryBudget caps the memory of hot namespaces (their vectors, ids,
-	// IVF lists and metadata indexes), in bytes: past it, the least recently used are
-	// evicted to cold and reloaded by their next query. Default: a quarter
-	// of the machine's RAM (DefaultMemoryBudgetFallback where it cannot be
-	// read); negative means no cap. A namespace larger than the budget is
-	// still served. Not counted: the catalog, the storage engine's
-	// memtables and compaction buffers, and the garbage that evictions
-	// leave to the Go collector, whose default pacing lets the heap reach
-	// twice its live size: to bound the process's memory, also set the
-	// runtime's soft memory limit (GOMEMLIMIT) to about 1.2 x the budget
-	// plus the rest of the program's needs (see README).
+	// MemoryBudget bounds the database's memory, in bytes: the storage
+	// engine's share (DBStats.StorageReserve: its memtables and
+	// the buffers of its flushes and compactions) is set aside, and the rest holds
+	// hot namespaces (their vectors, ids, IVF lists and metadata indexes);
+	// past it, the least recently used are evicted to cold and reloaded by
+	// their next query. Unless MemTableSize is set, the memtables are sized
+	// from the budget (a 32nd of it, between 16 and 64 MiB). The hot share
+	// is never less than a quarter of the budget, so a budget under 4/3 of
+	// the reserve (192 MiB at 16 MiB memtables) is exceeded by the storage
+	// engine. Default: a quarter of the machine's RAM
+	// (DefaultMemoryBudgetFallback where it cannot be read); negative
+	// means no cap. A namespace larger than the budget is still served.
+	// Not counted: the catalog, and the garbage that evictions leave to
+	// the Go collector, whose default pacing lets the heap reach twice its
+	// live size: to bound the process's memory, also set the runtime's
+	// soft memory limit (GOMEMLIMIT) to about 1.2 x the budget plus the
+	// rest of the program's needs (see README).
 	MemoryBudget int64
 
 	// NamespaceQuota is every namespace's quota, unless the namespace has
@@ -140,7 +146,9 @@ type Options struct {
 
 	// MemTableSize is the size of one storage memtable in bytes. It bounds
 	// the largest atomic Upsert (15% of it: 9.6 MiB, about 3100 records of
-	// dimension 768, at the default 64 MiB).
+	// dimension 768, at the default 64 MiB; 2.4 MiB, about 790 such
+	// records, at the 16 MiB a budget of 512 MiB or less gets). Default:
+	// from MemoryBudget (a 32nd of it, between 16 and 64 MiB), else 64 MiB.
 	MemTableSize int64
 
 	// NumMemtables is how many memtables the storage engine keeps in
@@ -180,6 +188,7 @@ const (
 	DefaultIVFMinRecords          = 20_000
 	DefaultIVFTargetRecall        = 0.95
 	DefaultMemTableSize           = 64 << 20
+	MinBudgetMemTableSize         = 16 << 20
 	DefaultNumMemtables           = 3
 	DefaultNumCompactors          = 2
 	DefaultReclaimMinBytes        = 32 << 20
@@ -238,6 +247,9 @@ func (o *Options) withDefaults() (Options, error) {
 	}
 	if out.MemTableSize == 0 {
 		out.MemTableSize = DefaultMemTableSize
+		if out.MemoryBudget > 0 {
+			out.MemTableSize = min(DefaultMemTableSize, max(MinBudgetMemTableSize, out.MemoryBudget/32>>20<<20))
+		}
 	}
 	if out.NumMemtables == 0 {
 		out.NumMemtables = DefaultNumMemtables

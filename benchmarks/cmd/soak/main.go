@@ -29,7 +29,7 @@ import (
 var (
 	duration   = flag.Duration("duration", 5*time.Minute, "how long to run")
 	budgetMiB  = flag.Int64("budget", 256, "Options.MemoryBudget in MiB")
-	memLimit   = flag.Float64("memlimit", 1.2, "GOMEMLIMIT as a multiple of the budget (README's advice); 0: none")
+	memLimit   = flag.Float64("memlimit", 1.1, "GOMEMLIMIT as a multiple of the budget (README's advice); 0: none")
 	namespaces = flag.Int("namespaces", 2000, "tenants")
 	dim        = flag.Int("dim", 384, "dimension")
 	writers    = flag.Int("writers", 2, "writing goroutines")
@@ -52,8 +52,11 @@ func main() {
 	check(err)
 	ix, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: "soak", Dimension: *dim})
 	check(err)
-	fmt.Printf("machine: %s/%s, %d CPUs; %d tenants, dimension %d, %d writers, %d readers, budget %d MiB, GOMEMLIMIT %.2f x budget, for %v\n",
-		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), *namespaces, *dim, *writers, *readers, *budgetMiB, *memLimit, *duration)
+	st, err := db.Stats()
+	check(err)
+	fmt.Printf("machine: %s/%s, %d CPUs; %d tenants, dimension %d, %d writers, %d readers, budget %d MiB (storage reserve %d MiB, hot %d MiB), GOMEMLIMIT %.2f x budget, for %v\n",
+		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), *namespaces, *dim, *writers, *readers, *budgetMiB,
+		st.StorageReserve>>20, st.HotBudget>>20, *memLimit, *duration)
 
 	var (
 		stop                             = make(chan struct{})
@@ -146,7 +149,7 @@ func main() {
 	close(stop)
 	wg.Wait()
 	el := time.Since(start).Seconds()
-	st, err := db.Stats()
+	st, err = db.Stats()
 	check(err)
 	fmt.Printf("done: %.0f upserted records/s, %.0f queries/s, %d delete calls, %d namespaces emptied or deleted, %d evictions\n",
 		float64(upserts.Load())/el, float64(queries.Load())/el, deletes.Load(), drops.Load(), st.Evictions)
