@@ -139,7 +139,10 @@ func (db *DB) load() error {
 			return err
 		}
 	}
-	return s.View(db.loadCatalog)
+	if err := s.View(db.loadCatalog); err != nil {
+		return err
+	}
+	return db.dropStaged()
 }
 
 func (db *DB) loadCatalog(t *storage.Txn) error {

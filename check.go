@@ -156,8 +156,8 @@ func (ns *namespace) check(ctx context.Context) error {
 }
 
 // checkOrphans verifies that every key in a data range belongs to a
-// namespace of the catalog or lies under a pending drop, reading both in
-// one snapshot.
+// namespace of the catalog, an import in progress or a pending drop,
+// reading all three in one snapshot.
 func (db *DB) checkOrphans() error {
 	return db.store.View(func(t *storage.Txn) error {
 		type pair struct{ ix, ns uint32 }
@@ -178,6 +178,16 @@ func (db *DB) checkOrphans() error {
 		err = t.Iterate(storage.IterOptions{Prefix: storage.DropPrefix()}, func(_, v []byte) (bool, error) {
 			r, err := storage.DecodeDropRecord(v)
 			dropped = append(dropped, r.Prefixes...)
+			return true, err
+		})
+		if err != nil {
+			return err
+		}
+		// An import in progress fills a namespace id the catalog does not
+		// name yet.
+		err = t.Iterate(storage.IterOptions{Prefix: storage.StagingPrefix(), KeysOnly: true}, func(k, _ []byte) (bool, error) {
+			ixID, nsID, err := storage.IDPairFromKey(k)
+			live[pair{ixID, nsID}] = true
 			return true, err
 		})
 		if err != nil {

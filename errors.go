@@ -33,6 +33,9 @@ var (
 	// ErrBatchTooLarge is returned when a batch exceeds the record or byte
 	// limit of one atomic call. It also satisfies ErrInvalidArgument.
 	ErrBatchTooLarge = errors.New("vectordb: batch too large")
+
+	// ErrMetricMismatch is wrapped by *MetricError.
+	ErrMetricMismatch = errors.New("vectordb: metric mismatch")
 	// ErrDeletionProtected is returned by DeleteIndex on an index with
 	// deletion protection enabled.
 	ErrDeletionProtected = errors.New("vectordb: index is deletion protected")
@@ -91,6 +94,22 @@ func (e *DimensionError) Error() string {
 
 // Unwrap returns ErrDimensionMismatch and ErrInvalidArgument.
 func (e *DimensionError) Unwrap() []error { return []error{ErrDimensionMismatch, ErrInvalidArgument} }
+
+// MetricError reports data of one metric offered to an index of another
+// (an export imported into an index of a different metric). It unwraps to
+// both ErrMetricMismatch and ErrInvalidArgument.
+type MetricError struct {
+	Field string // e.g. "export.metric"
+	Want  Metric // the index's metric
+	Got   Metric // the data's
+}
+
+func (e *MetricError) Error() string {
+	return fmt.Sprintf("vectordb: metric mismatch: %s: metric %q does not match the metric of the index %q", e.Field, e.Got, e.Want)
+}
+
+// Unwrap returns ErrMetricMismatch and ErrInvalidArgument.
+func (e *MetricError) Unwrap() []error { return []error{ErrMetricMismatch, ErrInvalidArgument} }
 
 // BatchTooLargeError reports a batch beyond the limits of one atomic call.
 // It unwraps to both ErrBatchTooLarge and ErrInvalidArgument.

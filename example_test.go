@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"os"
+	"path/filepath"
 
 	"github.com/vectordb-go/vectordb"
 )
@@ -91,4 +93,69 @@ func ExampleNamespace_IDs() {
 	// Output:
 	// doc#1
 	// doc#2
+}
+
+// ExampleNamespace_Export offboards a tenant who asked for their data:
+// export the namespace to a file, verify the file by importing it into a
+// scratch database, then delete the namespace.
+func ExampleNamespace_Export() {
+	ctx := context.Background()
+	db, err := vectordb.Open("", &vectordb.Options{InMemory: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	ix, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: "docs", Dimension: 2})
+	if err != nil {
+		log.Fatal(err)
+	}
+	tenant := ix.Namespace("customer-42")
+	if _, err := tenant.Upsert(ctx, []vectordb.Record{
+		{ID: "a", Values: []float32{1, 0}, Metadata: vectordb.Metadata{"title": "invoice"}},
+		{ID: "b", Values: []float32{0.6, 0.8}},
+	}); err != nil {
+		log.Fatal(err)
+	}
+
+	path := filepath.Join(os.TempDir(), "customer-42.vdbx")
+	defer os.Remove(path)
+	f, err := os.Create(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	info, err := tenant.Export(ctx, f) // one snapshot; writes may continue
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// Verify the file before deleting anything.
+	scratch, err := vectordb.Open("", &vectordb.Options{InMemory: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer scratch.Close()
+	six, err := scratch.CreateIndex(ctx, vectordb.IndexSpec{Name: "check", Dimension: ix.Dimension(), Metric: ix.Metric()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	in, err := os.Open(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer in.Close()
+	got, err := six.ImportNamespace(ctx, "customer-42", in, nil)
+	if err != nil || got.Records != info.Records {
+		log.Fatalf("the export does not verify: %v", err)
+	}
+	if err := ix.DeleteNamespace(ctx, "customer-42"); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("exported and verified", got.Records, "records, then deleted the namespace")
+	// Output: exported and verified 2 records, then deleted the namespace
 }

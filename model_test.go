@@ -1,12 +1,14 @@
 package vectordb
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
 	"maps"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -147,9 +149,10 @@ func (h *modelHarness) run(steps int) {
 		{"deleteByFilter", 1, h.deleteByFilter},
 		{"fetchByMetadata", 3, h.fetchByMetadata},
 		{"buildIVF", 2, h.buildIVF},
+		{"exportImport", 2, h.exportImport},
 	}
 	if h.dir != "" {
-		ops = append(ops, op{"reopen", 1, h.reopen})
+		ops = append(ops, op{"reopen", 1, h.reopen}, op{"backupRestore", 1, h.backupRestore})
 	}
 	total := 0
 	for _, o := range ops {
@@ -418,6 +421,62 @@ func (h *modelHarness) createNamespace() {
 
 func (h *modelHarness) reopen() {
 	h.check(h.db.Close())
+	h.open()
+	ix, err := h.db.Index("model")
+	h.check(err)
+	h.ix = ix
+}
+
+// exportImport exports one namespace and imports it under another name,
+// replacing it or not.
+func (h *modelHarness) exportImport() {
+	from, to := h.pickName(), h.pickName()
+	var buf bytes.Buffer
+	info, err := h.ix.Namespace(from).Export(ctx, &buf)
+	src := h.nsModel(from)
+	if src == nil {
+		if !errors.Is(err, ErrNamespaceNotFound) {
+			h.fatalf("exporting missing namespace %q: err = %v", from, err)
+		}
+		return
+	}
+	h.check(err)
+	if info.Records != int64(len(src.recs)) {
+		h.fatalf("exported %d records, model %d", info.Records, len(src.recs))
+	}
+	replace := h.r.IntN(2) == 0
+	_, err = h.ix.ImportNamespace(ctx, to, &buf, &ImportOptions{Replace: replace})
+	dst := h.nsModel(to)
+	if dst != nil && !replace {
+		if !errors.Is(err, ErrNamespaceExists) {
+			h.fatalf("importing over %q: err = %v", to, err)
+		}
+		return
+	}
+	h.check(err)
+	var size uint64
+	for id, r := range src.recs {
+		size += recordSize(id, metadataJSONSize(r.md), h.dim, len(r.sparse.idx))
+	}
+	next := &modelNS{recs: maps.Clone(src.recs), wu: int64(writeUnits(size))}
+	if dst != nil {
+		next.wu += dst.wu
+		next.ru = dst.ru
+	}
+	c, _ := canonicalNamespace(to)
+	h.ns[c] = next
+}
+
+// backupRestore backs the database up, restores the backup into a new
+// directory and carries on there.
+func (h *modelHarness) backupRestore() {
+	var buf bytes.Buffer
+	_, err := h.db.Backup(ctx, &buf)
+	h.check(err)
+	h.check(h.db.Close())
+	h.dir = filepath.Join(h.t.TempDir(), "restored")
+	_, err = Restore(ctx, h.dir, &buf)
+	h.check(err)
 	h.open()
 	ix, err := h.db.Index("model")
 	h.check(err)

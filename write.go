@@ -399,7 +399,18 @@ func (ix *index) dropNamespace(ctx context.Context, name string, keep bool) (boo
 			continue
 		}
 		records := old.records.Load()
-		err := ix.replaceLocked(old, keep)
+		var (
+			next *namespace
+			err  error
+		)
+		if keep {
+			if next, err = ix.newNamespace(old.name, old.createdAt, old.usage); err == nil {
+				next.quota.Store(old.quota.Load())
+			}
+		}
+		if err == nil {
+			err = ix.replaceLocked(old, next, minWriteUnits, nil)
+		}
 		old.writeMu.Unlock()
 		if err != nil {
 			return false, 0, err
@@ -409,18 +420,15 @@ func (ix *index) dropNamespace(ctx context.Context, name string, keep bool) (boo
 	}
 }
 
-// replaceLocked does dropNamespace's catalog change. It holds ix.mu so
-// that the namespace map changes together with the catalog.
+// replaceLocked does the catalog change of dropNamespace and of an import
+// that replaces a namespace: in one transaction it records old's data as a
+// pending drop and removes its counters, then removes its catalog entry
+// (next nil) or puts next in its place, an unpublished generation of the
+// same name holding next.records records, charging charge write units,
+// and runs extra if set. It holds ix.mu so that the namespace map changes
+// together with the catalog.
 // REQUIRES: old.writeMu held and old live.
-func (ix *index) replaceLocked(old *namespace, keep bool) error {
-	var next *namespace
-	if keep {
-		var err error
-		if next, err = ix.newNamespace(old.name, old.createdAt, old.usage); err != nil {
-			return err
-		}
-		next.quota.Store(old.quota.Load())
-	}
+func (ix *index) replaceLocked(old, next *namespace, charge uint64, extra func(*storage.Txn) error) error {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	drop := storage.DropRecord{Prefixes: [][]byte{storage.NamespaceDataPrefix(ix.id, old.id)}}
@@ -441,10 +449,19 @@ func (ix *index) replaceLocked(old *namespace, keep bool) error {
 		if err := ix.db.putDrop(t, &drop); err != nil {
 			return err
 		}
-		if !keep {
+		if extra != nil {
+			if err := extra(t); err != nil {
+				return err
+			}
+		}
+		if next == nil {
 			return t.Delete(storage.NamespaceKey(ix.id, old.name))
 		}
-		st := storage.Stats{WriteUnits: old.usage.writeUnits.Load() + minWriteUnits}
+		st := storage.Stats{
+			Records:    uint64(next.records.Load()),
+			Bytes:      next.bytes.Load(),
+			WriteUnits: old.usage.writeUnits.Load() + charge,
+		}
 		if err := ix.putNamespace(t, next, st); err != nil {
 			return err
 		}
@@ -456,12 +473,12 @@ func (ix *index) replaceLocked(old *namespace, keep bool) error {
 	}
 	old.dropped = true
 	ix.db.dropHot(old)
-	if !keep {
+	if next == nil {
 		ix.namespaces.Delete(old.name)
 		return nil
 	}
-	next.usage.writeUnits.Add(minWriteUnits)
-	if old.seg.Load() != nil {
+	next.usage.writeUnits.Add(charge)
+	if old.seg.Load() != nil && next.records.Load() == 0 {
 		// An emptied hot namespace stays hot: its segment is trivially empty.
 		seg := newSegment(ix.dim, ix.metric, 0)
 		next.seg.Store(seg)

@@ -96,6 +96,14 @@ func ParseVector(b []byte) (VectorView, error) {
 	return v, nil
 }
 
+// DenseBytes returns the dense values as stored: Dim little-endian
+// float32s. It does not copy.
+func (v *VectorView) DenseBytes() []byte { return v.dense }
+
+// SparseBytes returns the sparse indices and values as stored: NNZ
+// little-endian uint32s and float32s. It does not copy.
+func (v *VectorView) SparseBytes() (indices, values []byte) { return v.indices, v.values }
+
 // DenseInto decodes the dense values into dst, which must have length v.Dim.
 func (v *VectorView) DenseInto(dst []float32) {
 	if littleEndian && v.Dim > 0 {

@@ -13,6 +13,7 @@ const (
 	tagStats     byte = 0x04
 	tagReads     byte = 0x05
 	tagDrop      byte = 0x06
+	tagStaging   byte = 0x07
 	tagData      byte = 0x10
 )
 
@@ -161,10 +162,19 @@ func AllStatsPrefix() []byte { return []byte{tagStats} }
 // AllReadUnitsPrefix is the prefix of every read-units key.
 func AllReadUnitsPrefix() []byte { return []byte{tagReads} }
 
-// IDPairFromKey returns the index and namespace ids of a stats or
-// read-units key.
+// StagingKey marks namespace id ns of index ix as being imported: its data
+// range is filled but the namespace is not yet in the catalog. The import's
+// final transaction deletes the key; one found at Open is an import that
+// never finished, whose data must be dropped.
+func StagingKey(ix, ns uint32) []byte { return idPair(tagStaging, ix, ns) }
+
+// StagingPrefix is the prefix of every staging key.
+func StagingPrefix() []byte { return []byte{tagStaging} }
+
+// IDPairFromKey returns the index and namespace ids of a stats,
+// read-units or staging key.
 func IDPairFromKey(key []byte) (ix, ns uint32, err error) {
-	if len(key) != 9 || (key[0] != tagStats && key[0] != tagReads) {
+	if len(key) != 9 || (key[0] != tagStats && key[0] != tagReads && key[0] != tagStaging) {
 		return 0, 0, ErrBadKey
 	}
 	return binary.BigEndian.Uint32(key[1:5]), binary.BigEndian.Uint32(key[5:9]), nil

@@ -468,6 +468,47 @@ func (t *Txn) Iterate(o IterOptions, fn func(key, val []byte) (bool, error)) err
 	return nil
 }
 
+// Cursor walks the keys under a prefix in order, for callers that merge
+// several ranges (Iterate walks one). Close it before the transaction ends.
+type Cursor struct {
+	it     *badger.Iterator
+	prefix []byte
+}
+
+// Cursor returns a cursor at the first key under prefix at or after start.
+func (t *Txn) Cursor(prefix, start []byte) (*Cursor, error) {
+	if err := t.s.injected("iterate"); err != nil {
+		return nil, err
+	}
+	io := badger.DefaultIteratorOptions
+	io.Prefix = prefix
+	io.PrefetchValues = false
+	c := &Cursor{it: t.t.NewIterator(io), prefix: prefix}
+	if bytes.Compare(start, prefix) < 0 {
+		start = prefix
+	}
+	c.it.Seek(start)
+	return c, nil
+}
+
+// Valid reports whether the cursor is at a key.
+func (c *Cursor) Valid() bool { return c.it.Valid() }
+
+// Key returns the current key, valid until the cursor moves.
+func (c *Cursor) Key() []byte { return c.it.Item().Key() }
+
+// Value calls fn with the current value, valid only during fn.
+func (c *Cursor) Value(fn func([]byte) error) error { return translate("get", c.it.Item().Value(fn)) }
+
+// Next moves to the next key.
+func (c *Cursor) Next() { c.it.Next() }
+
+// Seek moves to the first key at or after key.
+func (c *Cursor) Seek(key []byte) { c.it.Seek(key) }
+
+// Close releases the cursor.
+func (c *Cursor) Close() { c.it.Close() }
+
 // translate maps Badger's errors to this package's; nil stays nil.
 func translate(op string, err error) error {
 	switch {

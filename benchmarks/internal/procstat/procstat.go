@@ -86,3 +86,36 @@ func Settle(max time.Duration) time.Duration {
 	}
 	return time.Since(start)
 }
+
+// PeakSampler samples a reading every interval from its start until
+// Stop, keeping the highest value.
+type PeakSampler struct {
+	done chan struct{}
+	peak chan float64
+}
+
+// SamplePeak starts a PeakSampler of read.
+func SamplePeak(read func() float64, interval time.Duration) *PeakSampler {
+	s := &PeakSampler{done: make(chan struct{}), peak: make(chan float64)}
+	go func() {
+		peak := read()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				peak = max(peak, read())
+			case <-s.done:
+				s.peak <- max(peak, read())
+				return
+			}
+		}
+	}()
+	return s
+}
+
+// Stop ends the sampling and returns the peak.
+func (s *PeakSampler) Stop() float64 {
+	close(s.done)
+	return <-s.peak
+}

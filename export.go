@@ -1,0 +1,600 @@
+package vectordb
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"sync/atomic"
+	"time"
+
+	"github.com/vectordb-go/vectordb/internal/stream"
+	"github.com/vectordb-go/vectordb/storage"
+)
+
+// Namespace export and import. An export is a stream (internal/stream:
+// zstd-compressed, every block checksummed, totals at the end) whose
+// header is exportHeader in JSON and whose items are records in id order,
+// each:
+//
+//	uvarint id length, id bytes
+//	dimension x float32, little endian (the dense values)
+//	uvarint nnz, nnz x uint32 indices, nnz x float32 values (sparse values)
+//	uvarint length, metadata as a JSON object (length 0: no metadata)
+//
+// An import writes the records under a fresh namespace id that no catalog
+// entry names, marked by a staging key, and only its last transaction puts
+// the namespace in the catalog (and, replacing, drops the old one): until
+// then the namespace does not exist, or is unchanged. A failed import
+// turns its staging key into a pending drop; one interrupted by a crash is
+// dropped at the next Open.
+
+// ErrBadStream is returned by ImportNamespace and Restore for a stream
+// that is damaged, truncated, of the wrong kind (a backup given as an
+// export, or the reverse), of a newer format version, or inconsistent
+// with itself.
+var ErrBadStream = stream.ErrCorrupt
+
+// exportHeader is the header of a namespace export.
+type exportHeader struct {
+	Format    int       `json:"format"`   // stream.Version
+	Vectordb  string    `json:"vectordb"` // the module version that wrote it
+	CreatedAt time.Time `json:"createdAt"`
+	Index     string    `json:"index"`
+	Dimension int       `json:"dimension"`
+	Metric    Metric    `json:"metric"`
+	Namespace string    `json:"namespace"`
+	Records   int64     `json:"records"`
+}
+
+// ExportInfo reports an export or an import.
+type ExportInfo struct {
+	Records  int64 // records written or read
+	RawBytes int64 // bytes of record data, uncompressed
+	Bytes    int64 // bytes of the stream (0 for an import)
+}
+
+// Export writes every record of the namespace (id, values, sparse values,
+// metadata) to w as a compressed, checksummed stream that
+// Index.ImportNamespace reads back. It reads one snapshot: the export is
+// the namespace as it was when Export began, whatever writes run
+// meanwhile. Memory stays constant whatever the namespace's size. It
+// fails with ErrNamespaceNotFound if the namespace does not exist. A
+// failed export leaves w with a truncated stream, which an import
+// refuses.
+//
+// While it runs, an export holds its snapshot, so the storage engine
+// keeps the versions it sees and reclaiming a large deleted namespace's
+// space waits for it.
+func (h *Namespace) Export(ctx context.Context, w io.Writer) (ExportInfo, error) {
+	ctx, err := h.begin(ctx)
+	if err != nil {
+		return ExportInfo{}, err
+	}
+	defer h.leave()
+	ix := h.ix()
+	ns := ix.lookup(h.name)
+	if ns == nil {
+		return ExportInfo{}, fmt.Errorf("%w: %q", ErrNamespaceNotFound, h.name)
+	}
+	t := ix.db.store.Snapshot()
+	defer t.Discard()
+	info, err := exportSnapshot(ctx, t, ns, w)
+	return info, storageErr(err)
+}
+
+// exportSnapshot writes the export of ns as t sees it.
+func exportSnapshot(ctx context.Context, t *storage.Txn, ns *namespace, w io.Writer) (ExportInfo, error) {
+	ix := ns.ix
+	live, err := checkLive(t, ns)
+	if err != nil {
+		return ExportInfo{}, err
+	}
+	if !live {
+		return ExportInfo{}, fmt.Errorf("%w: %q", ErrNamespaceNotFound, ns.name)
+	}
+	v, _, err := t.GetCopy(storage.StatsKey(ix.id, ns.id))
+	if err != nil {
+		return ExportInfo{}, err
+	}
+	st, err := storage.DecodeStats(v)
+	if err != nil {
+		return ExportInfo{}, fmt.Errorf("%w: counters of %q: %v", ErrCorrupt, ns.name, err)
+	}
+	header, err := json.Marshal(exportHeader{
+		Format: int(stream.Version), Vectordb: moduleVersion(), CreatedAt: time.Now().UTC(),
+		Index: ix.name, Dimension: ix.dim, Metric: ix.metric, Namespace: ns.name, Records: int64(st.Records),
+	})
+	if err != nil {
+		return ExportInfo{}, err
+	}
+	sw, err := stream.NewWriter(w, stream.KindNamespace, header)
+	if err != nil {
+		return ExportInfo{}, err
+	}
+	cur, err := t.Cursor(storage.MetadataPrefix(ix.id, ns.id), nil)
+	if err != nil {
+		sw.Abort()
+		return ExportInfo{}, err
+	}
+	defer cur.Close()
+	var mdKey, mdJSON []byte
+	n := 0
+	err = scanRecords(ctx, t, storage.VectorPrefix(ix.id, ns.id), func(id, val []byte) error {
+		if n++; n%yieldEvery == 0 {
+			yield(ctx)
+		}
+		view, err := storage.ParseVector(val)
+		if err != nil {
+			return err
+		}
+		if view.Dim != ix.dim {
+			return fmt.Errorf("%w: record %q has dimension %d in an index of dimension %d", ErrCorrupt, id, view.Dim, ix.dim)
+		}
+		// The metadata range is in id order too: advance to this id.
+		mdKey = append(append(mdKey[:0], storage.MetadataPrefix(ix.id, ns.id)...), id...)
+		for cur.Valid() && bytes.Compare(cur.Key(), mdKey) < 0 {
+			cur.Next()
+		}
+		mdJSON = mdJSON[:0]
+		if cur.Valid() && bytes.Equal(cur.Key(), mdKey) {
+			err := cur.Value(func(b []byte) error {
+				md, _, err := storage.DecodeMetadata(b)
+				if err != nil {
+					return err
+				}
+				mdJSON, err = json.Marshal(md)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return sw.Append(func(b []byte) []byte { return appendExportRecord(b, id, &view, mdJSON) })
+	})
+	if err == nil && int64(n) != int64(st.Records) {
+		err = fmt.Errorf("%w: namespace %q holds %d records, its counter says %d", ErrCorrupt, ns.name, n, st.Records)
+	}
+	if err != nil {
+		sw.Abort()
+		return ExportInfo{}, err
+	}
+	tot, err := sw.Close()
+	return ExportInfo{Records: tot.Items, RawBytes: tot.RawBytes, Bytes: tot.Bytes}, err
+}
+
+// appendExportRecord appends the export form of a record.
+func appendExportRecord(b, id []byte, v *storage.VectorView, mdJSON []byte) []byte {
+	b = append(binary.AppendUvarint(b, uint64(len(id))), id...)
+	b = append(b, v.DenseBytes()...)
+	idx, val := v.SparseBytes()
+	b = append(append(binary.AppendUvarint(b, uint64(v.NNZ)), idx...), val...)
+	return append(binary.AppendUvarint(b, uint64(len(mdJSON))), mdJSON...)
+}
+
+// decodeExportRecord decodes an item of an export of dimension dim. The
+// record's id and slices are fresh copies.
+func decodeExportRecord(item []byte, dim int) (Record, error) {
+	var r Record
+	bad := func(what string) (Record, error) {
+		return Record{}, fmt.Errorf("%w: malformed record (%s)", ErrBadStream, what)
+	}
+	n, k := binary.Uvarint(item)
+	if k <= 0 || n > uint64(len(item)-k) {
+		return bad("id")
+	}
+	r.ID, item = string(item[k:k+int(n)]), item[k+int(n):]
+	if len(item) < 4*dim {
+		return bad("values")
+	}
+	r.Values = decodeFloats(item[:4*dim])
+	item = item[4*dim:]
+	n, k = binary.Uvarint(item)
+	if k <= 0 || n > uint64(len(item)-k)/8 {
+		return bad("sparse values")
+	}
+	item = item[k:]
+	if n > 0 {
+		sp := &SparseValues{Indices: make([]uint32, n)}
+		for i := range sp.Indices {
+			sp.Indices[i] = binary.LittleEndian.Uint32(item[4*i:])
+		}
+		sp.Values = decodeFloats(item[4*n : 8*n])
+		r.SparseValues, item = sp, item[8*n:]
+	}
+	n, k = binary.Uvarint(item)
+	if k <= 0 || n != uint64(len(item)-k) {
+		return bad("metadata length")
+	}
+	if n > 0 {
+		if err := json.Unmarshal(item[k:], &r.Metadata); err != nil || r.Metadata == nil {
+			return bad("metadata")
+		}
+	}
+	return r, nil
+}
+
+// decodeFloats decodes little-endian float32s.
+func decodeFloats(b []byte) []float32 {
+	out := make([]float32, len(b)/4)
+	for i := range out {
+		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return out
+}
+
+// openStream reads the preamble of a stream of the given kind and decodes
+// its JSON header into hdr.
+func openStream(r io.Reader, kind byte, hdr any) (*stream.Reader, error) {
+	sr, raw, err := stream.NewReader(r, kind)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(raw, hdr); err != nil {
+		sr.Close()
+		return nil, fmt.Errorf("%w: header: %v", ErrBadStream, err)
+	}
+	return sr, nil
+}
+
+// ImportOptions tune ImportNamespace.
+type ImportOptions struct {
+	// Replace lets the import replace a namespace of the same name, which
+	// readers keep seeing whole until the import commits. Without it, the
+	// import fails with ErrNamespaceExists if the namespace exists when it
+	// starts or when it would commit.
+	Replace bool
+}
+
+// ImportNamespace creates the namespace called name from an export
+// written by Namespace.Export (of this index or another of the same
+// dimension and metric). It is atomic: until it returns nil the namespace
+// does not exist (or, with opts.Replace, is unchanged), and a failure, a
+// cancelled ctx or a crash leaves nothing behind. The stream's records
+// are validated like an Upsert's and their ids must come in strictly
+// increasing order, as an export writes them; the namespace quota
+// (Options.NamespaceQuota, or the replaced namespace's own) applies.
+//
+// It fails with ErrBadStream for a damaged, truncated or foreign stream,
+// a *DimensionError or *MetricError when the export's index differs from
+// this one, ErrNamespaceExists, a *QuotaError, ErrDiskFull, or the
+// *ArgumentError of an invalid record. The records are written in
+// transactions of up to a quarter of the storage engine's limit; the last
+// one publishes the namespace. The namespace is cold afterwards.
+func (h *Index) ImportNamespace(ctx context.Context, name string, r io.Reader, opts *ImportOptions) (ExportInfo, error) {
+	canon, err := canonicalNamespace(name)
+	if err != nil {
+		return ExportInfo{}, err
+	}
+	nh := h.Namespace(canon)
+	ctx, err = nh.begin(ctx)
+	if err != nil {
+		return ExportInfo{}, err
+	}
+	defer nh.leave()
+	var o ImportOptions
+	if opts != nil {
+		o = *opts
+	}
+	ix := h.ix
+	if !o.Replace && ix.lookup(canon) != nil {
+		return ExportInfo{}, fmt.Errorf("%w: %q", ErrNamespaceExists, canon)
+	}
+	var hdr exportHeader
+	sr, err := openStream(r, stream.KindNamespace, &hdr)
+	if err != nil {
+		return ExportInfo{}, err
+	}
+	defer sr.Close()
+	switch {
+	case hdr.Dimension != ix.dim:
+		return ExportInfo{}, &DimensionError{Field: "export.dimension", Want: ix.dim, Got: hdr.Dimension}
+	case hdr.Metric != ix.metric:
+		return ExportInfo{}, &MetricError{Field: "export.metric", Want: ix.metric, Got: hdr.Metric}
+	case hdr.Records < 0:
+		return ExportInfo{}, fmt.Errorf("%w: export header: %d records", ErrBadStream, hdr.Records)
+	}
+	ns, err := ix.newNamespace(canon, time.Now(), &usage{})
+	if err != nil {
+		return ExportInfo{}, err
+	}
+	im := &importer{ix: ix, ns: ns, quota: ix.db.opts.NamespaceQuota}
+	if old := ix.lookup(canon); old != nil {
+		im.quota = old.effectiveQuota()
+	}
+	if err := im.stage(); err != nil {
+		return ExportInfo{}, err
+	}
+	info, err := im.run(ctx, sr, &hdr, &o)
+	if err != nil {
+		im.abandon()
+		return ExportInfo{}, err
+	}
+	return info, nil
+}
+
+// importer writes one import. A writer goroutine commits each batch while
+// the next one is read and validated.
+type importer struct {
+	ix      *index
+	ns      *namespace // unpublished until commit
+	quota   Quota
+	records int64
+	bytes   int64
+	written uint64
+	batch   []preparedRecord
+	txn     int64 // the batch's transaction bytes
+
+	pending chan importBatch // to the writer
+	done    chan error       // the writer's first error, once pending is closed
+	failed  atomic.Bool      // the writer has failed: stop reading
+}
+
+type importBatch struct {
+	recs []preparedRecord
+	txn  int64
+}
+
+// importTxnShare is the share of the storage engine's transaction limit
+// one import transaction fills: big enough that a sync per transaction
+// costs little, small enough to commit quickly.
+const importTxnShare = 4
+
+// stage writes the staging key that makes an interrupted import's data
+// droppable.
+func (im *importer) stage() error {
+	return im.locked(func(t *storage.Txn) error {
+		return t.Set(storage.StagingKey(im.ix.id, im.ns.id), nil)
+	})
+}
+
+// locked runs fn in a transaction under the index gate, failing once the
+// index is deleted (so that no write lands under a dropped index's prefix
+// after the janitor has cleared it).
+func (im *importer) locked(fn func(*storage.Txn) error) error {
+	im.ix.gate.RLock()
+	defer im.ix.gate.RUnlock()
+	if im.ix.dropped.Load() {
+		return fmt.Errorf("%w: %q", ErrIndexNotFound, im.ix.name)
+	}
+	return storageErr(im.ix.db.store.Update(fn))
+}
+
+// run reads the records, writes them in batches and commits.
+func (im *importer) run(ctx context.Context, sr *stream.Reader, hdr *exportHeader, o *ImportOptions) (ExportInfo, error) {
+	im.startWriter()
+	err := im.read(ctx, sr)
+	// The writer must be done before the caller may drop the data.
+	if werr := im.stopWriter(); err == nil {
+		err = werr
+	}
+	if err != nil {
+		return ExportInfo{}, err
+	}
+	tot := sr.Totals()
+	if tot.Items != hdr.Records {
+		return ExportInfo{}, fmt.Errorf("%w: the header announces %d records, the stream holds %d", ErrBadStream, hdr.Records, tot.Items)
+	}
+	if err := im.commit(o); err != nil {
+		return ExportInfo{}, err
+	}
+	return ExportInfo{Records: tot.Items, RawBytes: tot.RawBytes}, nil
+}
+
+// read reads, validates and queues every record of the stream.
+func (im *importer) read(ctx context.Context, sr *stream.Reader) error {
+	ix := im.ix
+	var last string
+	for n := 0; ; n++ {
+		item, err := sr.Next()
+		if err == io.EOF {
+			break
+		}
+		if im.failed.Load() {
+			return nil // stopWriter reports why
+		}
+		if err != nil {
+			return err
+		}
+		if n%yieldEvery == yieldEvery-1 {
+			yield(ctx)
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rec, err := decodeExportRecord(item, ix.dim)
+		if err != nil {
+			return fmt.Errorf("%w (record %d)", err, n)
+		}
+		if n > 0 && rec.ID <= last {
+			return fmt.Errorf("%w: record %d: id %q does not follow %q", ErrBadStream, n, rec.ID, last)
+		}
+		last = rec.ID
+		var p preparedRecord
+		if err := prepareRecord(&rec, ix, &p); err != nil {
+			return inField(fmt.Sprintf("export.records[%d].", n), err)
+		}
+		if err := im.add(p); err != nil {
+			return err
+		}
+	}
+	im.flush()
+	return nil
+}
+
+// add queues a record, writing the batch first if the record would not
+// fit in its transaction.
+func (im *importer) add(p preparedRecord) error {
+	keyLen := int64(10 + len(p.id) + storage.TxnEntryOverhead)
+	cost := keyLen + int64(len(p.vecVal)) + keyLen + int64(len(p.metaVal))
+	st := im.ix.db.store
+	if len(im.batch) > 0 && (im.txn+cost >= st.MaxTxnBytes()/importTxnShare || int64(2*len(im.batch)+2) >= st.MaxTxnEntries()/importTxnShare) {
+		im.flush()
+	}
+	im.records++
+	im.bytes += int64(p.size)
+	im.written += p.size
+	q := im.quota
+	if q.MaxRecords > 0 && im.records > q.MaxRecords {
+		return &QuotaError{Namespace: im.ns.name, Limit: "records", Max: q.MaxRecords, Would: im.records}
+	}
+	if q.MaxBytes > 0 && im.bytes > q.MaxBytes {
+		return &QuotaError{Namespace: im.ns.name, Limit: "bytes", Max: q.MaxBytes, Would: im.bytes}
+	}
+	im.batch = append(im.batch, p)
+	im.txn += cost
+	return nil
+}
+
+// startWriter starts the goroutine that writes queued batches.
+func (im *importer) startWriter() {
+	im.pending = make(chan importBatch) // one batch written while the next fills
+	im.done = make(chan error, 1)
+	go func() {
+		var err error
+		for b := range im.pending {
+			if err == nil {
+				if err = im.write(b); err != nil {
+					im.failed.Store(true)
+				}
+			}
+		}
+		im.done <- err
+	}()
+}
+
+// stopWriter waits for the queued batches and returns the writer's error.
+func (im *importer) stopWriter() error {
+	close(im.pending)
+	return <-im.done
+}
+
+// flush hands the queued records to the writer.
+func (im *importer) flush() {
+	if len(im.batch) > 0 {
+		im.pending <- importBatch{recs: im.batch, txn: im.txn}
+		im.batch, im.txn = nil, 0
+	}
+}
+
+// write commits one batch.
+func (im *importer) write(b importBatch) error {
+	ix, ns := im.ix, im.ns
+	if err := ix.db.disk.admit(b.txn); err != nil {
+		return err
+	}
+	return im.locked(func(t *storage.Txn) error {
+		for i := range b.recs {
+			p := &b.recs[i]
+			if err := t.Set(storage.VectorKey(ix.id, ns.id, p.id), p.vecVal); err != nil {
+				return err
+			}
+			if p.metaVal != nil {
+				if err := t.Set(storage.MetadataKey(ix.id, ns.id, p.id), p.metaVal); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// commit publishes the imported namespace, replacing the namespace of the
+// same name if there is one and o allows it.
+func (im *importer) commit(o *ImportOptions) error {
+	ix, ns := im.ix, im.ns
+	charge := uint64(writeUnits(im.written))
+	ns.records.Store(im.records)
+	ns.bytes.Store(uint64(im.bytes))
+	unstage := func(t *storage.Txn) error { return t.Delete(storage.StagingKey(ix.id, ns.id)) }
+	// Lock order as in index.write: the gate, then the name.
+	ix.gate.RLock()
+	defer ix.gate.RUnlock()
+	unlock := ix.lockName(ns.name)
+	defer unlock()
+	for {
+		if ix.dropped.Load() {
+			return fmt.Errorf("%w: %q", ErrIndexNotFound, ix.name)
+		}
+		old := ix.lookup(ns.name)
+		if old == nil {
+			err := ix.db.store.Update(func(t *storage.Txn) error {
+				if err := unstage(t); err != nil {
+					return err
+				}
+				return ix.putNamespace(t, ns, storage.Stats{Records: uint64(im.records), Bytes: uint64(im.bytes), WriteUnits: charge})
+			})
+			if err != nil {
+				return storageErr(err)
+			}
+			ns.usage.writeUnits.Add(charge)
+			ix.publish(ns)
+			return nil
+		}
+		if !o.Replace {
+			return fmt.Errorf("%w: %q", ErrNamespaceExists, ns.name)
+		}
+		old.writeMu.Lock()
+		if old.dropped {
+			old.writeMu.Unlock()
+			continue
+		}
+		ns.usage = old.usage
+		ns.quota.Store(old.quota.Load())
+		err := ix.replaceLocked(old, ns, charge, unstage)
+		old.writeMu.Unlock()
+		if err == nil {
+			ix.db.wakeJanitor()
+		}
+		return err
+	}
+}
+
+// abandon turns a failed import's staging key into a pending drop. If
+// that fails too, the staging key stays and the next Open drops the data.
+func (im *importer) abandon() {
+	ix, ns := im.ix, im.ns
+	err := ix.db.store.Update(func(t *storage.Txn) error {
+		if err := t.Delete(storage.StagingKey(ix.id, ns.id)); err != nil {
+			return err
+		}
+		return ix.db.putDrop(t, &storage.DropRecord{Prefixes: [][]byte{storage.NamespaceDataPrefix(ix.id, ns.id)}})
+	})
+	if err == nil {
+		ix.db.wakeJanitor()
+	}
+}
+
+// dropStaged turns the staging keys of imports that never finished (the
+// process stopped) into pending drops. Open calls it before any import
+// can start.
+func (db *DB) dropStaged() error {
+	var keys [][]byte
+	err := db.store.View(func(t *storage.Txn) error {
+		return t.Iterate(storage.IterOptions{Prefix: storage.StagingPrefix(), KeysOnly: true}, func(k, _ []byte) (bool, error) {
+			keys = append(keys, bytes.Clone(k))
+			return true, nil
+		})
+	})
+	if err != nil || len(keys) == 0 {
+		return err
+	}
+	return db.store.Update(func(t *storage.Txn) error {
+		for _, k := range keys {
+			ixID, nsID, err := storage.IDPairFromKey(k)
+			if err != nil {
+				return fmt.Errorf("%w: staging key %x", ErrCorrupt, k)
+			}
+			if err := t.Delete(k); err != nil {
+				return err
+			}
+			if err := db.putDrop(t, &storage.DropRecord{Prefixes: [][]byte{storage.NamespaceDataPrefix(ixID, nsID)}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,533 @@
+package vectordb
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vectordb-go/vectordb/internal/stream"
+	"github.com/vectordb-go/vectordb/storage"
+)
+
+// exportRecords fills ns of a dotproduct index with records of every
+// shape: sparse values, metadata of each type, odd ids.
+func exportRecords(r *rand.Rand, dim, n int) []Record {
+	recs := make([]Record, n)
+	for i := range recs {
+		recs[i] = Record{ID: fmt.Sprintf("id-%04d", i), Values: randVec(r, dim)}
+		switch i % 4 {
+		case 0:
+			recs[i].Metadata = Metadata{"s": "x", "n": float64(i), "b": i%8 == 0, "l": []string{"p", "q"}}
+		case 1:
+			recs[i].SparseValues = &SparseValues{Indices: []uint32{1, 7, uint32(100 + i)}, Values: []float32{0.5, -1, 2}}
+		case 2:
+			recs[i].ID = "é\xff/" + recs[i].ID
+			recs[i].Metadata = Metadata{"k": "v"}
+		}
+	}
+	recs[n-1].ID = strings.Repeat("L", MaxIDBytes)
+	return recs
+}
+
+func upsertRecords(t testing.TB, h *Namespace, recs []Record) {
+	t.Helper()
+	for i := 0; i < len(recs); i += 100 {
+		if _, err := h.Upsert(ctx, recs[i:min(i+100, len(recs))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// fetchAll returns every record of h, by id.
+func fetchAll(t testing.TB, h *Namespace) map[string]Record {
+	t.Helper()
+	out := map[string]Record{}
+	var ids []string
+	for id, err := range h.IDs(ctx, "") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	for i := 0; i < len(ids); i += 100 {
+		res, err := h.Fetch(ctx, ids[i:min(i+100, len(ids))])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for id, r := range res.Records {
+			out[id] = r
+		}
+	}
+	return out
+}
+
+func sameRecords(t testing.TB, got, want map[string]Record) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%d records, want %d", len(got), len(want))
+	}
+	for id, w := range want {
+		g, ok := got[id]
+		if !ok {
+			t.Fatalf("record %q missing", id)
+		}
+		if !bitsEqual(g.Values, w.Values) || !reflect.DeepEqual(g.SparseValues, w.SparseValues) || !reflect.DeepEqual(g.Metadata, w.Metadata) {
+			t.Fatalf("record %q = %+v, want %+v", id, g, w)
+		}
+	}
+}
+
+func exportBytes(t testing.TB, h *Namespace) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	info, err := h.Export(ctx, &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Bytes != int64(buf.Len()) {
+		t.Fatalf("Export reported %d bytes, wrote %d", info.Bytes, buf.Len())
+	}
+	return buf.Bytes()
+}
+
+func TestExportImportRoundTrip(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 1))
+	src := openMem(t)
+	h := mustIndex(t, src, "src", 16, DotProduct).Namespace("tenant")
+	upsertRecords(t, h, exportRecords(r, 16, 300))
+	want := fetchAll(t, h)
+	b := exportBytes(t, h)
+
+	dst := openDir(t, t.TempDir(), nil)
+	defer dst.Close()
+	ix := mustIndex(t, dst, "dst", 16, DotProduct)
+	info, err := ix.ImportNamespace(ctx, "moved", bytes.NewReader(b), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Records != 300 {
+		t.Fatalf("imported %d records", info.Records)
+	}
+	sameRecords(t, fetchAll(t, ix.Namespace("moved")), want)
+	d, err := ix.DescribeNamespace(ctx, "moved")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sd, _ := h.idx.DescribeNamespace(ctx, "tenant")
+	if d.RecordCount != 300 || d.Bytes != sd.Bytes {
+		t.Fatalf("imported namespace: %+v; source %+v", d, sd)
+	}
+	// Queries agree (the imported namespace loads like any other).
+	q := QueryRequest{Vector: randVec(r, 16), TopK: 10, IncludeMetadata: true}
+	a, err := h.Query(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ix.Namespace("moved").Query(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(a.Matches, c.Matches) {
+		t.Fatalf("queries differ:\n%+v\n%+v", a.Matches, c.Matches)
+	}
+	if err := dst.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// An empty namespace round-trips too.
+	if _, err := h.idx.CreateNamespace(ctx, "empty"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ix.ImportNamespace(ctx, "empty2", bytes.NewReader(exportBytes(t, h.idx.Namespace("empty"))), nil); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := ix.DescribeNamespace(ctx, "empty2"); err != nil || d.RecordCount != 0 {
+		t.Fatalf("%+v, %v", d, err)
+	}
+}
+
+func TestImportExistingAndReplace(t *testing.T) {
+	r := rand.New(rand.NewPCG(2, 1))
+	db := openMem(t)
+	ix := mustIndex(t, db, "ix", 8, Cosine)
+	a, b := ix.Namespace("a"), ix.Namespace("b")
+	upsertRecords(t, a, []Record{{ID: "1", Values: randVec(r, 8)}, {ID: "2", Values: randVec(r, 8)}})
+	upsertRecords(t, b, []Record{{ID: "old", Values: randVec(r, 8)}})
+	if err := ix.SetNamespaceQuota(ctx, "b", Quota{MaxRecords: 5}); err != nil {
+		t.Fatal(err)
+	}
+	exp := exportBytes(t, a)
+	before := snapshot(t, db)
+	_, err := ix.ImportNamespace(ctx, "b", bytes.NewReader(exp), nil)
+	wantErr(t, err, ErrNamespaceExists)
+	waitDrops(t, db)
+	if after := snapshot(t, db); !reflect.DeepEqual(before, after) {
+		t.Fatal("a refused import changed the database")
+	}
+	// Replacing: readers of the handle see the new records, the old are gone.
+	if _, err := ix.ImportNamespace(ctx, "b", bytes.NewReader(exp), &ImportOptions{Replace: true}); err != nil {
+		t.Fatal(err)
+	}
+	sameRecords(t, fetchAll(t, b), fetchAll(t, a))
+	d, err := ix.DescribeNamespace(ctx, "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Quota.MaxRecords != 5 {
+		t.Fatalf("the replaced namespace's quota was lost: %+v", d.Quota)
+	}
+	waitDrops(t, db)
+	if err := db.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The quota applies to the import: 2 records do not fit in 1.
+	if err := ix.SetNamespaceQuota(ctx, "b", Quota{MaxRecords: 1}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = ix.ImportNamespace(ctx, "b", bytes.NewReader(exp), &ImportOptions{Replace: true})
+	var qe *QuotaError
+	if !errors.As(err, &qe) {
+		t.Fatalf("err = %v, want a *QuotaError", err)
+	}
+}
+
+func TestImportRefusesMismatch(t *testing.T) {
+	db := openMem(t)
+	h := mustIndex(t, db, "d8", 8, Cosine).Namespace("n")
+	d9, e8 := mustIndex(t, db, "d9", 9, Cosine), mustIndex(t, db, "e8", 8, Euclidean)
+	upsertRecords(t, h, []Record{{ID: "1", Values: fill(8, 1)}})
+	exp := exportBytes(t, h)
+	before := snapshot(t, db)
+	_, err := d9.ImportNamespace(ctx, "n", bytes.NewReader(exp), nil)
+	var de *DimensionError
+	if !errors.As(err, &de) || de.Want != 9 || de.Got != 8 {
+		t.Fatalf("err = %v, want a *DimensionError 9 vs 8", err)
+	}
+	_, err = e8.ImportNamespace(ctx, "n", bytes.NewReader(exp), nil)
+	var me *MetricError
+	if !errors.As(err, &me) || me.Want != Euclidean || me.Got != Cosine || !errors.Is(err, ErrMetricMismatch) {
+		t.Fatalf("err = %v, want a *MetricError", err)
+	}
+	// Bad names and missing namespaces are refused before any reading.
+	_, err = h.idx.ImportNamespace(ctx, "a\x00b", bytes.NewReader(exp), nil)
+	wantErr(t, err, ErrInvalidArgument)
+	_, err = h.idx.Namespace("nobody").Export(ctx, io.Discard)
+	wantErr(t, err, ErrNamespaceNotFound)
+	// A backup is not an export.
+	var bk bytes.Buffer
+	if _, err := db.Backup(ctx, &bk); err != nil {
+		t.Fatal(err)
+	}
+	_, err = h.idx.ImportNamespace(ctx, "x", &bk, nil)
+	wantErr(t, err, ErrBadStream)
+	waitDrops(t, db)
+	if after := snapshot(t, db); !reflect.DeepEqual(before, after) {
+		t.Fatal("refused imports changed the database")
+	}
+}
+
+// craftExport writes an export stream by hand, for records an honest
+// export never holds.
+func craftExport(t testing.TB, dim int, records int64, items ...[]byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	hdr := fmt.Appendf(nil, `{"format":1,"index":"x","dimension":%d,"metric":"cosine","namespace":"n","records":%d}`, dim, records)
+	w, err := stream.NewWriter(&buf, stream.KindNamespace, hdr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items {
+		if err := w.Append(func(b []byte) []byte { return append(b, it...) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func exportItem(id string, values []float32, md string) []byte {
+	v := storage.AppendVector(nil, &storage.VectorRecord{Values: values})
+	view, _ := storage.ParseVector(v)
+	return appendExportRecord(nil, []byte(id), &view, []byte(md))
+}
+
+func TestImportRefusesBadRecords(t *testing.T) {
+	db := openMem(t)
+	ix := mustIndex(t, db, "ix", 2, Cosine)
+	good := exportItem("a", []float32{1, 2}, "")
+	nan := exportItem("b", []float32{1, float32(math.NaN())}, "")
+	for _, c := range []struct {
+		name   string
+		stream []byte
+		target error
+		field  string
+	}{
+		{"NaN value", craftExport(t, 2, 2, good, nan), ErrInvalidArgument, "export.records[1].values[1]"},
+		{"nested metadata", craftExport(t, 2, 1, exportItem("a", []float32{1, 2}, `{"o":{"p":1}}`)), ErrInvalidArgument, "export.records[0].metadata"},
+		{"ids out of order", craftExport(t, 2, 2, exportItem("b", []float32{1, 2}, ""), good), ErrBadStream, ""},
+		{"repeated id", craftExport(t, 2, 2, good, good), ErrBadStream, ""},
+		{"count differs", craftExport(t, 2, 3, good), ErrBadStream, ""},
+		{"truncated record", craftExport(t, 2, 1, good[:len(good)-3]), ErrBadStream, ""},
+		{"metadata not JSON", craftExport(t, 2, 1, exportItem("a", []float32{1, 2}, `{"`)), ErrBadStream, ""},
+		{"metadata null", craftExport(t, 2, 1, exportItem("a", []float32{1, 2}, `null`)), ErrBadStream, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			before := snapshot(t, db)
+			_, err := ix.ImportNamespace(ctx, "n", bytes.NewReader(c.stream), nil)
+			wantErr(t, err, c.target)
+			if !strings.Contains(err.Error(), c.field) {
+				t.Fatalf("err = %v, want it to name %s", err, c.field)
+			}
+			waitDrops(t, db)
+			if after := snapshot(t, db); !reflect.DeepEqual(before, after) {
+				t.Fatal("a refused import changed the database")
+			}
+		})
+	}
+}
+
+// TestImportCorruptStreams cuts and damages an export at many points:
+// every import fails with ErrBadStream and leaves nothing behind.
+func TestImportCorruptStreams(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 1))
+	db := openMem(t)
+	ix := mustIndex(t, db, "ix", 8, DotProduct)
+	h := ix.Namespace("src")
+	upsertRecords(t, h, exportRecords(r, 8, 200))
+	exp := exportBytes(t, h)
+	before := snapshot(t, db)
+	step := max(1, len(exp)/150)
+	try := func(what string, b []byte) {
+		t.Helper()
+		_, err := ix.ImportNamespace(ctx, "dst", bytes.NewReader(b), nil)
+		if !errors.Is(err, ErrBadStream) {
+			t.Fatalf("%s: err = %v", what, err)
+		}
+	}
+	for n := 0; n < len(exp); n += step {
+		try(fmt.Sprintf("cut at %d of %d", n, len(exp)), exp[:n])
+	}
+	for n := 0; n < len(exp); n += step {
+		b := bytes.Clone(exp)
+		b[n] ^= byte(1 + r.IntN(255))
+		try(fmt.Sprintf("byte %d changed", n), b)
+	}
+	waitDrops(t, db)
+	if after := snapshot(t, db); !reflect.DeepEqual(before, after) {
+		t.Fatal("failed imports changed the database")
+	}
+	if err := db.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// cancellingReader cancels a context once n bytes have been read.
+type cancellingReader struct {
+	r      io.Reader
+	n      int
+	cancel func()
+}
+
+func (c *cancellingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p[:min(len(p), 512)])
+	if c.n -= n; c.n <= 0 {
+		c.cancel()
+	}
+	return n, err
+}
+
+// TestImportCancelledLeavesNothing cancels imports part way, with
+// MemTableSize small enough that they commit several transactions first.
+func TestImportCancelledLeavesNothing(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 1))
+	db := openMemWith(t, func(o *Options) { o.MemTableSize = 1 << 20 })
+	ix := mustIndex(t, db, "ix", 64, Cosine)
+	h := ix.Namespace("src")
+	recs := make([]Record, 3000)
+	for i := range recs {
+		recs[i] = Record{ID: fmt.Sprintf("%05d", i), Values: randVec(r, 64)}
+	}
+	upsertRecords(t, h, recs)
+	exp := exportBytes(t, h)
+	before := snapshot(t, db)
+	for _, at := range []int{100, len(exp) / 3, len(exp) - 100} {
+		cctx, cancel := context.WithCancel(ctx)
+		_, err := ix.ImportNamespace(cctx, "dst", &cancellingReader{r: bytes.NewReader(exp), n: at, cancel: cancel}, nil)
+		cancel()
+		wantErr(t, err, context.Canceled)
+	}
+	waitDrops(t, db)
+	if after := snapshot(t, db); !reflect.DeepEqual(before, after) {
+		t.Fatal("cancelled imports changed the database")
+	}
+}
+
+// TestImportInterruptedDropsAtOpen: an import whose process stops leaves
+// its staging key; the next Open drops its data.
+func TestImportInterruptedDropsAtOpen(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 1))
+	dir := t.TempDir()
+	db := openDir(t, dir, nil)
+	ix := mustIndex(t, db, "ix", 8, DotProduct)
+	// An import that stages and writes its records, then stops (the
+	// process dies) before its last transaction.
+	ns, err := ix.ix.newNamespace("dst", time.Now(), &usage{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	im := &importer{ix: ix.ix, ns: ns}
+	if err := im.stage(); err != nil {
+		t.Fatal(err)
+	}
+	im.startWriter()
+	for _, rec := range exportRecords(r, 8, 50) {
+		var p preparedRecord
+		if err := prepareRecord(&rec, ix.ix, &p); err != nil {
+			t.Fatal(err)
+		}
+		if err := im.add(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	im.flush()
+	if err := im.stopWriter(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Check(ctx); err != nil {
+		t.Fatalf("a staged import is not an orphan: %v", err)
+	}
+	staged := func(db *DB) int {
+		n := 0
+		db.store.View(func(t *storage.Txn) error {
+			return t.Iterate(storage.IterOptions{Prefix: storage.StagingPrefix(), KeysOnly: true}, func(_, _ []byte) (bool, error) {
+				n++
+				return true, nil
+			})
+		})
+		return n
+	}
+	if staged(db) != 1 {
+		t.Fatalf("%d staging keys, want the failed import's", staged(db))
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = openDir(t, dir, nil)
+	defer db.Close()
+	waitDrops(t, db)
+	if staged(db) != 0 {
+		t.Fatal("Open kept the staging key")
+	}
+	ix, _ = db.Index("ix")
+	if _, err := ix.DescribeNamespace(ctx, "dst"); !errors.Is(err, ErrNamespaceNotFound) {
+		t.Fatalf("the interrupted import's namespace exists: %v", err)
+	}
+	if err := db.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestExportConsistentUnderWrites exports while a writer rewrites every
+// record in each atomic batch with one value: each export holds one
+// version of the batch, never a mix, and no torn record.
+func TestExportConsistentUnderWrites(t *testing.T) {
+	db := openMem(t)
+	ix := mustIndex(t, db, "ix", 8, Euclidean)
+	h := ix.Namespace("n")
+	version := func(v int) []Record {
+		recs := make([]Record, 200)
+		for i := range recs {
+			recs[i] = Record{ID: fmt.Sprintf("%03d", i), Values: fill(8, float32(v+1)), Metadata: Metadata{"v": float64(v + 1)}}
+		}
+		return recs
+	}
+	upsertRecords(t, h, version(0))
+	stop := rewriting(t, h, version, 1, nil)
+	seen := map[float32]bool{}
+	for i := range 30 {
+		exp := exportBytes(t, h)
+		name := fmt.Sprintf("copy%d", i)
+		if _, err := ix.ImportNamespace(ctx, name, bytes.NewReader(exp), nil); err != nil {
+			t.Fatal(err)
+		}
+		var v float32 = -1
+		for id, r := range fetchAll(t, ix.Namespace(name)) {
+			for _, x := range r.Values {
+				if v == -1 {
+					v = x
+				}
+				if x != v || r.Metadata["v"] != float64(v) {
+					t.Fatalf("export %d: record %q holds version %v next to version %v", i, id, r.Values, v)
+				}
+			}
+		}
+		seen[v] = true
+	}
+	stop()
+	if len(seen) < 2 {
+		t.Fatalf("every export saw the same version: the writer did not run alongside")
+	}
+}
+
+// rewriting upserts version(v) into h for v = from, from+1, ..., each
+// followed by also if set, until the returned stop is called.
+func rewriting(t *testing.T, h *Namespace, version func(int) []Record, from int, also func() error) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for v := from; ; v++ {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if _, err := h.Upsert(ctx, version(v)); err != nil {
+				t.Error(err)
+				return
+			}
+			if also != nil {
+				if err := also(); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}
+	})
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}
+
+// FuzzImport: arbitrary bytes never panic an import, and a failed import
+// leaves the database as it was.
+func FuzzImport(f *testing.F) {
+	db := openMem(f)
+	ix := mustIndex(f, db, "ix", 4, DotProduct)
+	h := ix.Namespace("src")
+	upsertRecords(f, h, exportRecords(rand.New(rand.NewPCG(6, 1)), 4, 12))
+	f.Add(exportBytes(f, h))
+	f.Add(craftExport(f, 4, 1, exportItem("a", []float32{1, 2, 3, 4}, `{"a":["x"]}`)))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, err := ix.ImportNamespace(ctx, "dst", bytes.NewReader(b), nil)
+		if err != nil {
+			if !errors.Is(err, ErrBadStream) && !errors.Is(err, ErrInvalidArgument) {
+				t.Fatalf("untyped error %v", err)
+			}
+			return
+		}
+		if err := ix.DeleteNamespace(ctx, "dst"); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
