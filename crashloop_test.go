@@ -2,6 +2,7 @@ package vectordb
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -74,6 +75,7 @@ const (
 	opDeleteAll
 	opDropNamespace
 	opQuery
+	opImport // export namespace ns, import it over the next one
 )
 
 // loopOp is operation k of a seeded workload; it depends only on the
@@ -107,6 +109,8 @@ func genLoopOp(seed uint64, k int) loopOp {
 		op.kind = opDeleteAll
 	case p < 83:
 		op.kind = opDropNamespace
+	case p < 88:
+		op.kind = opImport
 	default:
 		op.kind = opQuery
 	}
@@ -152,6 +156,18 @@ func (op loopOp) run(ix *Index) error {
 		}
 	case opQuery:
 		_, err = h.Query(ctx, QueryRequest{Vector: loopValues(op.k, 0), TopK: 5, Filter: Filter{"tag": op.tag}})
+	case opImport:
+		// An empty or missing source changes nothing (the model cannot
+		// tell the two apart).
+		var buf bytes.Buffer
+		info, xerr := h.Export(ctx, &buf)
+		switch {
+		case errors.Is(xerr, ErrNamespaceNotFound):
+		case xerr != nil:
+			err = xerr
+		case info.Records > 0:
+			_, err = ix.ImportNamespace(ctx, loopNames[(op.ns+1)%len(loopNames)], &buf, &ImportOptions{Replace: true})
+		}
 	}
 	return err
 }
@@ -216,6 +232,14 @@ func (m loopModel) apply(op loopOp) {
 		}
 	case opDeleteAll, opDropNamespace:
 		clear(ns)
+	case opImport:
+		if len(ns) > 0 {
+			dst := make(map[string]loopRecord, len(ns))
+			for id, r := range ns {
+				dst[id] = loopRecord{values: r.values, md: maps.Clone(r.md)}
+			}
+			m[(op.ns+1)%len(m)] = dst
+		}
 	}
 }
 

@@ -1,8 +1,10 @@
 package vectordb
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -40,7 +42,7 @@ func TestEverythingAtOnceThenClose(t *testing.T) {
 				h := ix.Namespace(names[r.IntN(len(names))])
 				id := fmt.Sprint("r", r.IntN(200))
 				var err error
-				switch r.IntN(16) {
+				switch r.IntN(18) {
 				case 0, 1, 2:
 					recs := make([]Record, 1+r.IntN(30))
 					for j := range recs {
@@ -74,6 +76,15 @@ func TestEverythingAtOnceThenClose(t *testing.T) {
 				case 14:
 					if _, err = ix.DescribeStats(ctx); err == nil {
 						_, err = db.Stats()
+					}
+				case 16:
+					var buf bytes.Buffer
+					if _, err = h.Export(ctx, &buf); err == nil {
+						_, err = ix.ImportNamespace(ctx, names[r.IntN(len(names))], &buf, &ImportOptions{Replace: r.IntN(2) == 0})
+					}
+				case 17:
+					if r.IntN(10) == 0 {
+						_, err = db.Backup(ctx, io.Discard)
 					}
 				case 15:
 					if r.IntN(10) == 0 {

@@ -1,10 +1,13 @@
 package vectordb
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"maps"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/vectordb-go/vectordb/storage"
 )
@@ -70,6 +73,38 @@ func TestFaultInjection(t *testing.T) {
 			return err
 		}},
 		{"delete index", func(db *DB) error { return db.DeleteIndex(ctx, "ix") }},
+		{"export and import", func(db *DB) error {
+			var buf bytes.Buffer
+			if _, err := ns(db, "t").Export(ctx, &buf); err != nil {
+				return err
+			}
+			_, err := idx(db).ImportNamespace(ctx, "imported", &buf, nil)
+			if err != nil {
+				// A failed import's data go with a pending drop: let the
+				// janitor finish before the database is compared.
+				for n := 1; n > 0; n, _ = db.pendingDrops() {
+					time.Sleep(time.Millisecond)
+				}
+			}
+			return err
+		}},
+		{"import replacing", func(db *DB) error {
+			var buf bytes.Buffer
+			if _, err := ns(db, "t").Export(ctx, &buf); err != nil {
+				return err
+			}
+			_, err := idx(db).ImportNamespace(ctx, "t", &buf, &ImportOptions{Replace: true})
+			if err != nil {
+				for n := 1; n > 0; n, _ = db.pendingDrops() {
+					time.Sleep(time.Millisecond)
+				}
+			}
+			return err
+		}},
+		{"backup", func(db *DB) error {
+			_, err := db.Backup(ctx, io.Discard)
+			return err
+		}},
 		// Reads must fail cleanly too (and change nothing).
 		{"fetch", func(db *DB) error {
 			_, err := ns(db, "t").Fetch(ctx, []string{"a", "b"})

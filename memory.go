@@ -23,16 +23,20 @@ import (
 const evictTarget = 0.9
 
 // storageReserve is the memory the storage engine holds under a steady
-// write load: its memtables, plus six memtables' worth of table builders
-// for flushes and compactions and of the Go collector's slack around
-// them. Measured with cmd/soak (benchmarks/README.md): with hot segments
-// held under their budget, the rest of the process peaked at 12 x the
-// memtable size at 8 and 16 MiB memtables. It is an estimate, not a cap:
-// the storage engine's buffers (pooled, growing with the tables they
-// write) cannot be bounded from outside.
+// write load: its memtables, plus the buffers of its flushes and
+// compactions (pooled table builders that grow with the tables they
+// write), with the Go collector's slack around them: eight memtables'
+// worth, at most 192 MiB. Fitted to cmd/soak runs (benchmarks/README.md):
+// with hot segments under their budget, the rest of the process peaked at
+// about 100 MiB with 8 MiB memtables, 230 MiB with 16 MiB and 320 MiB with
+// 64 MiB. It is an estimate, not a cap: the storage engine does not let
+// those buffers be bounded.
 func storageReserve(o *Options) int64 {
-	return int64(o.NumMemtables+6) * o.MemTableSize
+	return int64(o.NumMemtables)*o.MemTableSize + min(8*o.MemTableSize, maxBuilderReserve)
 }
+
+// maxBuilderReserve caps the table-builder share of storageReserve.
+const maxBuilderReserve = 192 << 20
 
 // hotBudget is the share of o.MemoryBudget for hot segments: the budget
 // less the storage reserve, but never under a quarter of the budget; 0
@@ -62,8 +66,8 @@ type DBStats struct {
 	// MemoryBudget is the budget in force; 0 means none.
 	MemoryBudget int64
 	// StorageReserve is the storage engine's expected memory, set aside
-	// from the budget: NumMemtables+6 memtables' worth (an estimate, not a
-	// cap).
+	// from the budget: its memtables plus eight memtables' worth (at most
+	// 192 MiB) for flushes and compactions; an estimate, not a cap.
 	StorageReserve int64
 	// HotBudget is the rest of the budget, for hot namespaces: at least
 	// a quarter of it; 0 means none.

@@ -234,23 +234,23 @@ func TestEvictionSkipsBuildsAndDroppedIndexes(t *testing.T) {
 // the budget, and memtables are sized from it unless set.
 func TestBudgetSharedWithStorage(t *testing.T) {
 	for _, c := range []struct {
-		budget, memtable      int64
-		wantMemtable, wantHot int64
+		budget, memtable                   int64
+		wantMemtable, wantReserve, wantHot int64
 	}{
-		{256 << 20, 0, 16 << 20, 256<<20 - 9*16<<20},
-		{1 << 30, 0, 32 << 20, 1<<30 - 9*32<<20},
-		{8 << 30, 0, 64 << 20, 8<<30 - 9*64<<20},
-		{8 << 30, 4 << 20, 4 << 20, 8<<30 - 9*4<<20},
-		{64 << 10, 0, 16 << 20, 16 << 10}, // under the reserve: a quarter
+		{256 << 20, 0, 16 << 20, 11 * 16 << 20, 256<<20 - 11*16<<20},
+		{1 << 30, 0, 32 << 20, 3*32<<20 + 192<<20, 1<<30 - 3*32<<20 - 192<<20},
+		{8 << 30, 0, 64 << 20, 3*64<<20 + 192<<20, 8<<30 - 3*64<<20 - 192<<20},
+		{8 << 30, 4 << 20, 4 << 20, 11 * 4 << 20, 8<<30 - 11*4<<20},
+		{64 << 10, 0, 16 << 20, 11 * 16 << 20, 16 << 10}, // under the reserve: a quarter
 	} {
 		db := openMemWith(t, func(o *Options) { o.MemoryBudget, o.MemTableSize, o.NumMemtables = c.budget, c.memtable, 0 })
 		st, err := db.Stats()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if db.opts.MemTableSize != c.wantMemtable || st.HotBudget != c.wantHot || st.StorageReserve != 9*c.wantMemtable || st.MemoryBudget != c.budget {
-			t.Errorf("budget %d, memtable %d: memtable %d, stats %+v; want memtable %d, hot %d",
-				c.budget, c.memtable, db.opts.MemTableSize, st, c.wantMemtable, c.wantHot)
+		if db.opts.MemTableSize != c.wantMemtable || st.StorageReserve != c.wantReserve || st.HotBudget != c.wantHot || st.MemoryBudget != c.budget {
+			t.Errorf("budget %d, memtable %d: memtable %d, stats %+v; want memtable %d, reserve %d, hot %d",
+				c.budget, c.memtable, db.opts.MemTableSize, st, c.wantMemtable, c.wantReserve, c.wantHot)
 		}
 		db.Close()
 	}

@@ -73,7 +73,7 @@ type Options struct {
 	// their next query. Unless MemTableSize is set, the memtables are sized
 	// from the budget (a 32nd of it, between 16 and 64 MiB). The hot share
 	// is never less than a quarter of the budget, so a budget under 4/3 of
-	// the reserve (192 MiB at 16 MiB memtables) is exceeded by the storage
+	// the reserve (235 MiB at 16 MiB memtables) is exceeded by the storage
 	// engine. Default: a quarter of the machine's RAM
 	// (DefaultMemoryBudgetFallback where it cannot be read); negative
 	// means no cap. A namespace larger than the budget is still served.

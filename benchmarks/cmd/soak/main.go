@@ -37,6 +37,7 @@ var (
 	dirFlag    = flag.String("dir", "", "database directory (default: a temporary one, removed at exit)")
 	memtable   = flag.Int64("memtable", 0, "Options.MemTableSize in MiB (0: default)")
 	memProfile = flag.String("memprofile", "", "write a heap profile at the end of the run to this file")
+	peakProf   = flag.String("peakprofile", "", "write a heap profile to this file whenever RSS reaches a new peak above the budget")
 )
 
 func main() {
@@ -134,7 +135,11 @@ func main() {
 	for done := false; !done; {
 		select {
 		case <-tick.C:
-			peak.Store(max(peak.Load(), int64(procstat.StatusMiB("RssAnon")*1024)))
+			rss := int64(procstat.StatusMiB("RssAnon") * 1024)
+			if rss > peak.Load() && rss > *budgetMiB<<10 && *peakProf != "" {
+				cmdkit.WriteHeapProfile(*peakProf)
+			}
+			peak.Store(max(peak.Load(), rss))
 			if time.Since(start) >= *duration {
 				done = true
 			}

@@ -40,7 +40,7 @@ var (
 	writers      = flag.Int("writers", 4, "goroutines loading the data set")
 	memProfile   = flag.String("memprofile", "", "write a heap profile at the end to this file")
 	settle       = flag.Duration("settle", 5*time.Minute, "after Open, wait up to this long for the storage engine's compactions to finish")
-	memLimit     = flag.Float64("memlimit", 1.2, "set the Go runtime's soft memory limit (GOMEMLIMIT) to this multiple of the budget for the query phase, as README advises; 0: none")
+	memLimit     = flag.Float64("memlimit", 1.1, "set the Go runtime's soft memory limit (GOMEMLIMIT) to this multiple of the budget for the query phase, as README advises; 0: none")
 )
 
 func main() {
