@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -56,7 +57,9 @@ type BackupInfo struct {
 // directory: every index and namespace with its records, counters, quotas
 // and stored IVF indexes. Writes keep flowing while it runs; the backup
 // holds the database as it was when Backup began. A failed backup leaves
-// w with a truncated stream, which Restore refuses.
+// w with a truncated stream, which Restore refuses. Like Export, it holds
+// a snapshot while it runs, so reclaiming a large deleted namespace's
+// space waits for it, and it takes no scheduler slot.
 //
 // Backups are always full: the storage engine's versions would give
 // changed keys cheaply, but not the keys that a namespace drop removed
@@ -177,7 +180,17 @@ func backupCatalog(t *storage.Txn) ([]BackupIndex, error) {
 // leaves dir as it was (a crash may leave the temporary directory, named
 // dir + ".restore-*", behind). Open dir afterwards to use the database.
 func Restore(ctx context.Context, dir string, r io.Reader) (BackupInfo, error) {
-	dir = filepath.Clean(dir)
+	if dir == "" {
+		return BackupInfo{}, argErr("dir", dir, "is required")
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return BackupInfo{}, argErr("dir", dir, err.Error())
+	}
+	if filepath.Dir(abs) == abs {
+		return BackupInfo{}, argErr("dir", dir, "must not be a file system root")
+	}
+	dir = abs
 	switch entries, err := os.ReadDir(dir); {
 	case err == nil && len(entries) > 0:
 		return BackupInfo{}, argErr("dir", dir, "must be empty or not exist")
@@ -189,6 +202,10 @@ func Restore(ctx context.Context, dir string, r io.Reader) (BackupInfo, error) {
 	}
 	tmp, err := os.MkdirTemp(filepath.Dir(dir), filepath.Base(dir)+".restore-*")
 	if err != nil {
+		return BackupInfo{}, err
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil { // as Open would create it
+		os.RemoveAll(tmp)
 		return BackupInfo{}, err
 	}
 	info, err := restoreInto(ctx, tmp, r)
@@ -235,17 +252,27 @@ func restoreInto(ctx context.Context, dir string, r io.Reader) (BackupInfo, erro
 	}
 	db, err := Open(dir, &Options{IVFMinRecords: -1})
 	if err != nil {
-		return BackupInfo{}, fmt.Errorf("%w: the restored database does not open: %w", ErrBadStream, err)
+		return BackupInfo{}, badContent("does not open", err)
 	}
 	err = db.Check(ctx)
 	if cerr := db.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return BackupInfo{}, fmt.Errorf("%w: the restored database fails its check: %w", ErrBadStream, err)
+		return BackupInfo{}, badContent("fails its check", err)
 	}
 	tot := sr.Totals()
 	return BackupInfo{CreatedAt: hdr.CreatedAt, Indexes: hdr.Indexes, Keys: tot.Items, RawBytes: tot.RawBytes}, nil
+}
+
+// badContent reports a restored database that does not open or check:
+// the stream's content was wrong (ErrBadStream) if the error is about the
+// data; a cancelled context or a system error passes through.
+func badContent(what string, err error) error {
+	if errors.Is(err, ErrCorrupt) || errors.Is(err, ErrIncompatible) {
+		return fmt.Errorf("%w: the restored database %s: %w", ErrBadStream, what, err)
+	}
+	return err
 }
 
 // restorePairs writes the stream's keys and values into st in

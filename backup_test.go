@@ -157,6 +157,10 @@ func TestRestoreRefuses(t *testing.T) {
 	}
 	_, err = Restore(ctx, file, bytes.NewReader(bk))
 	wantErr(t, err, ErrInvalidArgument)
+	for _, d := range []string{"", "/"} {
+		_, err = Restore(ctx, d, bytes.NewReader(bk))
+		wantErr(t, err, ErrInvalidArgument)
+	}
 
 	target := filepath.Join(parent, "target")
 	r := rand.New(rand.NewPCG(11, 1))

@@ -298,6 +298,10 @@ func catalogNames(t *storage.Txn, key []byte, id uint32) (bool, error) {
 // entry is read in the same transaction, so a concurrent drop makes the
 // commit conflict and the retry skips the dropped namespace.
 func (db *DB) flushReadUnits() error {
+	// One flush at a time (the flusher and Backup): each writes the values
+	// it read, and a stale one committed last would win.
+	db.flushMu.Lock()
+	defer db.flushMu.Unlock()
 	type pending struct {
 		ns *namespace
 		ru uint64

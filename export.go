@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -68,23 +69,35 @@ type ExportInfo struct {
 //
 // While it runs, an export holds its snapshot, so the storage engine
 // keeps the versions it sees and reclaiming a large deleted namespace's
-// space waits for it.
+// space waits for it. It takes no scheduler slot: its pace is usually
+// w's, and a slot held while a slow client reads would keep other
+// tenants' calls waiting. It is not metered.
 func (h *Namespace) Export(ctx context.Context, w io.Writer) (ExportInfo, error) {
-	ctx, err := h.begin(ctx)
-	if err != nil {
+	// No scheduler slot: the pace is usually w's, and a slot held while a
+	// slow client reads would keep other tenants' calls waiting.
+	if err := h.enter(ctx); err != nil {
 		return ExportInfo{}, err
 	}
-	defer h.leave()
+	defer h.idx.db.leave()
 	ix := h.ix()
-	ns := ix.lookup(h.name)
-	if ns == nil {
-		return ExportInfo{}, fmt.Errorf("%w: %q", ErrNamespaceNotFound, h.name)
+	for {
+		ns := ix.lookup(h.name)
+		if ns == nil {
+			return ExportInfo{}, fmt.Errorf("%w: %q", ErrNamespaceNotFound, h.name)
+		}
+		t := ix.db.store.Snapshot()
+		info, err := exportSnapshot(ctx, t, ns, w)
+		t.Discard()
+		if errors.Is(err, errReplaced) {
+			continue // emptied or replaced before the snapshot: export its successor
+		}
+		return info, storageErr(err)
 	}
-	t := ix.db.store.Snapshot()
-	defer t.Discard()
-	info, err := exportSnapshot(ctx, t, ns, w)
-	return info, storageErr(err)
 }
+
+// errReplaced reports a namespace that is no longer live in a snapshot
+// while another of the same name is.
+var errReplaced = errors.New("vectordb: namespace replaced")
 
 // exportSnapshot writes the export of ns as t sees it.
 func exportSnapshot(ctx context.Context, t *storage.Txn, ns *namespace, w io.Writer) (ExportInfo, error) {
@@ -94,6 +107,9 @@ func exportSnapshot(ctx context.Context, t *storage.Txn, ns *namespace, w io.Wri
 		return ExportInfo{}, err
 	}
 	if !live {
+		if next := ix.lookup(ns.name); next != nil && next != ns {
+			return ExportInfo{}, errReplaced
+		}
 		return ExportInfo{}, fmt.Errorf("%w: %q", ErrNamespaceNotFound, ns.name)
 	}
 	v, _, err := t.GetCopy(storage.StatsKey(ix.id, ns.id))
@@ -251,30 +267,39 @@ type ImportOptions struct {
 
 // ImportNamespace creates the namespace called name from an export
 // written by Namespace.Export (of this index or another of the same
-// dimension and metric). It is atomic: until it returns nil the namespace
-// does not exist (or, with opts.Replace, is unchanged), and a failure, a
-// cancelled ctx or a crash leaves nothing behind. The stream's records
-// are validated like an Upsert's and their ids must come in strictly
+// dimension and metric). It is atomic: the records are written under a
+// namespace id that no catalog entry names, and one last transaction puts
+// it in the catalog (with opts.Replace, in place of the namespace of that
+// name, whose data it then drops). Until then the namespace does not
+// exist, or is unchanged; a failure or a cancelled ctx leaves nothing but
+// a pending drop that the background janitor completes, and a crash
+// leaves a staging mark that the next Open turns into one. A read already
+// running when a replacing import commits may find the namespace empty,
+// as one running across a DeleteAll does. The stream's records are
+// validated like an Upsert's and their ids must come in strictly
 // increasing order, as an export writes them; the namespace quota
-// (Options.NamespaceQuota, or the replaced namespace's own) applies.
+// (Options.NamespaceQuota, or the replaced namespace's own) applies, and
+// is checked again at the commit.
 //
 // It fails with ErrBadStream for a damaged, truncated or foreign stream,
 // a *DimensionError or *MetricError when the export's index differs from
 // this one, ErrNamespaceExists, a *QuotaError, ErrDiskFull, or the
 // *ArgumentError of an invalid record. The records are written in
-// transactions of up to a quarter of the storage engine's limit; the last
-// one publishes the namespace. The namespace is cold afterwards.
+// transactions of up to a quarter of the storage engine's limit, by a
+// goroutine that commits one batch while the next is read. Like Export,
+// it takes no scheduler slot (its pace is usually the reader's) and is
+// not metered in read or write units beyond the write units of the data
+// written. The namespace is cold afterwards.
 func (h *Index) ImportNamespace(ctx context.Context, name string, r io.Reader, opts *ImportOptions) (ExportInfo, error) {
 	canon, err := canonicalNamespace(name)
 	if err != nil {
 		return ExportInfo{}, err
 	}
-	nh := h.Namespace(canon)
-	ctx, err = nh.begin(ctx)
-	if err != nil {
+	// No scheduler slot, as for Export: the pace is usually r's.
+	if err := h.begin(ctx); err != nil {
 		return ExportInfo{}, err
 	}
-	defer nh.leave()
+	defer h.db.leave()
 	var o ImportOptions
 	if opts != nil {
 		o = *opts
@@ -297,15 +322,11 @@ func (h *Index) ImportNamespace(ctx context.Context, name string, r io.Reader, o
 	case hdr.Records < 0:
 		return ExportInfo{}, fmt.Errorf("%w: export header: %d records", ErrBadStream, hdr.Records)
 	}
-	ns, err := ix.newNamespace(canon, time.Now(), &usage{})
-	if err != nil {
-		return ExportInfo{}, err
-	}
-	im := &importer{ix: ix, ns: ns, quota: ix.db.opts.NamespaceQuota}
+	im := &importer{ix: ix, quota: ix.db.opts.NamespaceQuota}
 	if old := ix.lookup(canon); old != nil {
 		im.quota = old.effectiveQuota()
 	}
-	if err := im.stage(); err != nil {
+	if err := im.stage(canon); err != nil {
 		return ExportInfo{}, err
 	}
 	info, err := im.run(ctx, sr, &hdr, &o)
@@ -343,12 +364,25 @@ type importBatch struct {
 // costs little, small enough to commit quickly.
 const importTxnShare = 4
 
-// stage writes the staging key that makes an interrupted import's data
-// droppable.
-func (im *importer) stage() error {
-	return im.locked(func(t *storage.Txn) error {
-		return t.Set(storage.StagingKey(im.ix.id, im.ns.id), nil)
-	})
+// stage takes a fresh namespace id for the import and writes the staging
+// key that makes an interrupted import's data droppable. Both happen under
+// the index gate, once the index is known live, so that a DeleteIndex
+// cannot have cleared the index's keys before the id lease is written.
+func (im *importer) stage(name string) error {
+	ix := im.ix
+	ix.gate.RLock()
+	defer ix.gate.RUnlock()
+	if ix.dropped.Load() {
+		return fmt.Errorf("%w: %q", ErrIndexNotFound, ix.name)
+	}
+	ns, err := ix.newNamespace(name, time.Now(), &usage{})
+	if err != nil {
+		return err
+	}
+	im.ns = ns
+	return storageErr(ix.db.store.Update(func(t *storage.Txn) error {
+		return t.Set(storage.StagingKey(ix.id, ns.id), nil)
+	}))
 }
 
 // locked runs fn in a transaction under the index gate, failing once the
@@ -437,6 +471,16 @@ func (im *importer) add(p preparedRecord) error {
 	im.records++
 	im.bytes += int64(p.size)
 	im.written += p.size
+	if err := im.checkQuota(); err != nil {
+		return err
+	}
+	im.batch = append(im.batch, p)
+	im.txn += cost
+	return nil
+}
+
+// checkQuota refuses an import past its quota.
+func (im *importer) checkQuota() error {
 	q := im.quota
 	if q.MaxRecords > 0 && im.records > q.MaxRecords {
 		return &QuotaError{Namespace: im.ns.name, Limit: "records", Max: q.MaxRecords, Would: im.records}
@@ -444,8 +488,6 @@ func (im *importer) add(p preparedRecord) error {
 	if q.MaxBytes > 0 && im.bytes > q.MaxBytes {
 		return &QuotaError{Namespace: im.ns.name, Limit: "bytes", Max: q.MaxBytes, Would: im.bytes}
 	}
-	im.batch = append(im.batch, p)
-	im.txn += cost
 	return nil
 }
 
@@ -521,6 +563,10 @@ func (im *importer) commit(o *ImportOptions) error {
 		}
 		old := ix.lookup(ns.name)
 		if old == nil {
+			im.quota = ix.db.opts.NamespaceQuota
+			if err := im.checkQuota(); err != nil {
+				return err
+			}
 			err := ix.db.store.Update(func(t *storage.Txn) error {
 				if err := unstage(t); err != nil {
 					return err
@@ -541,6 +587,12 @@ func (im *importer) commit(o *ImportOptions) error {
 		if old.dropped {
 			old.writeMu.Unlock()
 			continue
+		}
+		// The quota may have changed while the records were written.
+		im.quota = old.effectiveQuota()
+		if err := im.checkQuota(); err != nil {
+			old.writeMu.Unlock()
+			return err
 		}
 		ns.usage = old.usage
 		ns.quota.Store(old.quota.Load())

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/vectordb-go/vectordb/internal/stream"
 	"github.com/vectordb-go/vectordb/storage"
@@ -381,12 +380,8 @@ func TestImportInterruptedDropsAtOpen(t *testing.T) {
 	ix := mustIndex(t, db, "ix", 8, DotProduct)
 	// An import that stages and writes its records, then stops (the
 	// process dies) before its last transaction.
-	ns, err := ix.ix.newNamespace("dst", time.Now(), &usage{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	im := &importer{ix: ix.ix, ns: ns}
-	if err := im.stage(); err != nil {
+	im := &importer{ix: ix.ix}
+	if err := im.stage("dst"); err != nil {
 		t.Fatal(err)
 	}
 	im.startWriter()

@@ -37,6 +37,7 @@ type DB struct {
 		nextIndexID uint32
 	}
 	nextDropID atomic.Uint64
+	flushMu    sync.Mutex // serializes flushReadUnits
 
 	hot   hotSet     // the hot namespaces, against Options.MemoryBudget
 	sched *scheduler // admits namespace operations fairly (admission.go)

@@ -102,6 +102,16 @@ func TestItemTooLarge(t *testing.T) {
 	}
 }
 
+// TestLargeItemAfterOthers: an item near the limit after a nearly full
+// block starts a block of its own rather than overflowing one.
+func TestLargeItemAfterOthers(t *testing.T) {
+	items := [][]byte{make([]byte, blockTarget-100), make([]byte, MaxBlock-32), {1}}
+	_, got, err := readAll(write(t, KindBackup, nil, items), KindBackup)
+	if err != nil || len(got) != 3 || len(got[1]) != MaxBlock-32 {
+		t.Fatalf("%d items, %v", len(got), err)
+	}
+}
+
 func TestWrongKindAndVersion(t *testing.T) {
 	b := write(t, KindBackup, nil, [][]byte{[]byte("a")})
 	if _, _, err := readAll(b, KindNamespace); !errors.Is(err, ErrCorrupt) {

@@ -96,6 +96,13 @@ func (w *Writer) Append(fill func([]byte) []byte) error {
 	copy(w.block[start+n:], w.block[start+binary.MaxVarintLen64:])
 	copy(w.block[start:], pre[:n])
 	w.block = w.block[:start+n+size]
+	if len(w.block) > MaxBlock {
+		// The item does not fit after the block's others: they go first,
+		// and the item starts the next block.
+		w.writeBlock(typeData, w.block[:start])
+		w.blocks++
+		w.block = w.block[:copy(w.block, w.block[start:])]
+	}
 	w.totals.Items++
 	w.totals.RawBytes += int64(size)
 	if len(w.block) >= blockTarget {
