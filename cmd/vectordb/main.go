@@ -1,0 +1,215 @@
+// Command vectordb serves a database over HTTP in Pinecone's protocol and
+// runs operator tasks on a database directory.
+//
+//	vectordb serve [-dir DIR] [-listen ADDR] [-key SECRET[:INDEX[:NS,NS...]]]...
+//	vectordb indexes [-dir DIR]
+//	vectordb namespaces [-dir DIR] INDEX
+//	vectordb stats [-dir DIR]
+//	vectordb export [-dir DIR] INDEX NAMESPACE FILE
+//	vectordb import [-dir DIR] [-replace] INDEX NAMESPACE FILE
+//
+// serve listens on 127.0.0.1:5080 by default. Without -key every request
+// is accepted, and it says so loudly; a key may be scoped to an index and
+// to namespaces of it. SIGINT or SIGTERM stop it gracefully: requests in
+// flight finish, then the database is closed. The operator commands open
+// the directory themselves, so they cannot run while serve holds it.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/vectordb-go/vectordb"
+	"github.com/vectordb-go/vectordb/server"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+	}
+	cmd, args := os.Args[1], os.Args[2:]
+	var err error
+	switch cmd {
+	case "serve":
+		err = serve(args)
+	case "indexes", "namespaces", "stats", "export", "import":
+		err = operate(cmd, args)
+	default:
+		usage()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "vectordb:", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, `usage:
+  vectordb serve [-dir DIR] [-listen ADDR] [-key SECRET[:INDEX[:NS,NS...]]]...
+  vectordb indexes [-dir DIR]
+  vectordb namespaces [-dir DIR] INDEX
+  vectordb stats [-dir DIR]
+  vectordb export [-dir DIR] INDEX NAMESPACE FILE
+  vectordb import [-dir DIR] [-replace] INDEX NAMESPACE FILE`)
+	os.Exit(2)
+}
+
+// keyFlags collects -key values.
+type keyFlags []server.Key
+
+func (k *keyFlags) String() string { return fmt.Sprint(len(*k), " keys") }
+
+// Set parses SECRET[:INDEX[:NS,NS...]].
+func (k *keyFlags) Set(s string) error {
+	parts := strings.SplitN(s, ":", 3)
+	key := server.Key{Secret: parts[0]}
+	if len(parts) > 1 {
+		key.Index = parts[1]
+	}
+	if len(parts) > 2 && parts[2] != "" {
+		key.Namespaces = strings.Split(parts[2], ",")
+	}
+	*k = append(*k, key)
+	return nil
+}
+
+func serve(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ExitOnError)
+	dir := fs.String("dir", "vectordb-data", "database directory")
+	listen := fs.String("listen", "127.0.0.1:5080", "address to listen on")
+	var keys keyFlags
+	fs.Var(&keys, "key", "API key, SECRET or SECRET:INDEX or SECRET:INDEX:NS1,NS2 (repeatable)")
+	fs.Parse(args)
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+
+	db, err := vectordb.Open(*dir, nil)
+	if err != nil {
+		return err
+	}
+	h, err := server.New(db, server.Config{Keys: keys, Logger: log})
+	if err != nil {
+		db.Close()
+		return err
+	}
+	if len(keys) == 0 {
+		log.Warn("NO API KEY CONFIGURED: every request is accepted; pass -key to require one")
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		db.Close()
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	log.Info("serving", "dir", *dir, "listen", ln.Addr().String(), "controllerHostUrl", "http://"+ln.Addr().String())
+
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
+	select {
+	case sig := <-stop:
+		log.Info("shutting down", "signal", sig.String())
+	case err := <-done:
+		db.Close()
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	serr := srv.Shutdown(ctx) // waits for requests in flight
+	cerr := db.Close()
+	return errors.Join(serr, cerr)
+}
+
+// operate runs an operator command on a database directory.
+func operate(cmd string, args []string) error {
+	fs := flag.NewFlagSet(cmd, flag.ExitOnError)
+	dir := fs.String("dir", "vectordb-data", "database directory")
+	replace := fs.Bool("replace", false, "import: replace an existing namespace")
+	fs.Parse(args)
+	rest := fs.Args()
+	need := map[string]int{"indexes": 0, "stats": 0, "namespaces": 1, "export": 3, "import": 3}[cmd]
+	if len(rest) != need {
+		usage()
+	}
+	db, err := vectordb.Open(*dir, &vectordb.Options{IVFMinRecords: -1})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ctx := context.Background()
+	switch cmd {
+	case "indexes":
+		ds, err := db.ListIndexes(ctx)
+		if err != nil {
+			return err
+		}
+		for _, d := range ds {
+			fmt.Printf("%s\tdimension %d\t%s\t%d namespaces\t%d records\n", d.Name, d.Dimension, d.Metric, d.NamespaceCount, d.RecordCount)
+		}
+	case "namespaces":
+		ix, err := db.Index(rest[0])
+		if err != nil {
+			return err
+		}
+		for d, err := range ix.Namespaces(ctx, "") {
+			if err != nil {
+				return err
+			}
+			fmt.Printf("%q\t%d records\t%d bytes\t%d RU\t%d WU\n", d.Name, d.RecordCount, d.Bytes, d.ReadUnits, d.WriteUnits)
+		}
+	case "stats":
+		st, err := db.Stats()
+		if err != nil {
+			return err
+		}
+		fmt.Printf("memory budget %d MiB (storage reserve %d MiB, hot share %d MiB); %d hot namespaces, %d MiB; %d evictions\n",
+			st.MemoryBudget>>20, st.StorageReserve>>20, st.HotBudget>>20, st.HotNamespaces, st.HotBytes>>20, st.Evictions)
+	case "export":
+		ix, err := db.Index(rest[0])
+		if err != nil {
+			return err
+		}
+		f, err := os.Create(rest[2])
+		if err != nil {
+			return err
+		}
+		info, err := ix.Namespace(rest[1]).Export(ctx, f)
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(rest[2])
+			return err
+		}
+		fmt.Printf("exported %d records (%d bytes raw, %d written) to %s\n", info.Records, info.RawBytes, info.Bytes, rest[2])
+	case "import":
+		ix, err := db.Index(rest[0])
+		if err != nil {
+			return err
+		}
+		f, err := os.Open(rest[2])
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		info, err := ix.ImportNamespace(ctx, rest[1], f, &vectordb.ImportOptions{Replace: *replace})
+		if err != nil {
+			return err
+		}
+		fmt.Printf("imported %d records into %s/%s\n", info.Records, rest[0], rest[1])
+	}
+	return nil
+}

@@ -1,0 +1,174 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/vectordb-go/vectordb"
+)
+
+// The control plane: indexes, in Pinecone's legacy (spec) shape.
+
+// control wraps a control-plane handler with authentication.
+func (h *Handler) control(fn func(w http.ResponseWriter, r *http.Request, k *Key) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		k, ok := h.authenticate(r)
+		if !ok {
+			writeControlError(w, errorf(http.StatusUnauthorized, 16, "UNAUTHENTICATED", "invalid or missing Api-Key"))
+			return
+		}
+		if err := fn(w, r, k); err != nil {
+			writeControlError(w, err)
+		}
+	}
+}
+
+// indexModel is an index as the control plane describes it.
+type indexModel struct {
+	Name               string            `json:"name"`
+	Dimension          int               `json:"dimension"`
+	Metric             vectordb.Metric   `json:"metric"`
+	Host               string            `json:"host"`
+	Spec               map[string]any    `json:"spec"`
+	Status             indexStatus       `json:"status"`
+	DeletionProtection string            `json:"deletion_protection"`
+	Tags               map[string]string `json:"tags,omitempty"`
+	VectorType         string            `json:"vector_type"`
+}
+
+type indexStatus struct {
+	Ready bool   `json:"ready"`
+	State string `json:"state"`
+}
+
+// host is the data-plane URL of index name.
+func (h *Handler) host(r *http.Request, name string) string {
+	base := h.cfg.BaseURL
+	if base == "" {
+		base = "http://" + r.Host
+	}
+	return strings.TrimSuffix(base, "/") + "/ix/" + name
+}
+
+func (h *Handler) model(r *http.Request, d vectordb.IndexDescription) indexModel {
+	dp := "disabled"
+	if d.DeletionProtection {
+		dp = "enabled"
+	}
+	return indexModel{
+		Name: d.Name, Dimension: d.Dimension, Metric: d.Metric, Host: h.host(r, d.Name),
+		Spec:   map[string]any{"serverless": map[string]string{"cloud": "local", "region": "local"}},
+		Status: indexStatus{Ready: true, State: "Ready"}, DeletionProtection: dp, Tags: d.Tags, VectorType: "dense",
+	}
+}
+
+// protection parses deletion_protection: "enabled" or "disabled".
+func protection(s string) (*bool, error) {
+	switch s {
+	case "":
+		return nil, nil
+	case "enabled", "disabled":
+		on := s == "enabled"
+		return &on, nil
+	}
+	return nil, badRequest("deletion_protection must be \"enabled\" or \"disabled\", not %q", s)
+}
+
+func (h *Handler) createIndex(w http.ResponseWriter, r *http.Request, k *Key) error {
+	if k.Index != "" {
+		return errForbidden
+	}
+	var req struct {
+		Name               string            `json:"name"`
+		Dimension          int               `json:"dimension"`
+		Metric             vectordb.Metric   `json:"metric"`
+		DeletionProtection string            `json:"deletion_protection"`
+		Tags               map[string]string `json:"tags"`
+		VectorType         string            `json:"vector_type"`
+	}
+	if err := decode(w, r, maxOtherBody, &req); err != nil {
+		return err
+	}
+	if req.VectorType != "" && req.VectorType != "dense" {
+		return badRequest("vector_type %q is not supported; only \"dense\"", req.VectorType)
+	}
+	dp, err := protection(req.DeletionProtection)
+	if err != nil {
+		return err
+	}
+	spec := vectordb.IndexSpec{Name: req.Name, Dimension: req.Dimension, Metric: req.Metric, Tags: req.Tags}
+	if dp != nil {
+		spec.DeletionProtection = *dp
+	}
+	if _, err := h.db.CreateIndex(r.Context(), spec); err != nil {
+		return err
+	}
+	d, err := h.db.DescribeIndex(r.Context(), req.Name)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, h.model(r, d))
+	return nil
+}
+
+func (h *Handler) listIndexes(w http.ResponseWriter, r *http.Request, k *Key) error {
+	ds, err := h.db.ListIndexes(r.Context())
+	if err != nil {
+		return err
+	}
+	out := []indexModel{}
+	for _, d := range ds {
+		if k.reachesIndex(d.Name) {
+			out = append(out, h.model(r, d))
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"indexes": out})
+	return nil
+}
+
+func (h *Handler) describeIndex(w http.ResponseWriter, r *http.Request, k *Key) error {
+	name := r.PathValue("index")
+	if !k.reachesIndex(name) {
+		return errForbidden
+	}
+	d, err := h.db.DescribeIndex(r.Context(), name)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, h.model(r, d))
+	return nil
+}
+
+func (h *Handler) configureIndex(w http.ResponseWriter, r *http.Request, k *Key) error {
+	if k.Index != "" {
+		return errForbidden
+	}
+	var req struct {
+		DeletionProtection string            `json:"deletion_protection"`
+		Tags               map[string]string `json:"tags"`
+	}
+	if err := decode(w, r, maxOtherBody, &req); err != nil {
+		return err
+	}
+	dp, err := protection(req.DeletionProtection)
+	if err != nil {
+		return err
+	}
+	d, err := h.db.ConfigureIndex(r.Context(), r.PathValue("index"), vectordb.IndexConfig{DeletionProtection: dp, Tags: req.Tags})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, h.model(r, d))
+	return nil
+}
+
+func (h *Handler) deleteIndex(w http.ResponseWriter, r *http.Request, k *Key) error {
+	if k.Index != "" {
+		return errForbidden
+	}
+	if err := h.db.DeleteIndex(r.Context(), r.PathValue("index")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}

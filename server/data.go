@@ -1,0 +1,504 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+
+	"github.com/vectordb-go/vectordb"
+)
+
+// The data plane of one index, under /ix/{index}. Fields are camelCase,
+// and snake_case is accepted too; namespace responses are snake_case, as
+// Pinecone's.
+
+// data wraps a data-plane handler: authentication, the index, the
+// body limit (0: no body read).
+func (h *Handler) data(limit int64, fn func(w http.ResponseWriter, r *http.Request, c *call) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		k, ok := h.authenticate(r)
+		if !ok {
+			writeDataError(w, errorf(http.StatusUnauthorized, 16, "UNAUTHENTICATED", "invalid or missing Api-Key"))
+			return
+		}
+		name := r.PathValue("index")
+		if !k.reachesIndex(name) {
+			writeDataError(w, errForbidden)
+			return
+		}
+		ix, err := h.db.Index(name)
+		if err != nil {
+			writeDataError(w, err)
+			return
+		}
+		c := &call{w: w, r: r, key: k, ix: ix, limit: limit}
+		if err := fn(w, r, c); err != nil {
+			writeDataError(w, err)
+		}
+	}
+}
+
+// call is one data-plane request.
+type call struct {
+	w     http.ResponseWriter
+	r     *http.Request
+	key   *Key
+	ix    *vectordb.Index
+	limit int64
+}
+
+func (c *call) decode(v any) error { return decode(c.w, c.r, c.limit, v) }
+
+// namespace returns the handle of namespace name, if the key reaches it.
+// "", "__default__" and an absent field all name the default namespace.
+func (c *call) namespace(name string) (*vectordb.Namespace, error) {
+	ns := c.ix.Namespace(name)
+	if !c.key.reachesNamespace(ns.Name()) {
+		return nil, errForbidden
+	}
+	return ns, nil
+}
+
+// sparse is a sparse vector on the wire.
+type sparse struct {
+	Indices []uint32  `json:"indices"`
+	Values  []float32 `json:"values"`
+}
+
+func (s *sparse) lib() *vectordb.SparseValues {
+	if s == nil {
+		return nil
+	}
+	return &vectordb.SparseValues{Indices: s.Indices, Values: s.Values}
+}
+
+func wireSparse(s *vectordb.SparseValues) *sparse {
+	if s == nil {
+		return nil
+	}
+	return &sparse{Indices: s.Indices, Values: s.Values}
+}
+
+// either returns a unless it is nil, then b: a field given in camelCase
+// or snake_case.
+func either[T any](a, b *T) *T {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// vector is a record on the wire.
+type vector struct {
+	ID                string            `json:"id"`
+	Values            []float32         `json:"values"`
+	SparseValues      *sparse           `json:"sparseValues,omitempty"`
+	SparseValuesSnake *sparse           `json:"sparse_values,omitempty"`
+	Metadata          vectordb.Metadata `json:"metadata,omitempty"`
+}
+
+func wireVector(rec vectordb.Record) vector {
+	v := vector{ID: rec.ID, Values: rec.Values, SparseValues: wireSparse(rec.SparseValues), Metadata: rec.Metadata}
+	if v.Values == nil {
+		v.Values = []float32{}
+	}
+	return v
+}
+
+type usage struct {
+	ReadUnits int `json:"readUnits"`
+}
+
+func (h *Handler) upsert(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req struct {
+		Vectors   []vector `json:"vectors"`
+		Namespace string   `json:"namespace"`
+	}
+	if err := c.decode(&req); err != nil {
+		return err
+	}
+	ns, err := c.namespace(req.Namespace)
+	if err != nil {
+		return err
+	}
+	recs := make([]vectordb.Record, len(req.Vectors))
+	for i, v := range req.Vectors {
+		recs[i] = vectordb.Record{ID: v.ID, Values: v.Values, SparseValues: either(v.SparseValues, v.SparseValuesSnake).lib(), Metadata: v.Metadata}
+	}
+	res, err := ns.Upsert(r.Context(), recs)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"upsertedCount": res.UpsertedCount})
+	return nil
+}
+
+// filterOf parses a filter given as JSON; null or absent is none.
+func filterOf(raw json.RawMessage) (vectordb.Filter, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	return vectordb.ParseFilter(raw)
+}
+
+func (h *Handler) query(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req struct {
+		Namespace            string          `json:"namespace"`
+		TopK                 *int            `json:"topK"`
+		TopKSnake            *int            `json:"top_k"`
+		Vector               []float32       `json:"vector"`
+		SparseVector         *sparse         `json:"sparseVector"`
+		SparseVectorSnake    *sparse         `json:"sparse_vector"`
+		ID                   string          `json:"id"`
+		Filter               json.RawMessage `json:"filter"`
+		IncludeValues        *bool           `json:"includeValues"`
+		IncludeValuesSnake   *bool           `json:"include_values"`
+		IncludeMetadata      *bool           `json:"includeMetadata"`
+		IncludeMetadataSnake *bool           `json:"include_metadata"`
+	}
+	if err := c.decode(&req); err != nil {
+		return err
+	}
+	ns, err := c.namespace(req.Namespace)
+	if err != nil {
+		return err
+	}
+	f, err := filterOf(req.Filter)
+	if err != nil {
+		return err
+	}
+	q := vectordb.QueryRequest{Vector: req.Vector, ID: req.ID, SparseVector: either(req.SparseVector, req.SparseVectorSnake).lib(), Filter: f}
+	if p := either(req.TopK, req.TopKSnake); p != nil {
+		q.TopK = *p
+	}
+	if p := either(req.IncludeValues, req.IncludeValuesSnake); p != nil {
+		q.IncludeValues = *p
+	}
+	if p := either(req.IncludeMetadata, req.IncludeMetadataSnake); p != nil {
+		q.IncludeMetadata = *p
+	}
+	res, err := ns.Query(r.Context(), q)
+	if err != nil {
+		return err
+	}
+	type match struct {
+		ID           string            `json:"id"`
+		Score        float32           `json:"score"`
+		Values       []float32         `json:"values"`
+		SparseValues *sparse           `json:"sparseValues,omitempty"`
+		Metadata     vectordb.Metadata `json:"metadata,omitempty"`
+	}
+	matches := make([]match, len(res.Matches))
+	for i, m := range res.Matches {
+		matches[i] = match{ID: m.ID, Score: m.Score, Values: m.Values, SparseValues: wireSparse(m.SparseValues), Metadata: m.Metadata}
+		if matches[i].Values == nil {
+			matches[i].Values = []float32{}
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"results": []any{}, "matches": matches, "namespace": ns.Name(),
+		"usage": usage{ReadUnits: res.Usage.ReadUnits}})
+	return nil
+}
+
+func (h *Handler) fetch(w http.ResponseWriter, r *http.Request, c *call) error {
+	q := r.URL.Query()
+	ns, err := c.namespace(q.Get("namespace"))
+	if err != nil {
+		return err
+	}
+	res, err := ns.Fetch(r.Context(), q["ids"])
+	if err != nil {
+		return err
+	}
+	vectors := make(map[string]vector, len(res.Records))
+	for id, rec := range res.Records {
+		vectors[id] = wireVector(rec)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"vectors": vectors, "namespace": ns.Name(), "usage": usage{ReadUnits: res.Usage.ReadUnits}})
+	return nil
+}
+
+func (h *Handler) fetchByMetadata(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req struct {
+		Namespace            string          `json:"namespace"`
+		Filter               json.RawMessage `json:"filter"`
+		Limit                int             `json:"limit"`
+		PaginationToken      string          `json:"paginationToken"`
+		PaginationTokenSnake string          `json:"pagination_token"`
+	}
+	if err := c.decode(&req); err != nil {
+		return err
+	}
+	ns, err := c.namespace(req.Namespace)
+	if err != nil {
+		return err
+	}
+	f, err := filterOf(req.Filter)
+	if err != nil {
+		return err
+	}
+	token := req.PaginationToken
+	if token == "" {
+		token = req.PaginationTokenSnake
+	}
+	res, err := ns.FetchByMetadata(r.Context(), vectordb.FetchByMetadataRequest{Filter: f, Limit: req.Limit, PaginationToken: token})
+	if err != nil {
+		return err
+	}
+	vectors := make(map[string]vector, len(res.Records))
+	for _, rec := range res.Records {
+		vectors[rec.ID] = wireVector(rec)
+	}
+	out := map[string]any{"vectors": vectors, "namespace": ns.Name(), "usage": usage{ReadUnits: res.Usage.ReadUnits}}
+	if res.NextToken != "" {
+		out["pagination"] = map[string]string{"next": res.NextToken}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (h *Handler) update(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req struct {
+		Namespace         string            `json:"namespace"`
+		ID                string            `json:"id"`
+		Values            []float32         `json:"values"`
+		SparseValues      *sparse           `json:"sparseValues"`
+		SparseValuesSnake *sparse           `json:"sparse_values"`
+		SetMetadata       vectordb.Metadata `json:"setMetadata"`
+		SetMetadataSnake  vectordb.Metadata `json:"set_metadata"`
+		Filter            json.RawMessage   `json:"filter"`
+		DryRun            *bool             `json:"dryRun"`
+		DryRunSnake       *bool             `json:"dry_run"`
+	}
+	if err := c.decode(&req); err != nil {
+		return err
+	}
+	ns, err := c.namespace(req.Namespace)
+	if err != nil {
+		return err
+	}
+	f, err := filterOf(req.Filter)
+	if err != nil {
+		return err
+	}
+	u := vectordb.UpdateRequest{ID: req.ID, Values: req.Values, SparseValues: either(req.SparseValues, req.SparseValuesSnake).lib(),
+		SetMetadata: req.SetMetadata, Filter: f}
+	if u.SetMetadata == nil {
+		u.SetMetadata = req.SetMetadataSnake
+	}
+	if p := either(req.DryRun, req.DryRunSnake); p != nil {
+		u.DryRun = *p
+	}
+	res, err := ns.Update(r.Context(), u)
+	if err != nil {
+		return err
+	}
+	if f != nil {
+		writeJSON(w, http.StatusOK, map[string]int{"matchedRecords": res.MatchedRecords})
+	} else {
+		writeJSON(w, http.StatusOK, struct{}{})
+	}
+	return nil
+}
+
+func (h *Handler) delete(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req struct {
+		Namespace      string          `json:"namespace"`
+		IDs            []string        `json:"ids"`
+		DeleteAll      *bool           `json:"deleteAll"`
+		DeleteAllSnake *bool           `json:"delete_all"`
+		Filter         json.RawMessage `json:"filter"`
+	}
+	if err := c.decode(&req); err != nil {
+		return err
+	}
+	ns, err := c.namespace(req.Namespace)
+	if err != nil {
+		return err
+	}
+	f, err := filterOf(req.Filter)
+	if err != nil {
+		return err
+	}
+	all := either(req.DeleteAll, req.DeleteAllSnake)
+	set := 0
+	for _, b := range []bool{len(req.IDs) > 0, all != nil && *all, f != nil} {
+		if b {
+			set++
+		}
+	}
+	if set != 1 {
+		return badRequest("exactly one of ids, deleteAll and filter is required")
+	}
+	switch {
+	case len(req.IDs) > 0:
+		_, err = ns.Delete(r.Context(), req.IDs)
+	case f != nil:
+		_, err = ns.DeleteByFilter(r.Context(), f)
+	default:
+		_, err = ns.DeleteAll(r.Context())
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+	return nil
+}
+
+func (h *Handler) list(w http.ResponseWriter, r *http.Request, c *call) error {
+	q := r.URL.Query()
+	ns, err := c.namespace(q.Get("namespace"))
+	if err != nil {
+		return err
+	}
+	limit, err := intParam(q.Get("limit"), "limit")
+	if err != nil {
+		return err
+	}
+	res, err := ns.List(r.Context(), vectordb.ListOptions{Prefix: q.Get("prefix"), Limit: limit, PaginationToken: q.Get("paginationToken")})
+	if err != nil {
+		return err
+	}
+	ids := make([]map[string]string, len(res.IDs))
+	for i, id := range res.IDs {
+		ids[i] = map[string]string{"id": id}
+	}
+	out := map[string]any{"vectors": ids, "namespace": ns.Name(), "usage": usage{ReadUnits: res.Usage.ReadUnits}}
+	if res.NextToken != "" {
+		out["pagination"] = map[string]string{"next": res.NextToken}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// intParam parses an optional integer query parameter.
+func intParam(s, field string) (int, error) {
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, badRequest("%s must be an integer, not %q", field, s)
+	}
+	return n, nil
+}
+
+func (h *Handler) describeStats(w http.ResponseWriter, r *http.Request, c *call) error {
+	if r.Method == http.MethodPost {
+		var req struct {
+			Filter json.RawMessage `json:"filter"`
+		}
+		if err := c.decode(&req); err != nil {
+			return err
+		}
+		if f, err := filterOf(req.Filter); err != nil {
+			return err
+		} else if f != nil {
+			return badRequest("describe_index_stats does not take a filter on serverless indexes")
+		}
+	}
+	st, err := c.ix.DescribeStats(r.Context())
+	if err != nil {
+		return err
+	}
+	type nsStats struct {
+		VectorCount int64 `json:"vectorCount"`
+	}
+	namespaces := map[string]nsStats{}
+	var total int64
+	for name, s := range st.Namespaces {
+		if c.key.reachesNamespace(name) {
+			namespaces[name] = nsStats{VectorCount: s.RecordCount}
+			total += s.RecordCount
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"namespaces": namespaces, "dimension": st.Dimension, "indexFullness": 0,
+		"totalVectorCount": total, "metric": st.Metric, "vectorType": "dense"})
+	return nil
+}
+
+// namespaceModel is a namespace as Pinecone describes it.
+type namespaceModel struct {
+	Name        string `json:"name"`
+	RecordCount string `json:"record_count"` // a decimal string, as Pinecone's
+}
+
+func nsModel(d vectordb.NamespaceDescription) namespaceModel {
+	return namespaceModel{Name: d.Name, RecordCount: strconv.FormatInt(d.RecordCount, 10)}
+}
+
+func (h *Handler) listNamespaces(w http.ResponseWriter, r *http.Request, c *call) error {
+	q := r.URL.Query()
+	limit, err := intParam(q.Get("limit"), "limit")
+	if err != nil {
+		return err
+	}
+	out := []namespaceModel{}
+	if len(c.key.Namespaces) > 0 {
+		// A scoped key sees its own namespaces only.
+		for _, name := range c.key.Namespaces {
+			if d, err := c.ix.DescribeNamespace(r.Context(), name); err == nil {
+				out = append(out, nsModel(d))
+			}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"namespaces": out, "total_count": len(out)})
+		return nil
+	}
+	page, err := c.ix.ListNamespaces(r.Context(), vectordb.ListNamespacesOptions{Prefix: q.Get("prefix"), Limit: limit, PaginationToken: q.Get("paginationToken")})
+	if err != nil {
+		return err
+	}
+	for _, d := range page.Namespaces {
+		out = append(out, nsModel(d))
+	}
+	res := map[string]any{"namespaces": out, "total_count": page.TotalCount}
+	if page.NextToken != "" {
+		res["pagination"] = map[string]string{"next": page.NextToken}
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+func (h *Handler) createNamespace(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req struct {
+		Name string `json:"name"`
+	}
+	if err := c.decode(&req); err != nil {
+		return err
+	}
+	ns, err := c.namespace(req.Name)
+	if err != nil {
+		return err
+	}
+	d, err := c.ix.CreateNamespace(r.Context(), ns.Name())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, nsModel(d))
+	return nil
+}
+
+func (h *Handler) describeNamespace(w http.ResponseWriter, r *http.Request, c *call) error {
+	ns, err := c.namespace(r.PathValue("ns"))
+	if err != nil {
+		return err
+	}
+	d, err := c.ix.DescribeNamespace(r.Context(), ns.Name())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, nsModel(d))
+	return nil
+}
+
+func (h *Handler) deleteNamespace(w http.ResponseWriter, r *http.Request, c *call) error {
+	ns, err := c.namespace(r.PathValue("ns"))
+	if err != nil {
+		return err
+	}
+	if err := c.ix.DeleteNamespace(r.Context(), ns.Name()); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, struct{}{})
+	return nil
+}

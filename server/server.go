@@ -1,0 +1,258 @@
+// Package server serves a vectordb.DB over HTTP in Pinecone's REST
+// protocol, so that Pinecone's clients can use it unchanged: the control
+// plane (indexes) at the root, and each index's data plane under
+// /ix/{index}, the host the control plane reports for it.
+//
+// The Handler is an http.Handler: mount it in a mux of your own, behind
+// your own middleware, or run it with cmd/vectordb. Every request must
+// carry an Api-Key header matching one of Config.Keys, unless no key is
+// configured (open mode, for local use). A key may be scoped to one index
+// and to a set of namespaces: it can then never read or write another
+// (403).
+package server
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/vectordb-go/vectordb"
+)
+
+// Key is an API key and what it may reach.
+type Key struct {
+	// Secret is the value of the Api-Key header.
+	Secret string
+	// Index, if set, is the only index the key reaches, through its data
+	// plane and a describe of it; such a key cannot create, configure or
+	// delete indexes. Empty: every index and the whole control plane.
+	Index string
+	// Namespaces, if set, are the only namespaces of Index the key reads
+	// or writes; stats and namespace listings show only them. Requires
+	// Index.
+	Namespaces []string
+}
+
+// Config configures a Handler.
+type Config struct {
+	// Keys are the accepted API keys. None: every request is accepted.
+	Keys []Key
+	// BaseURL is the scheme and authority (and optional path) under which
+	// clients reach this handler, used in each index's host, e.g.
+	// "http://10.0.0.5:5080". Default: "http://" and the request's Host.
+	BaseURL string
+	// Logger receives one line per request. Default: slog.Default().
+	Logger *slog.Logger
+}
+
+// Handler serves a database over HTTP. Create it with New.
+type Handler struct {
+	db   *vectordb.DB
+	cfg  Config
+	mux  *http.ServeMux
+	log  *slog.Logger
+	keys []Key
+}
+
+// Request body limits. An upsert's is Pinecone's (2 MB); the others are
+// generous but bounded, so that no request makes the server read without
+// end.
+const (
+	maxUpsertBody = 2 << 20
+	maxOtherBody  = 4 << 20
+)
+
+// New returns a Handler serving db.
+func New(db *vectordb.DB, cfg Config) (*Handler, error) {
+	for i, k := range cfg.Keys {
+		switch {
+		case k.Secret == "":
+			return nil, fmt.Errorf("server: Keys[%d].Secret is empty", i)
+		case len(k.Namespaces) > 0 && k.Index == "":
+			return nil, fmt.Errorf("server: Keys[%d] lists namespaces but no index", i)
+		}
+	}
+	h := &Handler{db: db, cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger, keys: slices.Clone(cfg.Keys)}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	h.routes()
+	return h, nil
+}
+
+func (h *Handler) routes() {
+	h.mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+
+	h.mux.HandleFunc("POST /indexes", h.control(h.createIndex))
+	h.mux.HandleFunc("GET /indexes", h.control(h.listIndexes))
+	h.mux.HandleFunc("GET /indexes/{index}", h.control(h.describeIndex))
+	h.mux.HandleFunc("PATCH /indexes/{index}", h.control(h.configureIndex))
+	h.mux.HandleFunc("DELETE /indexes/{index}", h.control(h.deleteIndex))
+
+	h.mux.HandleFunc("POST /ix/{index}/vectors/upsert", h.data(maxUpsertBody, h.upsert))
+	h.mux.HandleFunc("POST /ix/{index}/query", h.data(maxOtherBody, h.query))
+	h.mux.HandleFunc("GET /ix/{index}/vectors/fetch", h.data(0, h.fetch))
+	h.mux.HandleFunc("POST /ix/{index}/vectors/fetch_by_metadata", h.data(maxOtherBody, h.fetchByMetadata))
+	h.mux.HandleFunc("POST /ix/{index}/vectors/update", h.data(maxOtherBody, h.update))
+	h.mux.HandleFunc("POST /ix/{index}/vectors/delete", h.data(maxOtherBody, h.delete))
+	h.mux.HandleFunc("GET /ix/{index}/vectors/list", h.data(0, h.list))
+	h.mux.HandleFunc("POST /ix/{index}/describe_index_stats", h.data(maxOtherBody, h.describeStats))
+	h.mux.HandleFunc("GET /ix/{index}/describe_index_stats", h.data(0, h.describeStats))
+	h.mux.HandleFunc("GET /ix/{index}/namespaces", h.data(0, h.listNamespaces))
+	h.mux.HandleFunc("POST /ix/{index}/namespaces", h.data(maxOtherBody, h.createNamespace))
+	h.mux.HandleFunc("GET /ix/{index}/namespaces/{ns}", h.data(0, h.describeNamespace))
+	h.mux.HandleFunc("DELETE /ix/{index}/namespaces/{ns}", h.data(0, h.deleteNamespace))
+}
+
+// ServeHTTP serves a request and logs it.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	h.mux.ServeHTTP(rec, r)
+	h.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
+		"duration", time.Since(start).Round(time.Microsecond))
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+// authenticate returns the key of the request, or nil and false. With no
+// keys configured every request passes with an unscoped key.
+func (h *Handler) authenticate(r *http.Request) (*Key, bool) {
+	if len(h.keys) == 0 {
+		return &Key{}, true
+	}
+	got := []byte(r.Header.Get("Api-Key"))
+	var found *Key
+	for i := range h.keys {
+		// Compare with every key, whatever matched, so that the time
+		// taken does not tell which keys exist.
+		if subtle.ConstantTimeCompare(got, []byte(h.keys[i].Secret)) == 1 && found == nil {
+			found = &h.keys[i]
+		}
+	}
+	return found, found != nil
+}
+
+// reachesIndex reports whether k may use index name.
+func (k *Key) reachesIndex(name string) bool { return k.Index == "" || k.Index == name }
+
+// reachesNamespace reports whether k may use namespace ns (canonical).
+func (k *Key) reachesNamespace(ns string) bool {
+	return len(k.Namespaces) == 0 || slices.Contains(k.Namespaces, ns) ||
+		(ns == vectordb.DefaultNamespace && slices.Contains(k.Namespaces, ""))
+}
+
+// apiError is an error with the HTTP status and codes to answer it with.
+type apiError struct {
+	status  int
+	grpc    int    // the data plane's code (gRPC's numbering)
+	control string // the control plane's code
+	msg     string
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+func errorf(status, grpc int, control, format string, args ...any) *apiError {
+	return &apiError{status: status, grpc: grpc, control: control, msg: fmt.Sprintf(format, args...)}
+}
+
+func badRequest(format string, args ...any) *apiError {
+	return errorf(http.StatusBadRequest, 3, "INVALID_ARGUMENT", format, args...)
+}
+
+var errForbidden = errorf(http.StatusForbidden, 7, "FORBIDDEN", "this API key may not access this resource")
+
+// classify maps an error of the library to the status and codes Pinecone
+// uses. Every client mistake is a 4xx: the clients retry 5xx.
+func classify(err error) *apiError {
+	var ae *apiError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &ae):
+		return ae
+	case errors.As(err, &mbe):
+		return errorf(http.StatusRequestEntityTooLarge, 3, "INVALID_ARGUMENT", "request body larger than %d bytes", mbe.Limit)
+	case errors.Is(err, vectordb.ErrDimensionMismatch):
+		var de *vectordb.DimensionError
+		if errors.As(err, &de) {
+			return badRequest("Vector dimension %d does not match the dimension of the index %d", de.Got, de.Want)
+		}
+		return badRequest("%s", trim(err))
+	case errors.Is(err, vectordb.ErrInvalidArgument):
+		return badRequest("%s", trim(err))
+	case errors.Is(err, vectordb.ErrIndexNotFound), errors.Is(err, vectordb.ErrNamespaceNotFound):
+		return errorf(http.StatusNotFound, 5, "NOT_FOUND", "%s", trim(err))
+	case errors.Is(err, vectordb.ErrIndexExists), errors.Is(err, vectordb.ErrNamespaceExists):
+		return errorf(http.StatusConflict, 6, "ALREADY_EXISTS", "%s", trim(err))
+	case errors.Is(err, vectordb.ErrDeletionProtected):
+		return errorf(http.StatusForbidden, 9, "FORBIDDEN", "%s", trim(err))
+	case errors.Is(err, vectordb.ErrQuotaExceeded):
+		return errorf(http.StatusTooManyRequests, 8, "RESOURCE_EXHAUSTED", "%s", trim(err))
+	case errors.Is(err, vectordb.ErrDiskFull):
+		return errorf(http.StatusInsufficientStorage, 8, "RESOURCE_EXHAUSTED", "%s", trim(err))
+	case errors.Is(err, vectordb.ErrClosed):
+		return errorf(http.StatusServiceUnavailable, 14, "UNAVAILABLE", "%s", trim(err))
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return errorf(http.StatusGatewayTimeout, 4, "DEADLINE_EXCEEDED", "%s", err.Error())
+	}
+	return errorf(http.StatusInternalServerError, 13, "INTERNAL", "%s", trim(err))
+}
+
+// trim drops the library's "vectordb: " prefix from an error message.
+func trim(err error) string { return strings.TrimPrefix(err.Error(), "vectordb: ") }
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// writeControlError answers in the control plane's shape:
+// {"error": {"code": ..., "message": ...}, "status": ...}.
+func writeControlError(w http.ResponseWriter, err error) {
+	e := classify(err)
+	writeJSON(w, e.status, map[string]any{"error": map[string]string{"code": e.control, "message": e.msg}, "status": e.status})
+}
+
+// writeDataError answers in the data plane's shape:
+// {"code": 3, "message": ..., "details": []}.
+func writeDataError(w http.ResponseWriter, err error) {
+	e := classify(err)
+	writeJSON(w, e.status, map[string]any{"code": e.grpc, "message": e.msg, "details": []any{}})
+}
+
+// decode reads a JSON body of at most limit bytes into v; an empty body
+// leaves v as it is.
+func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+	body := http.MaxBytesReader(w, r.Body, limit)
+	dec := json.NewDecoder(body)
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &mbe):
+			return err
+		case errors.Is(err, io.EOF): // no body: the defaults
+			return nil
+		}
+		return badRequest("malformed JSON body: %v", err)
+	}
+	return nil
+}

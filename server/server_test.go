@@ -1,0 +1,365 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/vectordb-go/vectordb"
+)
+
+// testServer serves an in-memory database with the given keys.
+func testServer(t *testing.T, keys ...Key) (*httptest.Server, *vectordb.DB) {
+	t.Helper()
+	db, err := vectordb.Open("", &vectordb.Options{InMemory: true, MemTableSize: 8 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(db, Config{Keys: keys, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() {
+		srv.Close()
+		db.Close()
+	})
+	return srv, db
+}
+
+// do sends a request and decodes the JSON answer (if any) into a map.
+func do(t *testing.T, srv *httptest.Server, key, method, path string, body any) (int, map[string]any) {
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, srv.URL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("Api-Key", key)
+	}
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out map[string]any
+	if len(bytes.TrimSpace(raw)) > 0 {
+		if err := json.Unmarshal(raw, &out); err != nil {
+			t.Fatalf("%s %s: answer is not a JSON object: %s", method, path, raw)
+		}
+	}
+	return resp.StatusCode, out
+}
+
+// want checks a status code.
+func want(t *testing.T, what string, got, wantStatus int, body map[string]any) {
+	t.Helper()
+	if got != wantStatus {
+		t.Fatalf("%s: status %d, want %d (%v)", what, got, wantStatus, body)
+	}
+}
+
+// dataError checks the data plane's error shape and returns its message.
+func dataError(t *testing.T, body map[string]any, code float64) string {
+	t.Helper()
+	if body["code"] != code || body["details"] == nil {
+		t.Fatalf("error body %v, want code %v with details", body, code)
+	}
+	return body["message"].(string)
+}
+
+func TestControlPlane(t *testing.T) {
+	srv, _ := testServer(t)
+	st, body := do(t, srv, "", "POST", "/indexes", map[string]any{"name": "docs", "dimension": 4, "metric": "cosine",
+		"spec": map[string]any{"serverless": map[string]any{"cloud": "aws", "region": "us-east-1"}}})
+	want(t, "create", st, 201, body)
+	if body["host"] != srv.URL+"/ix/docs" || body["status"].(map[string]any)["ready"] != true || body["deletion_protection"] != "disabled" {
+		t.Fatalf("created %v", body)
+	}
+	st, body = do(t, srv, "", "POST", "/indexes", map[string]any{"name": "docs", "dimension": 4})
+	want(t, "create again", st, 409, body)
+	if e := body["error"].(map[string]any); e["code"] != "ALREADY_EXISTS" || body["status"] != 409.0 {
+		t.Fatalf("error body %v", body)
+	}
+	st, body = do(t, srv, "", "POST", "/indexes", map[string]any{"name": "bad", "dimension": 0})
+	want(t, "dimension 0", st, 400, body)
+	if msg := body["error"].(map[string]any)["message"].(string); !strings.Contains(msg, "imension") {
+		t.Fatalf("message %q does not name the field", msg)
+	}
+	st, body = do(t, srv, "", "POST", "/indexes", "{not json")
+	want(t, "malformed", st, 400, body)
+
+	st, body = do(t, srv, "", "GET", "/indexes", nil)
+	want(t, "list", st, 200, body)
+	if n := len(body["indexes"].([]any)); n != 1 {
+		t.Fatalf("%d indexes", n)
+	}
+	st, body = do(t, srv, "", "GET", "/indexes/docs", nil)
+	want(t, "describe", st, 200, body)
+	if body["dimension"] != 4.0 || body["metric"] != "cosine" {
+		t.Fatalf("described %v", body)
+	}
+	st, body = do(t, srv, "", "PATCH", "/indexes/docs", map[string]any{"deletion_protection": "enabled", "tags": map[string]string{"team": "a"}})
+	want(t, "configure", st, 202, body)
+	if body["deletion_protection"] != "enabled" || body["tags"].(map[string]any)["team"] != "a" {
+		t.Fatalf("configured %v", body)
+	}
+	st, body = do(t, srv, "", "DELETE", "/indexes/docs", nil)
+	want(t, "delete protected", st, 403, body)
+	do(t, srv, "", "PATCH", "/indexes/docs", map[string]any{"deletion_protection": "disabled"})
+	st, body = do(t, srv, "", "DELETE", "/indexes/docs", nil)
+	want(t, "delete", st, 202, body)
+	st, body = do(t, srv, "", "GET", "/indexes/docs", nil)
+	want(t, "describe deleted", st, 404, body)
+	if body["error"].(map[string]any)["code"] != "NOT_FOUND" {
+		t.Fatalf("error body %v", body)
+	}
+}
+
+func TestDataPlane(t *testing.T) {
+	srv, _ := testServer(t)
+	do(t, srv, "", "POST", "/indexes", map[string]any{"name": "ix", "dimension": 3, "metric": "dotproduct"})
+	ix := "/ix/ix"
+	vecs := []map[string]any{
+		{"id": "a", "values": []float32{1, 0, 0}, "metadata": map[string]any{"genre": "drama", "year": 2020}},
+		{"id": "b", "values": []float32{0, 1, 0}, "sparse_values": map[string]any{"indices": []int{1, 5}, "values": []float32{0.5, 0.5}}},
+		{"id": "c", "values": []float32{0, 0, 1}, "metadata": map[string]any{"genre": "comedy"}},
+	}
+	st, body := do(t, srv, "", "POST", ix+"/vectors/upsert", map[string]any{"vectors": vecs, "namespace": "t1"})
+	want(t, "upsert", st, 200, body)
+	if body["upsertedCount"] != 3.0 {
+		t.Fatalf("upsert %v", body)
+	}
+	// Dimension mismatch: 400 with Pinecone's message, never a 5xx.
+	st, body = do(t, srv, "", "POST", ix+"/vectors/upsert", map[string]any{"vectors": []map[string]any{{"id": "x", "values": []float32{1, 2}}}, "namespace": "t1"})
+	want(t, "bad dimension", st, 400, body)
+	if msg := dataError(t, body, 3); msg != "Vector dimension 2 does not match the dimension of the index 3" {
+		t.Fatalf("message %q", msg)
+	}
+
+	st, body = do(t, srv, "", "POST", ix+"/query", map[string]any{"namespace": "t1", "vector": []float32{1, 0.1, 0}, "topK": 2, "includeMetadata": true})
+	want(t, "query", st, 200, body)
+	m := body["matches"].([]any)
+	first := m[0].(map[string]any)
+	if len(m) != 2 || first["id"] != "a" || first["metadata"].(map[string]any)["genre"] != "drama" {
+		t.Fatalf("query %v", body)
+	}
+	if vals, ok := first["values"].([]any); !ok || len(vals) != 0 {
+		t.Fatalf(`values not requested must be [], got %v`, first["values"])
+	}
+	if body["usage"].(map[string]any)["readUnits"] != 1.0 || body["namespace"] != "t1" {
+		t.Fatalf("query %v", body)
+	}
+	// snake_case and a filter.
+	st, body = do(t, srv, "", "POST", ix+"/query", map[string]any{"namespace": "t1", "vector": []float32{1, 1, 1}, "top_k": 5,
+		"include_values": true, "filter": map[string]any{"genre": map[string]any{"$eq": "comedy"}}})
+	want(t, "filtered query", st, 200, body)
+	if m := body["matches"].([]any); len(m) != 1 || m[0].(map[string]any)["id"] != "c" || len(m[0].(map[string]any)["values"].([]any)) != 3 {
+		t.Fatalf("filtered query %v", body)
+	}
+	st, body = do(t, srv, "", "POST", ix+"/query", map[string]any{"namespace": "t1", "vector": []float32{1, 1, 1}, "topK": 0})
+	want(t, "topK 0", st, 400, body)
+	dataError(t, body, 3)
+
+	st, body = do(t, srv, "", "GET", ix+"/vectors/fetch?ids=a&ids=b&ids=zz&namespace=t1", nil)
+	want(t, "fetch", st, 200, body)
+	v := body["vectors"].(map[string]any)
+	if len(v) != 2 || v["b"].(map[string]any)["sparseValues"] == nil {
+		t.Fatalf("fetch %v", body)
+	}
+
+	st, body = do(t, srv, "", "POST", ix+"/vectors/update", map[string]any{"namespace": "t1", "id": "a", "setMetadata": map[string]any{"year": 2021}})
+	want(t, "update by id", st, 200, body)
+	if len(body) != 0 {
+		t.Fatalf("update by id answered %v, want {}", body)
+	}
+	st, body = do(t, srv, "", "POST", ix+"/vectors/update", map[string]any{"namespace": "t1", "filter": map[string]any{"genre": "drama"}, "dry_run": true})
+	want(t, "update dry run", st, 200, body)
+	if body["matchedRecords"] != 1.0 {
+		t.Fatalf("dry run %v", body)
+	}
+
+	st, body = do(t, srv, "", "GET", ix+"/vectors/list?namespace=t1&limit=2", nil)
+	want(t, "list", st, 200, body)
+	next := body["pagination"].(map[string]any)["next"].(string)
+	if len(body["vectors"].([]any)) != 2 {
+		t.Fatalf("list %v", body)
+	}
+	st, body = do(t, srv, "", "GET", ix+"/vectors/list?namespace=t1&limit=2&paginationToken="+next, nil)
+	want(t, "list page 2", st, 200, body)
+	if len(body["vectors"].([]any)) != 1 || body["pagination"] != nil {
+		t.Fatalf("list page 2 %v", body)
+	}
+
+	st, body = do(t, srv, "", "POST", ix+"/vectors/fetch_by_metadata", map[string]any{"namespace": "t1", "filter": map[string]any{"year": map[string]any{"$gte": 2021}}})
+	want(t, "fetch by metadata", st, 200, body)
+	if v := body["vectors"].(map[string]any); len(v) != 1 || v["a"] == nil {
+		t.Fatalf("fetch by metadata %v", body)
+	}
+
+	st, body = do(t, srv, "", "POST", ix+"/describe_index_stats", nil) // empty body allowed
+	want(t, "stats", st, 200, body)
+	if body["totalVectorCount"] != 3.0 || body["dimension"] != 3.0 || body["namespaces"].(map[string]any)["t1"].(map[string]any)["vectorCount"] != 3.0 {
+		t.Fatalf("stats %v", body)
+	}
+
+	st, body = do(t, srv, "", "POST", ix+"/vectors/delete", map[string]any{"namespace": "t1", "ids": []string{"a"}})
+	want(t, "delete ids", st, 200, body)
+	st, body = do(t, srv, "", "POST", ix+"/vectors/delete", map[string]any{"namespace": "t1", "filter": map[string]any{"genre": "comedy"}})
+	want(t, "delete by filter", st, 200, body)
+	st, body = do(t, srv, "", "POST", ix+"/vectors/delete", map[string]any{"namespace": "t1"})
+	want(t, "delete nothing", st, 400, body)
+	st, body = do(t, srv, "", "GET", ix+"/vectors/fetch?ids=a&ids=b&ids=c&namespace=t1", nil)
+	if v := body["vectors"].(map[string]any); st != 200 || len(v) != 1 || v["b"] == nil {
+		t.Fatalf("after deletes: %d %v", st, body)
+	}
+	st, body = do(t, srv, "", "POST", ix+"/vectors/delete", map[string]any{"namespace": "t1", "deleteAll": true})
+	want(t, "delete all", st, 200, body)
+}
+
+func TestDefaultNamespaceSpellings(t *testing.T) {
+	srv, _ := testServer(t)
+	do(t, srv, "", "POST", "/indexes", map[string]any{"name": "ix", "dimension": 2})
+	for i, ns := range []any{nil, "", "__default__"} {
+		req := map[string]any{"vectors": []map[string]any{{"id": fmt.Sprint(i), "values": []float32{1, float32(i)}}}}
+		if ns != nil {
+			req["namespace"] = ns
+		}
+		st, body := do(t, srv, "", "POST", "/ix/ix/vectors/upsert", req)
+		want(t, "upsert", st, 200, body)
+	}
+	st, body := do(t, srv, "", "GET", "/ix/ix/namespaces", nil)
+	want(t, "namespaces", st, 200, body)
+	nss := body["namespaces"].([]any)
+	if len(nss) != 1 || nss[0].(map[string]any)["name"] != "__default__" || nss[0].(map[string]any)["record_count"] != "3" {
+		t.Fatalf("namespaces %v", body)
+	}
+}
+
+func TestNamespaces(t *testing.T) {
+	srv, _ := testServer(t)
+	do(t, srv, "", "POST", "/indexes", map[string]any{"name": "ix", "dimension": 2})
+	st, body := do(t, srv, "", "POST", "/ix/ix/namespaces", map[string]any{"name": "t1"})
+	want(t, "create", st, 201, body)
+	st, body = do(t, srv, "", "POST", "/ix/ix/namespaces", map[string]any{"name": "t1"})
+	want(t, "create again", st, 409, body)
+	dataError(t, body, 6)
+	st, body = do(t, srv, "", "GET", "/ix/ix/namespaces/t1", nil)
+	want(t, "describe", st, 200, body)
+	if body["record_count"] != "0" {
+		t.Fatalf("describe %v", body)
+	}
+	st, body = do(t, srv, "", "DELETE", "/ix/ix/namespaces/t1", nil)
+	want(t, "delete", st, 202, body)
+	st, body = do(t, srv, "", "GET", "/ix/ix/namespaces/t1", nil)
+	want(t, "describe deleted", st, 404, body)
+	dataError(t, body, 5)
+	st, body = do(t, srv, "", "GET", "/ix/nope/namespaces", nil)
+	want(t, "unknown index", st, 404, body)
+}
+
+func TestBodyLimit(t *testing.T) {
+	srv, _ := testServer(t)
+	do(t, srv, "", "POST", "/indexes", map[string]any{"name": "ix", "dimension": 2})
+	big := `{"vectors": [` + strings.Repeat(`{"id": "x", "values": [1, 2]},`, 80000) + `{"id": "y", "values": [1, 2]}]}`
+	st, body := do(t, srv, "", "POST", "/ix/ix/vectors/upsert", big)
+	want(t, "2 MB upsert", st, 413, body)
+	dataError(t, body, 3)
+	// 1001 vectors under 2 MB: the batch limit, a 400.
+	var b strings.Builder
+	b.WriteString(`{"vectors": [`)
+	for i := range 1001 {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"id": "%d", "values": [1, 2]}`, i)
+	}
+	b.WriteString("]}")
+	st, body = do(t, srv, "", "POST", "/ix/ix/vectors/upsert", b.String())
+	want(t, "1001 vectors", st, 400, body)
+}
+
+func TestAuth(t *testing.T) {
+	srv, _ := testServer(t,
+		Key{Secret: "admin"},
+		Key{Secret: "ix-a", Index: "a"},
+		Key{Secret: "tenant", Index: "a", Namespaces: []string{"t1"}},
+	)
+	st, body := do(t, srv, "", "GET", "/indexes", nil)
+	want(t, "no key", st, 401, body)
+	st, body = do(t, srv, "wrong", "GET", "/indexes", nil)
+	want(t, "wrong key", st, 401, body)
+	for _, name := range []string{"a", "b"} {
+		st, body = do(t, srv, "admin", "POST", "/indexes", map[string]any{"name": name, "dimension": 2})
+		want(t, "admin creates", st, 201, body)
+	}
+	st, body = do(t, srv, "ix-a", "POST", "/indexes", map[string]any{"name": "c", "dimension": 2})
+	want(t, "scoped key creates", st, 403, body)
+	st, body = do(t, srv, "ix-a", "GET", "/indexes", nil)
+	if want(t, "scoped list", st, 200, body); len(body["indexes"].([]any)) != 1 {
+		t.Fatalf("a key scoped to index a lists %v", body)
+	}
+	st, body = do(t, srv, "ix-a", "GET", "/indexes/b", nil)
+	want(t, "describe other index", st, 403, body)
+	st, body = do(t, srv, "ix-a", "POST", "/ix/b/query", map[string]any{"vector": []float32{1, 1}, "topK": 1})
+	want(t, "query other index", st, 403, body)
+	dataError(t, body, 7)
+
+	up := func(key, ns string) int {
+		st, _ := do(t, srv, key, "POST", "/ix/a/vectors/upsert", map[string]any{"namespace": ns, "vectors": []map[string]any{{"id": "1", "values": []float32{1, 1}}}})
+		return st
+	}
+	if up("tenant", "t1") != 200 || up("tenant", "t2") != 403 || up("tenant", "") != 403 || up("ix-a", "t2") != 200 {
+		t.Fatal("namespace scoping")
+	}
+	for _, path := range []string{"/ix/a/vectors/fetch?ids=1&namespace=t2", "/ix/a/vectors/list?namespace=t2", "/ix/a/namespaces/t2"} {
+		st, body = do(t, srv, "tenant", "GET", path, nil)
+		want(t, "tenant reads "+path, st, 403, body)
+	}
+	st, body = do(t, srv, "tenant", "POST", "/ix/a/vectors/delete", map[string]any{"namespace": "t2", "deleteAll": true})
+	want(t, "tenant deletes t2", st, 403, body)
+	st, body = do(t, srv, "tenant", "POST", "/ix/a/describe_index_stats", nil)
+	want(t, "tenant stats", st, 200, body)
+	if ns := body["namespaces"].(map[string]any); len(ns) != 1 || ns["t1"] == nil || body["totalVectorCount"] != 1.0 {
+		t.Fatalf("a tenant key sees %v", body)
+	}
+	st, body = do(t, srv, "tenant", "GET", "/ix/a/namespaces", nil)
+	if want(t, "tenant namespaces", st, 200, body); len(body["namespaces"].([]any)) != 1 {
+		t.Fatalf("a tenant key lists %v", body)
+	}
+	// The other tenant's data is intact.
+	st, body = do(t, srv, "admin", "GET", "/ix/a/vectors/fetch?ids=1&namespace=t2", nil)
+	if st != 200 || len(body["vectors"].(map[string]any)) != 1 {
+		t.Fatalf("t2 after the tenant's attempts: %d %v", st, body)
+	}
+	if _, err := New(nil, Config{Keys: []Key{{Secret: ""}}}); err == nil {
+		t.Fatal("an empty secret was accepted")
+	}
+	if _, err := New(nil, Config{Keys: []Key{{Secret: "x", Namespaces: []string{"t"}}}}); err == nil {
+		t.Fatal("namespaces without an index were accepted")
+	}
+}
