@@ -8,7 +8,9 @@
 // carry an Api-Key header matching one of Config.Keys, unless no key is
 // configured (open mode, for local use). A key may be scoped to one index
 // and to a set of namespaces: it can then never read or write another
-// (403).
+// (403). GET /metrics serves Prometheus metrics (requests, latencies and
+// errors by route, per-namespace units, memory), to unscoped keys only;
+// GET /health answers without a key.
 package server
 
 import (
@@ -55,11 +57,13 @@ type Config struct {
 
 // Handler serves a database over HTTP. Create it with New.
 type Handler struct {
-	db   *vectordb.DB
-	cfg  Config
-	mux  *http.ServeMux
-	log  *slog.Logger
-	keys []Key
+	db             *vectordb.DB
+	cfg            Config
+	mux            *http.ServeMux
+	log            *slog.Logger
+	keys           []Key
+	metrics        *metrics
+	metricsHandler http.Handler
 }
 
 // Request body limits. An upsert's is Pinecone's (2 MB); the others are
@@ -80,7 +84,8 @@ func New(db *vectordb.DB, cfg Config) (*Handler, error) {
 			return nil, fmt.Errorf("server: Keys[%d] lists namespaces but no index", i)
 		}
 	}
-	h := &Handler{db: db, cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger, keys: slices.Clone(cfg.Keys)}
+	h := &Handler{db: db, cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger, keys: slices.Clone(cfg.Keys), metrics: newMetrics(db)}
+	h.metricsHandler = newMetricsHandler(h.metrics)
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -92,6 +97,7 @@ func (h *Handler) routes() {
 	h.mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
+	h.mux.HandleFunc("GET /metrics", h.serveMetrics)
 
 	h.mux.HandleFunc("POST /indexes", h.control(h.createIndex))
 	h.mux.HandleFunc("GET /indexes", h.control(h.listIndexes))
@@ -119,8 +125,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	h.mux.ServeHTTP(rec, r)
+	d := time.Since(start)
+	h.metrics.observe(r.Pattern, rec.status, d) // the mux sets r.Pattern
 	h.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
-		"duration", time.Since(start).Round(time.Microsecond))
+		"duration", d.Round(time.Microsecond))
 }
 
 type statusRecorder struct {

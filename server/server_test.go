@@ -363,3 +363,38 @@ func TestAuth(t *testing.T) {
 		t.Fatal("namespaces without an index were accepted")
 	}
 }
+
+func TestMetrics(t *testing.T) {
+	srv, _ := testServer(t, Key{Secret: "admin"}, Key{Secret: "tenant", Index: "ix", Namespaces: []string{"t1"}})
+	do(t, srv, "admin", "POST", "/indexes", map[string]any{"name": "ix", "dimension": 2})
+	do(t, srv, "tenant", "POST", "/ix/ix/vectors/upsert", map[string]any{"namespace": "t1", "vectors": []map[string]any{{"id": "a", "values": []float32{1, 2}}}})
+	do(t, srv, "tenant", "POST", "/ix/ix/query", map[string]any{"namespace": "t1", "vector": []float32{1, 2}, "topK": 0})
+	do(t, srv, "tenant", "POST", "/ix/ix/query", map[string]any{"namespace": "t1", "vector": []float32{1, 2}, "topK": 1}) // loads t1
+	if st, _ := do(t, srv, "tenant", "GET", "/metrics", nil); st != 403 {
+		t.Fatalf("a scoped key read the metrics: %d", st)
+	}
+	req, _ := http.NewRequest("GET", srv.URL+"/metrics", nil)
+	req.Header.Set("Api-Key", "admin")
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	text := string(raw)
+	for _, line := range []string{
+		`vectordb_http_requests_total{code="200",route="POST /ix/{index}/vectors/upsert"} 1`,
+		`vectordb_http_requests_total{code="400",route="POST /ix/{index}/query"} 1`,
+		`vectordb_http_requests_total{code="201",route="POST /indexes"} 1`,
+		`vectordb_namespace_records{index="ix",namespace="t1"} 1`,
+		`vectordb_namespace_write_units_total{index="ix",namespace="t1"} 5`,
+		`vectordb_hot_namespaces 1`,
+	} {
+		if !strings.Contains(text, line) {
+			t.Errorf("metrics lack %s", line)
+		}
+	}
+	if !strings.Contains(text, "vectordb_http_request_duration_seconds_bucket") {
+		t.Error("no latency histogram")
+	}
+}

@@ -1,0 +1,120 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/vectordb-go/vectordb"
+)
+
+// metrics are what GET /metrics exposes, in Prometheus' text format: the
+// requests by route and status and their latencies, counted as they are
+// served, and the database's state, read at each scrape: memory (hot
+// namespaces, their bytes, the budget, evictions) and every namespace's
+// cumulative read and write units, as the database persists them.
+type metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+func newMetrics(db *vectordb.DB) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vectordb_http_requests_total", Help: "HTTP requests by route and status code.",
+		}, []string{"route", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "vectordb_http_request_duration_seconds", Help: "HTTP request latency by route.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10), // 0.1 ms to 26 s
+		}, []string{"route"}),
+	}
+	m.reg.MustRegister(m.requests, m.latency, &dbCollector{db: db})
+	return m
+}
+
+// observe counts a served request. route is the mux pattern, so that the
+// label has a bounded number of values.
+func (m *metrics) observe(route string, status int, d time.Duration) {
+	if route == "" {
+		route = "unmatched"
+	}
+	m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
+	m.latency.WithLabelValues(route).Observe(d.Seconds())
+}
+
+// dbCollector reads the database's state at each scrape.
+type dbCollector struct{ db *vectordb.DB }
+
+var (
+	descHot       = prometheus.NewDesc("vectordb_hot_namespaces", "Namespaces with their vectors in memory.", nil, nil)
+	descHotBytes  = prometheus.NewDesc("vectordb_hot_bytes", "Memory accounted to hot namespaces.", nil, nil)
+	descBudget    = prometheus.NewDesc("vectordb_memory_budget_bytes", "The memory budget (0: none).", nil, nil)
+	descHotBudget = prometheus.NewDesc("vectordb_hot_budget_bytes", "The budget's share for hot namespaces.", nil, nil)
+	descEvictions = prometheus.NewDesc("vectordb_evictions_total", "Namespaces evicted to cold since the database opened.", nil, nil)
+	descRecords   = prometheus.NewDesc("vectordb_namespace_records", "Records in a namespace.", []string{"index", "namespace"}, nil)
+	descReadUnits = prometheus.NewDesc("vectordb_namespace_read_units_total", "Read units a namespace has used.", []string{"index", "namespace"}, nil)
+	descWrite     = prometheus.NewDesc("vectordb_namespace_write_units_total", "Write units a namespace has used.", []string{"index", "namespace"}, nil)
+)
+
+func (c *dbCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descHot, descHotBytes, descBudget, descHotBudget, descEvictions, descRecords, descReadUnits, descWrite} {
+		ch <- d
+	}
+}
+
+func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
+	st, err := c.db.Stats()
+	if err != nil {
+		return // closed: nothing to report
+	}
+	ch <- prometheus.MustNewConstMetric(descHot, prometheus.GaugeValue, float64(st.HotNamespaces))
+	ch <- prometheus.MustNewConstMetric(descHotBytes, prometheus.GaugeValue, float64(st.HotBytes))
+	ch <- prometheus.MustNewConstMetric(descBudget, prometheus.GaugeValue, float64(st.MemoryBudget))
+	ch <- prometheus.MustNewConstMetric(descHotBudget, prometheus.GaugeValue, float64(st.HotBudget))
+	ch <- prometheus.MustNewConstMetric(descEvictions, prometheus.CounterValue, float64(st.Evictions))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ixs, err := c.db.ListIndexes(ctx)
+	if err != nil {
+		return
+	}
+	for _, d := range ixs {
+		ix, err := c.db.Index(d.Name)
+		if err != nil {
+			continue // deleted meanwhile
+		}
+		// Describing namespaces reads counters only; cold ones stay cold.
+		for nd, err := range ix.Namespaces(ctx, "") {
+			if err != nil {
+				break
+			}
+			ch <- prometheus.MustNewConstMetric(descRecords, prometheus.GaugeValue, float64(nd.RecordCount), d.Name, nd.Name)
+			ch <- prometheus.MustNewConstMetric(descReadUnits, prometheus.CounterValue, float64(nd.ReadUnits), d.Name, nd.Name)
+			ch <- prometheus.MustNewConstMetric(descWrite, prometheus.CounterValue, float64(nd.WriteUnits), d.Name, nd.Name)
+		}
+	}
+}
+
+// serveMetrics answers GET /metrics; with keys configured it needs an
+// unscoped one (the namespace names are the tenants').
+func (h *Handler) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	k, ok := h.authenticate(r)
+	switch {
+	case !ok:
+		writeControlError(w, errorf(http.StatusUnauthorized, 16, "UNAUTHENTICATED", "invalid or missing Api-Key"))
+	case k.Index != "":
+		writeControlError(w, errForbidden)
+	default:
+		h.metricsHandler.ServeHTTP(w, r)
+	}
+}
+
+// newMetricsHandler returns the Prometheus handler of m.
+func newMetricsHandler(m *metrics) http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
