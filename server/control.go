@@ -7,7 +7,11 @@ import (
 	"github.com/vectordb-go/vectordb"
 )
 
-// The control plane: indexes, in Pinecone's legacy (spec) shape.
+// The control plane: indexes, in the shape the request's
+// X-Pinecone-Api-Version asks for: 2026-07 and later describe an index by
+// schema (one dense vector field, "_values") and deployment; earlier
+// versions, or none, by dimension, metric and spec. Requests are accepted
+// in either shape whatever the header.
 
 // control wraps a control-plane handler with authentication.
 func (h *Handler) control(fn func(w http.ResponseWriter, r *http.Request, k *Key) error) http.HandlerFunc {
@@ -21,6 +25,48 @@ func (h *Handler) control(fn func(w http.ResponseWriter, r *http.Request, k *Key
 			writeControlError(w, err)
 		}
 	}
+}
+
+// schemaVersion is the first API version of the schema/deployment shape.
+const schemaVersion = "2026-07"
+
+// usesSchema reports whether r asks for the schema/deployment shape. API
+// versions are dates, YYYY-MM, which compare as strings.
+func usesSchema(r *http.Request) bool {
+	v := r.Header.Get("X-Pinecone-Api-Version")
+	return v != "" && v >= schemaVersion
+}
+
+// denseField is the reserved field that holds an index's vectors in the
+// schema shape.
+const denseField = "_values"
+
+// schemaField is a field of an index schema.
+type schemaField struct {
+	Type      string          `json:"type"`
+	Dimension int             `json:"dimension,omitempty"`
+	Metric    vectordb.Metric `json:"metric,omitempty"`
+}
+
+type indexSchema struct {
+	Fields map[string]schemaField `json:"fields"`
+}
+
+type deployment struct {
+	DeploymentType string `json:"deployment_type"`
+	Cloud          string `json:"cloud,omitempty"`
+	Region         string `json:"region,omitempty"`
+}
+
+// schemaModel is an index in the 2026-07 shape.
+type schemaModel struct {
+	Name               string            `json:"name"`
+	Host               string            `json:"host"`
+	Status             indexStatus       `json:"status"`
+	Deployment         deployment        `json:"deployment"`
+	Schema             indexSchema       `json:"schema"`
+	Tags               map[string]string `json:"tags,omitempty"`
+	DeletionProtection string            `json:"deletion_protection"`
 }
 
 // indexModel is an index as the control plane describes it.
@@ -50,10 +96,19 @@ func (h *Handler) host(r *http.Request, name string) string {
 	return strings.TrimSuffix(base, "/") + "/ix/" + name
 }
 
-func (h *Handler) model(r *http.Request, d vectordb.IndexDescription) indexModel {
+// model describes index d in the shape r asks for.
+func (h *Handler) model(r *http.Request, d vectordb.IndexDescription) any {
 	dp := "disabled"
 	if d.DeletionProtection {
 		dp = "enabled"
+	}
+	if usesSchema(r) {
+		return schemaModel{
+			Name: d.Name, Host: h.host(r, d.Name), Status: indexStatus{Ready: true, State: "Ready"},
+			Deployment: deployment{DeploymentType: "managed", Cloud: "local", Region: "local"},
+			Schema:     indexSchema{Fields: map[string]schemaField{denseField: {Type: "dense_vector", Dimension: d.Dimension, Metric: d.Metric}}},
+			Tags:       d.Tags, DeletionProtection: dp,
+		}
 	}
 	return indexModel{
 		Name: d.Name, Dimension: d.Dimension, Metric: d.Metric, Host: h.host(r, d.Name),
@@ -85,9 +140,21 @@ func (h *Handler) createIndex(w http.ResponseWriter, r *http.Request, k *Key) er
 		DeletionProtection string            `json:"deletion_protection"`
 		Tags               map[string]string `json:"tags"`
 		VectorType         string            `json:"vector_type"`
+		Schema             *indexSchema      `json:"schema"`
 	}
 	if err := decode(w, r, maxOtherBody, &req); err != nil {
 		return err
+	}
+	if req.Schema != nil {
+		// The 2026-07 shape: exactly one dense vector field.
+		f, ok := req.Schema.Fields[denseField]
+		if len(req.Schema.Fields) != 1 || !ok || f.Type != "dense_vector" {
+			return badRequest("schema must hold exactly one field, %q, of type \"dense_vector\"", denseField)
+		}
+		if req.Dimension != 0 || req.Metric != "" {
+			return badRequest("pass dimension and metric in the schema or at the top level, not both")
+		}
+		req.Dimension, req.Metric = f.Dimension, f.Metric
 	}
 	if req.VectorType != "" && req.VectorType != "dense" {
 		return badRequest("vector_type %q is not supported; only \"dense\"", req.VectorType)
@@ -116,7 +183,7 @@ func (h *Handler) listIndexes(w http.ResponseWriter, r *http.Request, k *Key) er
 	if err != nil {
 		return err
 	}
-	out := []indexModel{}
+	out := []any{}
 	for _, d := range ds {
 		if k.reachesIndex(d.Name) {
 			out = append(out, h.model(r, d))

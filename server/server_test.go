@@ -398,3 +398,40 @@ func TestMetrics(t *testing.T) {
 		t.Error("no latency histogram")
 	}
 }
+
+// TestSchemaShape: with X-Pinecone-Api-Version 2026-07 or later, indexes
+// are created and described by schema and deployment.
+func TestSchemaShape(t *testing.T) {
+	srv, _ := testServer(t)
+	send := func(method, path string, body any) (int, map[string]any) {
+		raw, _ := json.Marshal(body)
+		req, _ := http.NewRequest(method, srv.URL+path, bytes.NewReader(raw))
+		req.Header.Set("X-Pinecone-Api-Version", "2026-07")
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	st, body := send("POST", "/indexes", map[string]any{"name": "s", "deletion_protection": "disabled",
+		"deployment": map[string]any{"deployment_type": "managed", "cloud": "aws", "region": "us-east-1"},
+		"schema":     map[string]any{"fields": map[string]any{"_values": map[string]any{"type": "dense_vector", "dimension": 5, "metric": "euclidean"}}}})
+	want(t, "create", st, 201, body)
+	f := body["schema"].(map[string]any)["fields"].(map[string]any)["_values"].(map[string]any)
+	if f["dimension"] != 5.0 || f["metric"] != "euclidean" || f["type"] != "dense_vector" ||
+		body["deployment"].(map[string]any)["deployment_type"] != "managed" || body["dimension"] != nil {
+		t.Fatalf("created %v", body)
+	}
+	st, body = send("POST", "/indexes", map[string]any{"name": "t",
+		"schema": map[string]any{"fields": map[string]any{"text": map[string]any{"type": "string"}}}})
+	want(t, "unsupported schema", st, 400, body)
+	// The legacy shape without the header.
+	st, body = do(t, srv, "", "GET", "/indexes/s", nil)
+	want(t, "describe, legacy", st, 200, body)
+	if body["dimension"] != 5.0 || body["schema"] != nil {
+		t.Fatalf("legacy describe %v", body)
+	}
+}
