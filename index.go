@@ -66,9 +66,14 @@ func (h *Index) check(ctx context.Context) error {
 // "__default__" both name the default namespace. It does no I/O, and the
 // namespace need not exist: the first Upsert creates it. An invalid name
 // (longer than MaxNamespaceNameBytes, or holding a NUL byte) makes every
-// call on the handle return an *ArgumentError.
+// call on the handle return an *ArgumentError; Name then returns it as
+// given, so that passing it on to an Index method fails the same way
+// rather than naming the default namespace.
 func (h *Index) Namespace(name string) *Namespace {
 	canon, err := canonicalNamespace(name)
+	if err != nil {
+		canon = name
+	}
 	return &Namespace{idx: h, name: canon, nameErr: err}
 }
 

@@ -620,3 +620,24 @@ func TestReadUnitsOfManyNamespacesPersist(t *testing.T) {
 		}
 	}
 }
+
+// TestInvalidHandleNameFailsOnward: an invalid handle's Name is the name
+// as given, so passing it on fails instead of naming the default
+// namespace.
+func TestInvalidHandleNameFailsOnward(t *testing.T) {
+	db := openMem(t)
+	ix := mustIndex(t, db, "ix", 2, Cosine)
+	if _, err := ix.Namespace("").Upsert(ctx, []Record{{ID: "a", Values: []float32{1, 2}}}); err != nil {
+		t.Fatal(err)
+	}
+	h := ix.Namespace("x\x00")
+	if h.Name() != "x\x00" {
+		t.Fatalf("Name() = %q", h.Name())
+	}
+	wantErr(t, ix.DeleteNamespace(ctx, h.Name()), ErrInvalidArgument)
+	_, err := ix.DescribeNamespace(ctx, h.Name())
+	wantErr(t, err, ErrInvalidArgument)
+	if d, err := ix.DescribeNamespace(ctx, ""); err != nil || d.RecordCount != 1 {
+		t.Fatalf("the default namespace: %+v, %v", d, err)
+	}
+}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 
@@ -213,9 +214,19 @@ func (h *Handler) configureIndex(w http.ResponseWriter, r *http.Request, k *Key)
 	var req struct {
 		DeletionProtection string            `json:"deletion_protection"`
 		Tags               map[string]string `json:"tags"`
+		Schema             json.RawMessage   `json:"schema"`
+		Deployment         json.RawMessage   `json:"deployment"`
+		ReadCapacity       json.RawMessage   `json:"read_capacity"`
+		Spec               json.RawMessage   `json:"spec"`
 	}
 	if err := decode(w, r, maxOtherBody, &req); err != nil {
 		return err
+	}
+	switch {
+	case req.Schema != nil || req.Deployment != nil || req.ReadCapacity != nil || req.Spec != nil:
+		return badRequest("only deletion_protection and tags can be configured")
+	case req.DeletionProtection == "" && req.Tags == nil:
+		return badRequest("nothing to configure: pass deletion_protection or tags")
 	}
 	dp, err := protection(req.DeletionProtection)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/vectordb-go/vectordb"
 )
@@ -49,14 +50,44 @@ type call struct {
 
 func (c *call) decode(v any) error { return decode(c.w, c.r, c.limit, v) }
 
+// Wire limits, Pinecone's, whatever the database's own options allow:
+// records per upsert, ids per fetch or delete, and topK or page size when
+// values or metadata come back (they bound the response's size).
+const (
+	maxWireRecords  = 1000
+	maxTopK         = 10000
+	maxTopKIncludes = 1000
+)
+
 // namespace returns the handle of namespace name, if the key reaches it.
-// "", "__default__" and an absent field all name the default namespace.
+// "", "__default__" and an absent field all name the default namespace;
+// an invalid name is a 400 (checked here so that it never falls through
+// to another namespace).
 func (c *call) namespace(name string) (*vectordb.Namespace, error) {
 	ns := c.ix.Namespace(name)
+	if err := validName(ns); err != nil {
+		return nil, err
+	}
 	if !c.key.reachesNamespace(ns.Name()) {
 		return nil, errForbidden
 	}
 	return ns, nil
+}
+
+// validName reports an invalid namespace name as the library does.
+func validName(ns *vectordb.Namespace) error {
+	if len(ns.Name()) > vectordb.MaxNamespaceNameBytes || strings.IndexByte(ns.Name(), 0) >= 0 {
+		return badRequest("namespace %q: must be at most %d bytes without NUL", ns.Name(), vectordb.MaxNamespaceNameBytes)
+	}
+	return nil
+}
+
+// checkCount refuses a list of more than maxWireRecords items.
+func checkCount(field string, n int) error {
+	if n > maxWireRecords {
+		return badRequest("%s: %d items, more than the limit of %d per request", field, n, maxWireRecords)
+	}
+	return nil
 }
 
 // sparse is a sparse vector on the wire.
@@ -121,6 +152,9 @@ func (h *Handler) upsert(w http.ResponseWriter, r *http.Request, c *call) error 
 	if err != nil {
 		return err
 	}
+	if err := checkCount("vectors", len(req.Vectors)); err != nil {
+		return err
+	}
 	recs := make([]vectordb.Record, len(req.Vectors))
 	for i, v := range req.Vectors {
 		recs[i] = vectordb.Record{ID: v.ID, Values: v.Values, SparseValues: either(v.SparseValues, v.SparseValuesSnake).lib(), Metadata: v.Metadata}
@@ -177,6 +211,9 @@ func (h *Handler) query(w http.ResponseWriter, r *http.Request, c *call) error {
 	if p := either(req.IncludeMetadata, req.IncludeMetadataSnake); p != nil {
 		q.IncludeMetadata = *p
 	}
+	if (q.IncludeValues || q.IncludeMetadata) && q.TopK > maxTopKIncludes && q.TopK <= maxTopK {
+		return badRequest("topK: %d; at most %d when values or metadata are included", q.TopK, maxTopKIncludes)
+	}
 	res, err := ns.Query(r.Context(), q)
 	if err != nil {
 		return err
@@ -204,6 +241,9 @@ func (h *Handler) fetch(w http.ResponseWriter, r *http.Request, c *call) error {
 	q := r.URL.Query()
 	ns, err := c.namespace(q.Get("namespace"))
 	if err != nil {
+		return err
+	}
+	if err := checkCount("ids", len(q["ids"])); err != nil {
 		return err
 	}
 	res, err := ns.Fetch(r.Context(), q["ids"])
@@ -240,6 +280,9 @@ func (h *Handler) fetchByMetadata(w http.ResponseWriter, r *http.Request, c *cal
 	token := req.PaginationToken
 	if token == "" {
 		token = req.PaginationTokenSnake
+	}
+	if req.Limit > maxTopKIncludes {
+		return badRequest("limit: %d; at most %d", req.Limit, maxTopKIncludes)
 	}
 	res, err := ns.FetchByMetadata(r.Context(), vectordb.FetchByMetadataRequest{Filter: f, Limit: req.Limit, PaginationToken: token})
 	if err != nil {
@@ -318,6 +361,9 @@ func (h *Handler) delete(w http.ResponseWriter, r *http.Request, c *call) error 
 	}
 	f, err := filterOf(req.Filter)
 	if err != nil {
+		return err
+	}
+	if err := checkCount("ids", len(req.IDs)); err != nil {
 		return err
 	}
 	all := either(req.DeleteAll, req.DeleteAllSnake)

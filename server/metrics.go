@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -93,9 +94,21 @@ func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
 			if err != nil {
 				break
 			}
-			ch <- prometheus.MustNewConstMetric(descRecords, prometheus.GaugeValue, float64(nd.RecordCount), d.Name, nd.Name)
-			ch <- prometheus.MustNewConstMetric(descReadUnits, prometheus.CounterValue, float64(nd.ReadUnits), d.Name, nd.Name)
-			ch <- prometheus.MustNewConstMetric(descWrite, prometheus.CounterValue, float64(nd.WriteUnits), d.Name, nd.Name)
+			// Label values must be UTF-8; names need not be.
+			ixName, nsName := strings.ToValidUTF8(d.Name, "\uFFFD"), strings.ToValidUTF8(nd.Name, "\uFFFD")
+			for _, m := range []struct {
+				desc *prometheus.Desc
+				kind prometheus.ValueType
+				v    int64
+			}{
+				{descRecords, prometheus.GaugeValue, nd.RecordCount},
+				{descReadUnits, prometheus.CounterValue, nd.ReadUnits},
+				{descWrite, prometheus.CounterValue, nd.WriteUnits},
+			} {
+				if metric, err := prometheus.NewConstMetric(m.desc, m.kind, float64(m.v), ixName, nsName); err == nil {
+					ch <- metric
+				}
+			}
 		}
 	}
 }

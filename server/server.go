@@ -15,6 +15,7 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -62,6 +63,7 @@ type Handler struct {
 	mux            *http.ServeMux
 	log            *slog.Logger
 	keys           []Key
+	digests        [][sha256.Size]byte // of each key's secret, compared in constant time
 	metrics        *metrics
 	metricsHandler http.Handler
 }
@@ -76,15 +78,25 @@ const (
 
 // New returns a Handler serving db.
 func New(db *vectordb.DB, cfg Config) (*Handler, error) {
+	if db == nil {
+		return nil, errors.New("server: no database")
+	}
+	seen := map[string]int{}
 	for i, k := range cfg.Keys {
-		switch {
+		switch j, dup := seen[k.Secret]; {
 		case k.Secret == "":
 			return nil, fmt.Errorf("server: Keys[%d].Secret is empty", i)
+		case dup:
+			return nil, fmt.Errorf("server: Keys[%d] has the secret of Keys[%d]", i, j)
 		case len(k.Namespaces) > 0 && k.Index == "":
 			return nil, fmt.Errorf("server: Keys[%d] lists namespaces but no index", i)
 		}
+		seen[k.Secret] = i
 	}
 	h := &Handler{db: db, cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger, keys: slices.Clone(cfg.Keys), metrics: newMetrics(db)}
+	for _, k := range h.keys {
+		h.digests = append(h.digests, sha256.Sum256([]byte(k.Secret)))
+	}
 	h.metricsHandler = newMetricsHandler(h.metrics)
 	if h.log == nil {
 		h.log = slog.Default()
@@ -147,12 +159,13 @@ func (h *Handler) authenticate(r *http.Request) (*Key, bool) {
 	if len(h.keys) == 0 {
 		return &Key{}, true
 	}
-	got := []byte(r.Header.Get("Api-Key"))
+	// Compare digests, all of the same length, with every key whatever
+	// matched: the time taken tells neither which keys exist nor their
+	// lengths.
+	got := sha256.Sum256([]byte(r.Header.Get("Api-Key")))
 	var found *Key
-	for i := range h.keys {
-		// Compare with every key, whatever matched, so that the time
-		// taken does not tell which keys exist.
-		if subtle.ConstantTimeCompare(got, []byte(h.keys[i].Secret)) == 1 && found == nil {
+	for i := range h.digests {
+		if subtle.ConstantTimeCompare(got[:], h.digests[i][:]) == 1 && found == nil {
 			found = &h.keys[i]
 		}
 	}
@@ -247,6 +260,21 @@ func writeDataError(w http.ResponseWriter, err error) {
 	writeJSON(w, e.status, map[string]any{"code": e.grpc, "message": e.msg, "details": []any{}})
 }
 
+// jsonKind names a Go kind the way a JSON user would.
+func jsonKind(k string) string {
+	switch k {
+	case "struct", "map":
+		return "object"
+	case "slice", "array":
+		return "array"
+	case "float32", "float64", "int", "int64", "uint32":
+		return "number"
+	case "bool":
+		return "boolean"
+	}
+	return k
+}
+
 // decode reads a JSON body of at most limit bytes into v; an empty body
 // leaves v as it is.
 func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
@@ -254,13 +282,23 @@ func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
 	dec := json.NewDecoder(body)
 	if err := dec.Decode(v); err != nil {
 		var mbe *http.MaxBytesError
+		var te *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &mbe):
 			return err
 		case errors.Is(err, io.EOF): // no body: the defaults
 			return nil
+		case errors.As(err, &te):
+			return badRequest("malformed JSON body: field %q: %s is not a valid %s", te.Field, te.Value, jsonKind(te.Type.Kind().String()))
 		}
 		return badRequest("malformed JSON body: %v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return badRequest("malformed JSON body: data after the JSON value")
 	}
 	return nil
 }

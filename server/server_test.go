@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/vectordb-go/vectordb"
 )
+
+var ctx = context.Background()
 
 // testServer serves an in-memory database with the given keys.
 func testServer(t *testing.T, keys ...Key) (*httptest.Server, *vectordb.DB) {
@@ -433,5 +436,68 @@ func TestSchemaShape(t *testing.T) {
 	want(t, "describe, legacy", st, 200, body)
 	if body["dimension"] != 5.0 || body["schema"] != nil {
 		t.Fatalf("legacy describe %v", body)
+	}
+}
+
+// TestReviewedEdges: inputs a review found mishandled.
+func TestReviewedEdges(t *testing.T) {
+	srv, db := testServer(t)
+	do(t, srv, "", "POST", "/indexes", map[string]any{"name": "ix", "dimension": 2})
+	do(t, srv, "", "POST", "/ix/ix/vectors/upsert", map[string]any{"vectors": []map[string]any{{"id": "keep", "values": []float32{1, 2}}}})
+	// An invalid namespace name is a 400 everywhere, never the default namespace.
+	for _, c := range []struct{ method, path string }{
+		{"DELETE", "/ix/ix/namespaces/x%00"},
+		{"GET", "/ix/ix/namespaces/" + strings.Repeat("y", 600)},
+	} {
+		st, body := do(t, srv, "", c.method, c.path, nil)
+		want(t, c.method+" "+c.path[:20], st, 400, body)
+	}
+	st, body := do(t, srv, "", "POST", "/ix/ix/namespaces", `{"name": "z\u0000"}`)
+	want(t, "create invalid", st, 400, body)
+	if st, body = do(t, srv, "", "GET", "/ix/ix/vectors/fetch?ids=keep", nil); len(body["vectors"].(map[string]any)) != 1 {
+		t.Fatalf("the default namespace was touched: %d %v", st, body)
+	}
+	// Trailing data and wrong types are 400s naming the problem.
+	st, body = do(t, srv, "", "POST", "/ix/ix/query", `{"vector": [1, 2], "topK": 1} trailing`)
+	want(t, "trailing data", st, 400, body)
+	st, body = do(t, srv, "", "POST", "/ix/ix/query", `{"vector": [1, 2], "topK": "ten"}`)
+	want(t, "topK as a string", st, 400, body)
+	if msg := dataError(t, body, 3); !strings.Contains(msg, "topK") {
+		t.Fatalf("message %q does not name the field", msg)
+	}
+	// Wire limits whatever the database's options.
+	ids := strings.Repeat("ids=a&", 1001)
+	st, body = do(t, srv, "", "GET", "/ix/ix/vectors/fetch?"+ids, nil)
+	want(t, "1001 ids", st, 400, body)
+	st, body = do(t, srv, "", "POST", "/ix/ix/query", map[string]any{"vector": []float32{1, 2}, "topK": 5000, "includeValues": true})
+	want(t, "topK 5000 with values", st, 400, body)
+	st, body = do(t, srv, "", "POST", "/ix/ix/query", map[string]any{"vector": []float32{1, 2}, "topK": 5000})
+	want(t, "topK 5000 without values", st, 200, body)
+	// PATCH with nothing, or with what cannot change.
+	st, body = do(t, srv, "", "PATCH", "/indexes/ix", nil)
+	want(t, "empty configure", st, 400, body)
+	st, body = do(t, srv, "", "PATCH", "/indexes/ix", map[string]any{"deployment": map[string]any{"replicas": 2}})
+	want(t, "configure deployment", st, 400, body)
+	// Duplicate secrets and a nil database are refused.
+	if _, err := New(db, Config{Keys: []Key{{Secret: "a"}, {Secret: "a", Index: "ix"}}}); err == nil {
+		t.Fatal("duplicate secrets accepted")
+	}
+	if _, err := New(nil, Config{}); err == nil {
+		t.Fatal("a nil database accepted")
+	}
+	// A namespace name that is not UTF-8 does not break the metrics.
+	ix, _ := db.Index("ix")
+	if _, err := ix.Namespace("bad\xff").Upsert(ctx, []vectordb.Record{{ID: "a", Values: []float32{1, 2}}}); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", srv.URL+"/metrics", nil)
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(raw), `namespace="bad`) {
+		t.Fatalf("metrics with a non-UTF-8 name: %d", resp.StatusCode)
 	}
 }

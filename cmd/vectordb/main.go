@@ -1,7 +1,7 @@
 // Command vectordb serves a database over HTTP in Pinecone's protocol and
 // runs operator tasks on a database directory.
 //
-//	vectordb serve [-dir DIR] [-listen ADDR] [-key SECRET[:INDEX[:NS,NS...]]]...
+//	vectordb serve [-dir DIR] [-listen ADDR] [-base-url URL] [-key SECRET[:INDEX[:NS,NS...]]]... [-key-file FILE]
 //	vectordb indexes [-dir DIR]
 //	vectordb namespaces [-dir DIR] INDEX
 //	vectordb stats [-dir DIR]
@@ -55,7 +55,7 @@ func main() {
 
 func usage() {
 	fmt.Fprintln(os.Stderr, `usage:
-  vectordb serve [-dir DIR] [-listen ADDR] [-key SECRET[:INDEX[:NS,NS...]]]...
+  vectordb serve [-dir DIR] [-listen ADDR] [-base-url URL] [-key SECRET[:INDEX[:NS,NS...]]]... [-key-file FILE]
   vectordb indexes [-dir DIR]
   vectordb namespaces [-dir DIR] INDEX
   vectordb stats [-dir DIR]
@@ -69,17 +69,47 @@ type keyFlags []server.Key
 
 func (k *keyFlags) String() string { return fmt.Sprint(len(*k), " keys") }
 
-// Set parses SECRET[:INDEX[:NS,NS...]].
+// Set parses SECRET[:INDEX[:NS,NS...]]. A ':' must be followed by a
+// name: an empty one (an unset shell variable, say) would widen the key.
 func (k *keyFlags) Set(s string) error {
-	parts := strings.SplitN(s, ":", 3)
+	parts := strings.SplitN(strings.TrimSpace(s), ":", 3)
 	key := server.Key{Secret: parts[0]}
-	if len(parts) > 1 {
-		key.Index = parts[1]
+	if key.Secret == "" {
+		return errors.New("empty secret")
 	}
-	if len(parts) > 2 && parts[2] != "" {
-		key.Namespaces = strings.Split(parts[2], ",")
+	if len(parts) > 1 {
+		if key.Index = parts[1]; key.Index == "" {
+			return errors.New("empty index after ':'")
+		}
+	}
+	if len(parts) > 2 {
+		for _, ns := range strings.Split(parts[2], ",") {
+			if ns = strings.TrimSpace(ns); ns == "" {
+				return errors.New("empty namespace in the list")
+			}
+			key.Namespaces = append(key.Namespaces, ns)
+		}
 	}
 	*k = append(*k, key)
+	return nil
+}
+
+// readKeyFile adds the keys of a file, one SECRET[:INDEX[:NS,...]] per
+// line (blank lines and lines starting with # skipped): secrets given as
+// flags show in the process list.
+func (k *keyFlags) readKeyFile(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	for i, line := range strings.Split(string(b), "\n") {
+		if line = strings.TrimSpace(line); line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if err := k.Set(line); err != nil {
+			return fmt.Errorf("%s:%d: %v", path, i+1, err)
+		}
+	}
 	return nil
 }
 
@@ -87,16 +117,23 @@ func serve(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ExitOnError)
 	dir := fs.String("dir", "vectordb-data", "database directory")
 	listen := fs.String("listen", "127.0.0.1:5080", "address to listen on")
+	keyFile := fs.String("key-file", "", "file of API keys, one per line, in -key's form")
+	baseURL := fs.String("base-url", "", "URL clients reach the server at, for index hosts (default: http:// and the request's Host)")
 	var keys keyFlags
 	fs.Var(&keys, "key", "API key, SECRET or SECRET:INDEX or SECRET:INDEX:NS1,NS2 (repeatable)")
 	fs.Parse(args)
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if *keyFile != "" {
+		if err := keys.readKeyFile(*keyFile); err != nil {
+			return err
+		}
+	}
 
 	db, err := vectordb.Open(*dir, nil)
 	if err != nil {
 		return err
 	}
-	h, err := server.New(db, server.Config{Keys: keys, Logger: log})
+	h, err := server.New(db, server.Config{Keys: keys, Logger: log, BaseURL: *baseURL})
 	if err != nil {
 		db.Close()
 		return err
@@ -109,7 +146,10 @@ func serve(args []string) error {
 		db.Close()
 		return err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	// Bounded reads and idle connections: a client that stalls mid-body
+	// cannot hold a connection, or a shutdown, for long.
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	log.Info("serving", "dir", *dir, "listen", ln.Addr().String(), "controllerHostUrl", "http://"+ln.Addr().String())
@@ -119,15 +159,21 @@ func serve(args []string) error {
 	select {
 	case sig := <-stop:
 		log.Info("shutting down", "signal", sig.String())
+		signal.Stop(stop) // a second signal kills at once
 	case err := <-done:
 		db.Close()
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// Requests in flight get 20 s (under the usual 30 s grace period of
+	// process managers); then the rest are cut. Close waits for database
+	// calls in flight either way.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	serr := srv.Shutdown(ctx) // waits for requests in flight
-	cerr := db.Close()
-	return errors.Join(serr, cerr)
+	if err := srv.Shutdown(ctx); err != nil {
+		log.Warn("requests still running after 20 s; closing their connections", "err", err)
+		srv.Close()
+	}
+	return db.Close()
 }
 
 // operate runs an operator command on a database directory.
