@@ -110,6 +110,15 @@ func (h *Handler) routes() {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	h.mux.HandleFunc("GET /metrics", h.serveMetrics)
+	// Anything else, in the shape of the plane it would belong to.
+	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		err := errorf(http.StatusNotFound, 5, "NOT_FOUND", "no route for %s %s", r.Method, r.URL.Path)
+		if strings.HasPrefix(r.URL.Path, "/ix/") {
+			writeDataError(w, err)
+		} else {
+			writeControlError(w, err)
+		}
+	})
 
 	h.mux.HandleFunc("POST /indexes", h.control(h.createIndex))
 	h.mux.HandleFunc("GET /indexes", h.control(h.listIndexes))

@@ -501,3 +501,104 @@ func TestReviewedEdges(t *testing.T) {
 		t.Fatalf("metrics with a non-UTF-8 name: %d", resp.StatusCode)
 	}
 }
+
+// TestMoreRoutes covers the options and shapes the other tests leave out.
+func TestMoreRoutes(t *testing.T) {
+	srv, _ := testServer(t, Key{Secret: "admin"}, Key{Secret: "tenant", Index: "ix", Namespaces: []string{"t1"}})
+	do(t, srv, "admin", "POST", "/indexes", map[string]any{"name": "ix", "dimension": 2})
+	for _, ns := range []string{"t1", "t2"} {
+		vecs := []map[string]any{}
+		for i := range 5 {
+			vecs = append(vecs, map[string]any{"id": fmt.Sprintf("doc-%d", i), "values": []float32{1, float32(i + 1)}, "metadata": map[string]any{"g": i % 2}})
+		}
+		vecs = append(vecs, map[string]any{"id": "other", "values": []float32{2, 1}, "metadata": map[string]any{"g": 0}})
+		st, body := do(t, srv, "admin", "POST", "/ix/ix/vectors/upsert", map[string]any{"namespace": ns, "vectors": vecs})
+		want(t, "upsert "+ns, st, 200, body)
+	}
+	// List with a prefix.
+	st, body := do(t, srv, "admin", "GET", "/ix/ix/vectors/list?namespace=t1&prefix=doc-", nil)
+	if want(t, "list prefix", st, 200, body); len(body["vectors"].([]any)) != 5 {
+		t.Fatalf("list prefix %v", body)
+	}
+	// describe_index_stats by GET.
+	st, body = do(t, srv, "admin", "GET", "/ix/ix/describe_index_stats", nil)
+	if want(t, "stats GET", st, 200, body); body["totalVectorCount"] != 12.0 {
+		t.Fatalf("stats %v", body)
+	}
+	// fetch_by_metadata pages.
+	seen := 0
+	token := ""
+	for page := 0; ; page++ {
+		req := map[string]any{"namespace": "t1", "filter": map[string]any{"g": 0}, "limit": 2}
+		if token != "" {
+			req["paginationToken"] = token
+		}
+		st, body = do(t, srv, "admin", "POST", "/ix/ix/vectors/fetch_by_metadata", req)
+		want(t, "fetch by metadata page", st, 200, body)
+		seen += len(body["vectors"].(map[string]any))
+		p, _ := body["pagination"].(map[string]any)
+		if p == nil {
+			break
+		}
+		token = p["next"].(string)
+	}
+	if seen != 4 { // doc-0, doc-2, doc-4, other
+		t.Fatalf("fetch by metadata paged through %d records", seen)
+	}
+	// Namespaces page.
+	st, body = do(t, srv, "admin", "GET", "/ix/ix/namespaces?limit=1", nil)
+	want(t, "namespaces page", st, 200, body)
+	if len(body["namespaces"].([]any)) != 1 || body["total_count"] != 2.0 || body["pagination"] == nil {
+		t.Fatalf("namespaces page %v", body)
+	}
+	// A real update by filter.
+	st, body = do(t, srv, "admin", "POST", "/ix/ix/vectors/update", map[string]any{"namespace": "t1", "filter": map[string]any{"g": 1}, "setMetadata": map[string]any{"odd": true}})
+	if want(t, "update by filter", st, 200, body); body["matchedRecords"] != 2.0 {
+		t.Fatalf("update by filter %v", body)
+	}
+	st, body = do(t, srv, "admin", "GET", "/ix/ix/vectors/fetch?namespace=t1&ids=doc-1", nil)
+	if md := body["vectors"].(map[string]any)["doc-1"].(map[string]any)["metadata"].(map[string]any); md["odd"] != true {
+		t.Fatalf("after update by filter: %v", md)
+	}
+	// A tenant key on every other route: its own namespace works, another is 403.
+	for _, c := range []struct {
+		method, path string
+		body         map[string]any
+	}{
+		{"POST", "/ix/ix/query", map[string]any{"id": "doc-1", "topK": 1}},
+		{"POST", "/ix/ix/vectors/fetch_by_metadata", map[string]any{"filter": map[string]any{"g": 0}}},
+		{"POST", "/ix/ix/vectors/update", map[string]any{"id": "doc-1", "setMetadata": map[string]any{"x": 1}}},
+		{"POST", "/ix/ix/namespaces", map[string]any{}},
+	} {
+		own, other := map[string]any{"namespace": "t1"}, map[string]any{"namespace": "t2"}
+		for k, v := range c.body {
+			own[k], other[k] = v, v
+		}
+		if c.path == "/ix/ix/namespaces" {
+			own, other = map[string]any{"name": "t1"}, map[string]any{"name": "t2"}
+		}
+		if st, body := do(t, srv, "tenant", c.method, c.path, other); st != 403 {
+			t.Fatalf("tenant key on %s for t2: %d %v", c.path, st, body)
+		}
+		if st, body := do(t, srv, "tenant", c.method, c.path, own); st/100 != 2 && st != 409 {
+			t.Fatalf("tenant key on %s for t1: %d %v", c.path, st, body)
+		}
+	}
+	if st, _ := do(t, srv, "tenant", "DELETE", "/ix/ix/namespaces/t2", nil); st != 403 {
+		t.Fatalf("tenant deleted t2: %d", st)
+	}
+	// The data plane's 401, a 413 on another route, unknown routes in each plane's shape.
+	st, body = do(t, srv, "", "POST", "/ix/ix/query", map[string]any{"vector": []float32{1, 2}, "topK": 1})
+	want(t, "no key, data plane", st, 401, body)
+	dataError(t, body, 16)
+	st, body = do(t, srv, "admin", "POST", "/ix/ix/query", `{"vector": [`+strings.Repeat("1,", 3<<20)+`1], "topK": 1}`)
+	want(t, "5 MB query", st, 413, body)
+	st, body = do(t, srv, "admin", "GET", "/ix/ix/nowhere", nil)
+	want(t, "unknown data route", st, 404, body)
+	dataError(t, body, 5)
+	st, body = do(t, srv, "admin", "PUT", "/somewhere", nil)
+	want(t, "unknown control route", st, 404, body)
+	if body["error"].(map[string]any)["code"] != "NOT_FOUND" {
+		t.Fatalf("unknown route %v", body)
+	}
+}
