@@ -273,9 +273,9 @@ type ImportOptions struct {
 // name, whose data it then drops). Until then the namespace does not
 // exist, or is unchanged; a failure or a cancelled ctx leaves nothing but
 // a pending drop that the background janitor completes, and a crash
-// leaves a staging mark that the next Open turns into one. A read already
-// running when a replacing import commits may find the namespace empty,
-// as one running across a DeleteAll does. The stream's records are
+// leaves a staging mark that the next Open turns into one. Reads see the
+// replaced namespace whole until the commit and the new one whole after
+// it, never an empty namespace in between. The stream's records are
 // validated like an Upsert's and their ids must come in strictly
 // increasing order, as an export writes them; the namespace quota
 // (Options.NamespaceQuota, or the replaced namespace's own) applies, and

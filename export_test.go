@@ -526,3 +526,95 @@ func FuzzImport(f *testing.F) {
 		}
 	})
 }
+
+// TestReplaceNeverReadsEmpty: while imports keep replacing a namespace
+// with one of two versions of the same records, every read (fetch, list,
+// query with and without metadata, fetch by metadata) sees all the
+// records, of one version: never the empty gap between generations.
+func TestReplaceNeverReadsEmpty(t *testing.T) {
+	db := openMem(t)
+	ix := mustIndex(t, db, "ix", 4, Euclidean)
+	exports := make([][]byte, 2)
+	for v := range exports {
+		src := ix.Namespace(fmt.Sprintf("src%d", v))
+		recs := make([]Record, 50)
+		for i := range recs {
+			recs[i] = Record{ID: fmt.Sprintf("%02d", i), Values: fill(4, float32(v+1)), Metadata: Metadata{"v": float64(v + 1)}}
+		}
+		upsertRecords(t, src, recs)
+		exports[v] = exportBytes(t, src)
+	}
+	if _, err := ix.ImportNamespace(ctx, "live", bytes.NewReader(exports[0]), nil); err != nil {
+		t.Fatal(err)
+	}
+	h := ix.Namespace("live")
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	defer func() {
+		close(stop)
+		wg.Wait()
+	}()
+	wg.Go(func() {
+		for i := 1; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := ix.ImportNamespace(ctx, "live", bytes.NewReader(exports[i%2]), &ImportOptions{Replace: true}); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	oneVersion := func(what string, n int, vals [][]float32) {
+		t.Helper()
+		if n != 50 {
+			t.Fatalf("%s saw %d records", what, n)
+		}
+		for _, v := range vals {
+			if v != nil && !bitsEqual(v, vals[0]) {
+				t.Fatalf("%s mixed versions %v and %v", what, vals[0], v)
+			}
+		}
+	}
+	ids := make([]string, 50)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%02d", i)
+	}
+	for range 300 {
+		f, err := h.Fetch(ctx, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var vals [][]float32
+		for _, r := range f.Records {
+			vals = append(vals, r.Values)
+		}
+		oneVersion("fetch", len(f.Records), vals)
+		l, err := h.List(ctx, ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		oneVersion("list", len(l.IDs), nil)
+		for _, md := range []bool{false, true} {
+			q, err := h.Query(ctx, QueryRequest{Vector: fill(4, 1.5), TopK: 100, IncludeValues: true, IncludeMetadata: md})
+			if err != nil {
+				t.Fatal(err)
+			}
+			vals = vals[:0]
+			for _, m := range q.Matches {
+				vals = append(vals, m.Values)
+				if md && m.Metadata["v"] != float64(m.Values[0]) {
+					t.Fatalf("query: metadata %v with values %v", m.Metadata, m.Values)
+				}
+			}
+			oneVersion(fmt.Sprintf("query (metadata %v)", md), len(q.Matches), vals)
+		}
+		fm, err := h.FetchByMetadata(ctx, FetchByMetadataRequest{Filter: Filter{"v": Filter{"$gte": 1}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		oneVersion("fetch by metadata", len(fm.Records), nil)
+	}
+}

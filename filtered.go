@@ -117,46 +117,54 @@ func (h *Namespace) FetchByMetadata(ctx context.Context, req FetchByMetadataRequ
 	if err != nil {
 		return FetchByMetadataResult{}, err
 	}
-	res := FetchByMetadataResult{Namespace: h.name}
-	ns := h.ix().lookup(h.name)
-	if ns == nil {
-		res.Usage.ReadUnits = fetchReadUnits(0)
-		return res, nil
-	}
-	seg, err := ns.hotIndexed(ctx)
+	res, ns, err := readGenerations(h.ix(), h.name, func(ns *namespace) (FetchByMetadataResult, bool, error) {
+		res := FetchByMetadataResult{Namespace: h.name}
+		if ns == nil {
+			return res, true, nil
+		}
+		seg, err := ns.hotIndexed(ctx)
+		if err != nil {
+			return FetchByMetadataResult{}, false, err
+		}
+		snap, ok := ns.readAgreeing(seg)
+		for !ok { // evicted since the load: load it again
+			if seg, err = ns.hotIndexed(ctx); err != nil {
+				return FetchByMetadataResult{}, false, err
+			}
+			snap, ok = ns.readAgreeing(seg)
+		}
+		defer snap.Discard()
+		ids := seg.firstIDsLocked(seg.evalLocked(fn), after, limit+1)
+		seg.mu.RUnlock()
+		if len(ids) > limit {
+			ids = ids[:limit]
+			res.NextToken = encodeToken(tokenMetadata, ids[limit-1])
+		}
+		live, err := checkLive(snap, ns)
+		if err != nil {
+			return FetchByMetadataResult{}, false, storageErr(err)
+		}
+		if !live {
+			return FetchByMetadataResult{Namespace: h.name}, false, nil
+		}
+		for _, id := range ids {
+			rec, found, err := readRecord(snap, ns, id, true)
+			if err != nil {
+				return FetchByMetadataResult{}, false, storageErr(err)
+			}
+			if found {
+				res.Records = append(res.Records, rec)
+			}
+		}
+		return res, true, nil
+	})
 	if err != nil {
 		return FetchByMetadataResult{}, err
 	}
-	snap, ok := ns.readAgreeing(seg)
-	for !ok { // evicted since the load: load it again
-		if seg, err = ns.hotIndexed(ctx); err != nil {
-			return FetchByMetadataResult{}, err
-		}
-		snap, ok = ns.readAgreeing(seg)
-	}
-	defer snap.Discard()
-	ids := seg.firstIDsLocked(seg.evalLocked(fn), after, limit+1)
-	seg.mu.RUnlock()
-	if len(ids) > limit {
-		ids = ids[:limit]
-		res.NextToken = encodeToken(tokenMetadata, ids[limit-1])
-	}
-	if live, err := checkLive(snap, ns); err != nil {
-		return FetchByMetadataResult{}, storageErr(err)
-	} else if !live {
-		ids, res.NextToken = nil, ""
-	}
-	for _, id := range ids {
-		rec, found, err := readRecord(snap, ns, id, true)
-		if err != nil {
-			return FetchByMetadataResult{}, storageErr(err)
-		}
-		if found {
-			res.Records = append(res.Records, rec)
-		}
-	}
 	res.Usage.ReadUnits = fetchReadUnits(len(res.Records))
-	ns.usage.readUnits.Add(uint64(res.Usage.ReadUnits))
+	if ns != nil {
+		ns.usage.readUnits.Add(uint64(res.Usage.ReadUnits))
+	}
 	return res, nil
 }
 

@@ -380,11 +380,15 @@ func (h *Namespace) Fetch(ctx context.Context, ids []string) (FetchResult, error
 	if err != nil {
 		return FetchResult{}, err
 	}
-	res := FetchResult{Records: make(map[string]Record), Namespace: h.name}
-	ns := h.ix().lookup(h.name)
-	if ns != nil {
-		err = h.idx.db.store.View(func(t *storage.Txn) error {
-			if live, err := checkLive(t, ns); err != nil || !live {
+	res, ns, err := readGenerations(h.ix(), h.name, func(ns *namespace) (FetchResult, bool, error) {
+		res := FetchResult{Records: make(map[string]Record), Namespace: h.name}
+		if ns == nil {
+			return res, true, nil
+		}
+		live := false
+		err := h.idx.db.store.View(func(t *storage.Txn) error {
+			var err error
+			if live, err = checkLive(t, ns); err != nil || !live {
 				return err
 			}
 			for _, id := range ids {
@@ -398,15 +402,48 @@ func (h *Namespace) Fetch(ctx context.Context, ids []string) (FetchResult, error
 			}
 			return nil
 		})
-		if err != nil {
-			return FetchResult{}, storageErr(err)
-		}
+		return res, live, storageErr(err)
+	})
+	if err != nil {
+		return FetchResult{}, err
 	}
 	res.Usage.ReadUnits = fetchReadUnits(len(res.Records))
 	if ns != nil {
 		ns.usage.readUnits.Add(uint64(res.Usage.ReadUnits))
 	}
 	return res, nil
+}
+
+// swapWait bounds how long readGenerations waits for a generation found
+// dropped in storage to leave the namespace map.
+const swapWait = 100 * time.Millisecond
+
+// readGenerations runs read with the current generation of the namespace
+// called name (nil if there is none). read reports whether it found that
+// generation live in its snapshot; if not, the generation has just been
+// dropped or replaced (DeleteNamespace, DeleteAll, an import with
+// Replace), whose catalog commit comes a moment before the in-memory
+// swap: readGenerations waits for the swap and reads again, from the
+// successor, so that a read racing a replacement never answers with the
+// empty gap between generations. It returns the last read's result and
+// generation, which the caller charges.
+func readGenerations[T any](ix *index, name string, read func(ns *namespace) (T, bool, error)) (T, *namespace, error) {
+	for {
+		ns := ix.lookup(name)
+		res, live, err := read(ns)
+		if err != nil || ns == nil || live {
+			return res, ns, err
+		}
+		// The swap follows its commit at once (under the same locks);
+		// the wait is bounded all the same.
+		deadline := time.Now().Add(swapWait)
+		for ix.lookup(name) == ns && !ix.dropped.Load() && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Microsecond)
+		}
+		if ix.lookup(name) == ns || ix.dropped.Load() {
+			return res, ns, nil
+		}
+	}
 }
 
 // readRecord reads record id of ns from storage.
@@ -484,43 +521,51 @@ func (h *Namespace) List(ctx context.Context, opts ListOptions) (ListResult, err
 	if err != nil {
 		return ListResult{}, err
 	}
-	res := ListResult{Namespace: h.name, Usage: Usage{ReadUnits: 1}}
-	ns := h.ix().lookup(h.name)
-	if ns == nil {
-		return res, nil
-	}
-	prefix := storage.VectorPrefix(ns.ix.id, ns.id)
-	iopts := storage.IterOptions{Prefix: append(prefix, opts.Prefix...), KeysOnly: true}
-	if after != "" {
-		// Resume just after the last id returned: its key plus a zero byte
-		// is the smallest key greater than it.
-		iopts.Start = append(storage.VectorKey(ns.ix.id, ns.id, after), 0)
-	}
-	more := false
-	err = h.idx.db.store.View(func(t *storage.Txn) error {
-		if live, err := checkLive(t, ns); err != nil || !live {
-			return err
+	res, ns, err := readGenerations(h.ix(), h.name, func(ns *namespace) (ListResult, bool, error) {
+		res := ListResult{Namespace: h.name, Usage: Usage{ReadUnits: 1}}
+		if ns == nil {
+			return res, true, nil
 		}
-		return t.Iterate(iopts, func(k, _ []byte) (bool, error) {
-			if len(res.IDs) == limit {
-				more = true
-				return false, nil
+		prefix := storage.VectorPrefix(ns.ix.id, ns.id)
+		iopts := storage.IterOptions{Prefix: append(prefix, opts.Prefix...), KeysOnly: true}
+		if after != "" {
+			// Resume just after the last id returned: its key plus a zero
+			// byte is the smallest key greater than it.
+			iopts.Start = append(storage.VectorKey(ns.ix.id, ns.id, after), 0)
+		}
+		more, live := false, false
+		err := h.idx.db.store.View(func(t *storage.Txn) error {
+			var err error
+			if live, err = checkLive(t, ns); err != nil || !live {
+				return err
 			}
-			id, err := storage.RecordIDFromKey(k)
-			if err != nil {
-				return false, err
-			}
-			res.IDs = append(res.IDs, string(id))
-			return true, nil
+			return t.Iterate(iopts, func(k, _ []byte) (bool, error) {
+				if len(res.IDs) == limit {
+					more = true
+					return false, nil
+				}
+				id, err := storage.RecordIDFromKey(k)
+				if err != nil {
+					return false, err
+				}
+				res.IDs = append(res.IDs, string(id))
+				return true, nil
+			})
 		})
+		if err != nil {
+			return ListResult{}, false, storageErr(err)
+		}
+		if more {
+			res.NextToken = encodeToken(tokenIDs, res.IDs[len(res.IDs)-1])
+		}
+		return res, live, nil
 	})
 	if err != nil {
-		return ListResult{}, storageErr(err)
+		return ListResult{}, err
 	}
-	if more {
-		res.NextToken = encodeToken(tokenIDs, res.IDs[len(res.IDs)-1])
+	if ns != nil {
+		ns.usage.readUnits.Add(1)
 	}
-	ns.usage.readUnits.Add(1)
 	return res, nil
 }
 

@@ -92,47 +92,53 @@ func (h *Namespace) Query(ctx context.Context, req QueryRequest) (QueryResult, e
 			return QueryResult{}, err
 		}
 	}
-	res := QueryResult{Namespace: h.name, Usage: Usage{ReadUnits: 1}}
-	ns := ix.lookup(h.name)
-	if ns == nil {
-		return res, nil
-	}
-	hot := ns.hot
-	if fn != nil {
-		hot = ns.hotIndexed
-	}
-	seg, err := hot(ctx)
-	if err != nil {
-		return QueryResult{}, err
-	}
-	if req.IncludeMetadata {
+	res, ns, err := readGenerations(ix, h.name, func(ns *namespace) (QueryResult, bool, error) {
+		res := QueryResult{Namespace: h.name, Usage: Usage{ReadUnits: 1}}
+		if ns == nil {
+			return res, true, nil
+		}
+		hot := ns.hot
+		if fn != nil {
+			hot = ns.hotIndexed
+		}
+		seg, err := hot(ctx)
+		if err != nil {
+			return QueryResult{}, false, err
+		}
+		if !req.IncludeMetadata {
+			seg.mu.RLock()
+			res.Matches, err = seg.queryLocked(ctx, &req, sq, fn, ix.db.opts.IVFMinRecords)
+			empty := seg.n == 0
+			seg.mu.RUnlock()
+			// A load that found the generation dropped answers with an
+			// empty segment it does not publish (an empty namespace
+			// evicted meanwhile looks the same, and costs a short wait).
+			return res, !empty || ns.seg.Load() == seg, err
+		}
 		// Metadata lives in storage, values in the segment.
 		snap, ok := ns.readAgreeing(seg)
 		for !ok { // evicted since the load: load it again
 			if seg, err = hot(ctx); err != nil {
-				return QueryResult{}, err
+				return QueryResult{}, false, err
 			}
 			snap, ok = ns.readAgreeing(seg)
 		}
 		defer snap.Discard()
+		live := false
 		res.Matches, err = seg.queryLocked(ctx, &req, sq, fn, ix.db.opts.IVFMinRecords)
 		if err == nil {
-			res.Matches, err = attachMetadata(snap, ns, res.Matches)
+			res.Matches, live, err = attachMetadata(snap, ns, res.Matches)
 		}
 		seg.mu.RUnlock()
-		if err != nil {
-			return QueryResult{}, err
-		}
-	} else {
-		seg.mu.RLock()
-		res.Matches, err = seg.queryLocked(ctx, &req, sq, fn, ix.db.opts.IVFMinRecords)
-		seg.mu.RUnlock()
-		if err != nil {
-			return QueryResult{}, err
-		}
+		return res, live, err
+	})
+	if err != nil {
+		return QueryResult{}, err
 	}
-	res.Usage.ReadUnits = queryReadUnits(ns.bytes.Load())
-	ns.usage.readUnits.Add(uint64(res.Usage.ReadUnits))
+	if ns != nil {
+		res.Usage.ReadUnits = queryReadUnits(ns.bytes.Load())
+		ns.usage.readUnits.Add(uint64(res.Usage.ReadUnits))
+	}
 	return res, nil
 }
 
@@ -183,24 +189,22 @@ func (ns *namespace) readAgreeing(seg *segment) (*storage.Txn, bool) {
 	return ns.ix.db.store.Snapshot(), true
 }
 
-// attachMetadata reads each match's metadata from snap. A namespace no
-// longer live in snap (dropped while the query ran) has no matches.
-func attachMetadata(snap *storage.Txn, ns *namespace, matches []Match) ([]Match, error) {
-	if len(matches) == 0 {
-		return matches, nil
-	}
+// attachMetadata reads each match's metadata from snap and reports
+// whether ns is live in it. A namespace no longer live in snap (dropped
+// while the query ran) has no matches.
+func attachMetadata(snap *storage.Txn, ns *namespace, matches []Match) ([]Match, bool, error) {
 	live, err := checkLive(snap, ns)
 	if err != nil || !live {
-		return nil, storageErr(err)
+		return nil, false, storageErr(err)
 	}
 	for i := range matches {
 		md, err := readMetadata(snap, ns, matches[i].ID)
 		if err != nil {
-			return nil, storageErr(err)
+			return nil, false, storageErr(err)
 		}
 		matches[i].Metadata = md
 	}
-	return matches, nil
+	return matches, true, nil
 }
 
 // queryLocked runs a validated query against the segment and builds the
