@@ -67,6 +67,16 @@
 // durably; the dropped data is removed in the background, and a drop that
 // a crash interrupts resumes at the next Open.
 //
+// # Backups and exports
+//
+// [Namespace.Export] writes one namespace, as one snapshot, to a
+// compressed, checksummed stream that [Index.ImportNamespace] turns back
+// into a namespace, atomically (all or nothing; ImportOptions.Replace
+// swaps it for an existing one). [DB.Backup] writes the whole database the
+// same way, and [Restore] rebuilds a directory from it. A damaged or
+// truncated stream fails with [ErrBadStream]. Package server serves a DB
+// over HTTP in Pinecone's REST protocol.
+//
 // # Errors
 //
 // Calls return sentinel errors ([ErrIndexNotFound], [ErrInvalidArgument],
