@@ -231,12 +231,12 @@ func restoreInto(ctx context.Context, dir string, r io.Reader) (BackupInfo, erro
 	if hdr.StorageFormat != storage.FormatVersion {
 		return BackupInfo{}, fmt.Errorf("%w: the backup holds storage format %d, this build reads %d", ErrIncompatible, hdr.StorageFormat, storage.FormatVersion)
 	}
-	o, err := (&Options{}).withDefaults()
+	// The defaults, unsynced: one Sync at the end makes it all durable.
+	o, err := (&Options{Durability: DurabilityProcess}).withDefaults()
 	if err != nil {
 		return BackupInfo{}, err
 	}
-	st, err := storage.Open(storage.Options{Dir: dir, MemTableSize: o.MemTableSize, NumMemtables: o.NumMemtables,
-		NumCompactors: o.NumCompactors, Logger: o.Logger})
+	st, err := storage.Open(o.storageOptions(dir))
 	if err != nil {
 		return BackupInfo{}, err
 	}

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"sync/atomic"
 	"time"
 
@@ -233,12 +232,10 @@ func decodeExportRecord(item []byte, dim int) (Record, error) {
 	return r, nil
 }
 
-// decodeFloats decodes little-endian float32s.
+// decodeFloats returns the little-endian float32s of b in a new slice.
 func decodeFloats(b []byte) []float32 {
 	out := make([]float32, len(b)/4)
-	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-	}
+	storage.DecodeFloats(out, b)
 	return out
 }
 
@@ -462,8 +459,7 @@ func (im *importer) read(ctx context.Context, sr *stream.Reader) error {
 // add queues a record, writing the batch first if the record would not
 // fit in its transaction.
 func (im *importer) add(p preparedRecord) error {
-	keyLen := int64(10 + len(p.id) + storage.TxnEntryOverhead)
-	cost := keyLen + int64(len(p.vecVal)) + keyLen + int64(len(p.metaVal))
+	cost := p.txnCost()
 	st := im.ix.db.store
 	if len(im.batch) > 0 && (im.txn+cost >= st.MaxTxnBytes()/importTxnShare || int64(2*len(im.batch)+2) >= st.MaxTxnEntries()/importTxnShare) {
 		im.flush()
@@ -530,14 +526,8 @@ func (im *importer) write(b importBatch) error {
 	}
 	return im.locked(func(t *storage.Txn) error {
 		for i := range b.recs {
-			p := &b.recs[i]
-			if err := t.Set(storage.VectorKey(ix.id, ns.id, p.id), p.vecVal); err != nil {
+			if err := b.recs[i].put(t, ix, ns); err != nil {
 				return err
-			}
-			if p.metaVal != nil {
-				if err := t.Set(storage.MetadataKey(ix.id, ns.id, p.id), p.metaVal); err != nil {
-					return err
-				}
 			}
 		}
 		return nil

@@ -117,7 +117,6 @@ func (h *Namespace) Upsert(ctx context.Context, records []Record) (UpsertResult,
 	m, err := ix.write(ctx, h.name, true, func(t *storage.Txn, ns *namespace, m *mutation) error {
 		m.puts = make([]segPut, 0, len(prep))
 		for _, r := range prep {
-			vkey := storage.VectorKey(ix.id, ns.id, r.id)
 			old, found, err := getHeader(t, ns, r.id)
 			if err != nil {
 				return err
@@ -132,13 +131,8 @@ func (h *Namespace) Upsert(ctx context.Context, records []Record) (UpsertResult,
 					}
 				}
 			}
-			if err := t.Set(vkey, r.vecVal); err != nil {
+			if err := r.put(t, ix, ns); err != nil {
 				return err
-			}
-			if r.metaVal != nil {
-				if err := t.Set(storage.MetadataKey(ix.id, ns.id, r.id), r.metaVal); err != nil {
-					return err
-				}
 			}
 			m.records++
 			m.bytes += int64(r.size)
@@ -192,8 +186,7 @@ func (h *Namespace) prepareUpsert(ctx context.Context, records []Record) ([]prep
 			return nil, argErrf(fmt.Sprintf("records[%d].id", i), id, "duplicates records[%d].id", j)
 		}
 		seen[id] = i
-		keyLen := int64(10 + len(id) + storage.TxnEntryOverhead)
-		txnBytes += keyLen + int64(len(prep[i].vecVal)) + keyLen + int64(len(prep[i].metaVal))
+		txnBytes += prep[i].txnCost()
 	}
 	if err := checkTxnFits(h.idx.db.store, "records", len(prep), txnBytes); err != nil {
 		return nil, err
@@ -232,6 +225,25 @@ func prepareRecord(r *Record, ix *index, p *preparedRecord) error {
 		Values: r.Values, SparseIndices: sp.idx, SparseValues: sp.val,
 	})
 	return nil
+}
+
+// txnCost is what writing p costs in the storage engine's transaction
+// accounting: each entry is key + value + overhead, and an overwrite may
+// add a tombstone for the old metadata.
+func (p *preparedRecord) txnCost() int64 {
+	keyLen := int64(10 + len(p.id) + storage.TxnEntryOverhead)
+	return keyLen + int64(len(p.vecVal)) + keyLen + int64(len(p.metaVal))
+}
+
+// put stores p's values, and its metadata if it has any, in namespace ns.
+func (p *preparedRecord) put(t *storage.Txn, ix *index, ns *namespace) error {
+	if err := t.Set(storage.VectorKey(ix.id, ns.id, p.id), p.vecVal); err != nil {
+		return err
+	}
+	if p.metaVal == nil {
+		return nil
+	}
+	return t.Set(storage.MetadataKey(ix.id, ns.id, p.id), p.metaVal)
 }
 
 // checkTxnFits checks that a batch of n records, costing txnBytes in the

@@ -72,17 +72,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 			return nil, fmt.Errorf("vectordb: %w", err)
 		}
 	}
-	store, err := storage.Open(storage.Options{
-		Dir:            dir,
-		InMemory:       o.InMemory,
-		SyncWrites:     o.Durability == DurabilitySync,
-		MemTableSize:   o.MemTableSize,
-		NumMemtables:   o.NumMemtables,
-		BlockCacheSize: o.BlockCacheSize,
-		IndexCacheSize: o.IndexCacheSize,
-		NumCompactors:  o.NumCompactors,
-		Logger:         o.Logger,
-	})
+	store, err := storage.Open(o.storageOptions(dir))
 	if err != nil {
 		if errors.Is(err, storage.ErrLocked) {
 			return nil, fmt.Errorf("%w: %s", ErrLocked, dir)
@@ -106,6 +96,21 @@ func Open(dir string, opts *Options) (*DB, error) {
 	db.bg.Go(func() { db.runFlusher(ctx) })
 	db.wakeJanitor()
 	return db, nil
+}
+
+// storageOptions are the storage engine's options for o, in dir.
+func (o *Options) storageOptions(dir string) storage.Options {
+	return storage.Options{
+		Dir:            dir,
+		InMemory:       o.InMemory,
+		SyncWrites:     o.Durability == DurabilitySync,
+		MemTableSize:   o.MemTableSize,
+		NumMemtables:   o.NumMemtables,
+		BlockCacheSize: o.BlockCacheSize,
+		IndexCacheSize: o.IndexCacheSize,
+		NumCompactors:  o.NumCompactors,
+		Logger:         o.Logger,
+	}
 }
 
 // Close waits for calls in flight, persists the read-unit counters and

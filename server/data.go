@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/vectordb-go/vectordb"
 )
@@ -60,26 +59,15 @@ const (
 )
 
 // namespace returns the handle of namespace name, if the key reaches it.
-// "", "__default__" and an absent field all name the default namespace;
-// an invalid name is a 400 (checked here so that it never falls through
-// to another namespace).
+// "", "__default__" and an absent field all name the default namespace.
+// An invalid name keeps its bytes in the handle (Index.Namespace), so the
+// library refuses it (400) wherever it is passed on.
 func (c *call) namespace(name string) (*vectordb.Namespace, error) {
 	ns := c.ix.Namespace(name)
-	if err := validName(ns); err != nil {
-		return nil, err
-	}
 	if !c.key.reachesNamespace(ns.Name()) {
 		return nil, errForbidden
 	}
 	return ns, nil
-}
-
-// validName reports an invalid namespace name as the library does.
-func validName(ns *vectordb.Namespace) error {
-	if len(ns.Name()) > vectordb.MaxNamespaceNameBytes || strings.IndexByte(ns.Name(), 0) >= 0 {
-		return badRequest("namespace %q: must be at most %d bytes without NUL", ns.Name(), vectordb.MaxNamespaceNameBytes)
-	}
-	return nil
 }
 
 // checkCount refuses a list of more than maxWireRecords items.

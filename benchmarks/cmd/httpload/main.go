@@ -102,11 +102,11 @@ func main() {
 				var path string
 				var body any
 				if upsert {
-					vecs := make([]map[string]any, 10)
-					for j := range vecs {
-						vecs[j] = map[string]any{"id": "u" + strconv.Itoa(r.IntN(*records)), "values": cmdkit.RandVec(r, *dim)}
+					vecs := make([]map[string]any, min(10, *records))
+					for j, id := range r.Perm(*records)[:len(vecs)] { // distinct ids: an upsert refuses repeats
+						vecs[j] = map[string]any{"id": "u" + strconv.Itoa(id), "values": cmdkit.RandVec(r, *dim)}
 					}
-					path, body = "/ix/load/vectors/upsert", map[string]any{"namespace": ns, "vectors": dedupe(vecs)}
+					path, body = "/ix/load/vectors/upsert", map[string]any{"namespace": ns, "vectors": vecs}
 				} else {
 					q := map[string]any{"namespace": ns, "vector": cmdkit.RandVec(r, *dim), "topK": 10, "includeMetadata": true}
 					if r.IntN(4) == 0 {
@@ -179,19 +179,6 @@ func post(c *http.Client, url string, body any) bool {
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp.StatusCode/100 == 2
-}
-
-// dedupe drops repeated ids (an upsert refuses them).
-func dedupe(vecs []map[string]any) []map[string]any {
-	seen := map[any]bool{}
-	out := vecs[:0]
-	for _, v := range vecs {
-		if !seen[v["id"]] {
-			seen[v["id"]] = true
-			out = append(out, v)
-		}
-	}
-	return out
 }
 
 func report(what string, ds []time.Duration, el float64) {
