@@ -250,6 +250,8 @@ func TestIVFPersistedAcrossReopen(t *testing.T) {
 	if _, err := h.Delete(ctx, []string{ivfID(200), ivfID(201)}); err != nil {
 		t.Fatal(err)
 	}
+	// Close straight after the build: it must wait for the persist
+	// rather than cancel it, or the reopen below would retrain.
 	db.Close()
 
 	db = openDir(t, dir, o)

@@ -119,7 +119,10 @@ func (ns *namespace) build(ctx context.Context, seg *segment) (*ivfState, error)
 			ns.ix.db.reaccount(ns, seg)
 		}
 		ns.writeMu.Unlock()
-		if err := ns.persistIVF(ctx, seg, st); err != nil {
+		// Persist even when Close has cancelled ctx: Close waits for
+		// this goroutine, and writing the index costs far less than the
+		// retraining a reopen would otherwise do.
+		if err := ns.persistIVF(context.WithoutCancel(ctx), seg, st); err != nil {
 			return st, err
 		}
 		return st, nil

@@ -116,7 +116,9 @@ func (o *Options) storageOptions(dir string) storage.Options {
 // Close waits for calls in flight, persists the read-unit counters and
 // closes the database. Afterwards every call returns ErrClosed. Close is
 // idempotent: later and concurrent calls wait for the first and return its
-// result. An interrupted namespace drop resumes at the next Open.
+// result. An interrupted namespace drop resumes at the next Open. Close
+// cancels IVF training in progress, but lets an index already trained
+// finish being stored, so that the next Open does not retrain it.
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
 		// Cancel background work first: a call in flight may be waiting
