@@ -203,14 +203,27 @@ func TestSchedulerBackgroundShare(t *testing.T) {
 	grants := 0
 	for grants = 1; grants <= 2*bgShare; grants++ {
 		fg := acquireAsync(t, s, ctx, keyA, false)
-		s.release(keyA) // hands the slot to fg, or to the background worker
-		if granted(bg) {
+		s.release(keyA) // hands the only slot to fg, or to the background worker
+		var bgFirst bool
+		select { // whichever was granted, however late its goroutine runs
+		case err := <-bg:
+			if err != nil {
+				t.Fatal(err)
+			}
+			bgFirst = true
+		case err := <-fg:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("neither the foreground nor the background call was granted")
+		}
+		if bgFirst {
 			s.release(keyB)
 			mustGrant(t, fg, "foreground after the background share")
 			s.release(keyA)
 			break
 		}
-		mustGrant(t, fg, "foreground")
 	}
 	if grants > bgShare+1 {
 		t.Fatalf("background worker waited %d grants, want at most %d", grants, bgShare+1)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log"
 	"os"
-	"path/filepath"
 
 	"github.com/vectordb-go/vectordb"
 )
@@ -117,12 +116,12 @@ func ExampleNamespace_Export() {
 		log.Fatal(err)
 	}
 
-	path := filepath.Join(os.TempDir(), "customer-42.vdbx")
-	defer os.Remove(path)
-	f, err := os.Create(path)
+	f, err := os.CreateTemp("", "customer-42-*.vdbx")
 	if err != nil {
 		log.Fatal(err)
 	}
+	path := f.Name()
+	defer os.Remove(path)
 	info, err := tenant.Export(ctx, f) // one snapshot; writes may continue
 	if err == nil {
 		err = f.Sync()

@@ -1,6 +1,7 @@
 package vectordb
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -295,6 +296,33 @@ func TestIVFRebuildsOnGrowth(t *testing.T) {
 	if d, _ := ix.DescribeNamespace(ctx, "t"); d.IVF != nil {
 		t.Errorf("emptied namespace still has an IVF: %+v", d.IVF)
 	}
+}
+
+// TestIVFRebuildAskedDuringBackgroundWork: growth that asks for a
+// rebuild while another build or persist holds the namespace is not lost
+// when no write follows.
+func TestIVFRebuildAskedDuringBackgroundWork(t *testing.T) {
+	const dim = 8
+	db := openMemWith(t, func(o *Options) { o.IVFMinRecords = 200 })
+	ix := mustIndex(t, db, "g", dim, Euclidean)
+	h := ix.Namespace("t")
+	base, _ := ivfData(10, 1000, 1, dim, Euclidean)
+	upsertAll(t, h, base[:300*dim], dim)
+	touch(t, h, dim)
+	first := waitIVF(t, ix, "t", anyIVF)
+	ns := ix.ix.lookup("t")
+	ns.buildMu.Lock() // wait for the first build's goroutine to finish
+	ns.buildMu.Unlock()
+	started, release := make(chan struct{}), make(chan struct{})
+	ns.background(func(context.Context) { close(started); <-release })
+	<-started
+	upsertAll(t, h, base, dim) // asks for a rebuild, and finds buildMu held
+	if d, _ := ix.DescribeNamespace(ctx, "t"); d.IVF.TrainedRecords != first.TrainedRecords {
+		t.Fatalf("rebuilt while buildMu was held: %+v", d.IVF)
+	}
+	close(release)
+	waitIVF(t, ix, "t", func(d *IVFDescription) bool { return d.TrainedRecords >= 2*first.TrainedRecords })
+	checkIVF(t, ix, "t")
 }
 
 // TestIVFBuildDuringWrites builds while other goroutines write and query;

@@ -86,16 +86,37 @@ func (ns *namespace) startBuild(seg *segment) {
 
 // background runs fn, which builds or persists the IVF, in a goroutine
 // that Close cancels and waits for, unless such a goroutine is running.
-// REQUIRES: called within a DB call (Close waits for it), so that the
-// goroutine starts before Close waits.
+// When fn is done, the goroutine checks whether the namespace wants a new
+// build: writes that asked for one while it ran (their startBuild found
+// buildMu held, or the segment mid-build) would otherwise go unheard
+// until the next write, which may never come.
+// REQUIRES: called within a DB call or a background goroutine (Close
+// waits for both), so that the goroutine starts before Close waits.
 func (ns *namespace) background(fn func(ctx context.Context)) {
 	if !ns.buildMu.TryLock() {
 		return
 	}
 	db := ns.ix.db
 	db.bg.Go(func() {
-		defer ns.buildMu.Unlock()
 		fn(db.bgCtx)
+		ns.buildMu.Unlock()
+		if db.bgCtx.Err() != nil {
+			return // closing
+		}
+		// After the unlock: a write that tries to start a build from now
+		// on succeeds, and one that tried before has updated the segment
+		// that this check reads.
+		ns.writeMu.Lock()
+		gone := ns.dropped || ns.ix.dropped.Load()
+		ns.writeMu.Unlock()
+		if seg := ns.seg.Load(); seg != nil && !gone {
+			seg.mu.RLock()
+			build := seg.wantsBuildLocked(db.opts.IVFMinRecords)
+			seg.mu.RUnlock()
+			if build {
+				ns.startBuild(seg)
+			}
+		}
 	})
 }
 

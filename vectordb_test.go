@@ -125,7 +125,15 @@ func TestCloseWaitsForCalls(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(50 * time.Millisecond)
+	// Close once some writes are acknowledged and more are in flight.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(5 * time.Millisecond) {
+		mu.Lock()
+		n := len(acked)
+		mu.Unlock()
+		if n > 0 || time.Now().After(deadline) {
+			break
+		}
+	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
