@@ -74,8 +74,10 @@
 // into a namespace, atomically (all or nothing; ImportOptions.Replace
 // swaps it for an existing one). [DB.Backup] writes the whole database the
 // same way, and [Restore] rebuilds a directory from it. A damaged or
-// truncated stream fails with [ErrBadStream]. Package server serves a DB
-// over HTTP in Pinecone's REST protocol.
+// truncated stream fails with [ErrBadStream]. [Namespace.ExportJSONL] and
+// [Index.ImportNamespaceJSONL] do the same for one namespace as JSON
+// Lines with Pinecone's field names, for interchange with other tools.
+// Package server serves a DB over HTTP in Pinecone's REST protocol.
 //
 // # Errors
 //

@@ -35,7 +35,8 @@ import (
 // ErrBadStream is returned by ImportNamespace and Restore for a stream
 // that is damaged, truncated, of the wrong kind (a backup given as an
 // export, or the reverse), of a newer format version, or inconsistent
-// with itself.
+// with itself; and by ImportNamespaceJSONL for a line that is not a
+// record's JSON object, or input its reader reports damaged.
 var ErrBadStream = stream.ErrCorrupt
 
 // exportHeader is the header of a namespace export.
@@ -72,6 +73,11 @@ type ExportInfo struct {
 // w's, and a slot held while a slow client reads would keep other
 // tenants' calls waiting. It is not metered.
 func (h *Namespace) Export(ctx context.Context, w io.Writer) (ExportInfo, error) {
+	return h.export(ctx, &streamSink{w: w})
+}
+
+// export writes the namespace through sink, from one snapshot.
+func (h *Namespace) export(ctx context.Context, sink exportSink) (ExportInfo, error) {
 	// No scheduler slot: the pace is usually w's, and a slot held while a
 	// slow client reads would keep other tenants' calls waiting.
 	if err := h.enter(ctx); err != nil {
@@ -85,7 +91,7 @@ func (h *Namespace) Export(ctx context.Context, w io.Writer) (ExportInfo, error)
 			return ExportInfo{}, fmt.Errorf("%w: %q", ErrNamespaceNotFound, h.name)
 		}
 		t := ix.db.store.Snapshot()
-		info, err := exportSnapshot(ctx, t, ns, w)
+		info, err := exportSnapshot(ctx, t, ns, sink)
 		t.Discard()
 		if errors.Is(err, errReplaced) {
 			continue // emptied or replaced before the snapshot: export its successor
@@ -98,8 +104,44 @@ func (h *Namespace) Export(ctx context.Context, w io.Writer) (ExportInfo, error)
 // while another of the same name is.
 var errReplaced = errors.New("vectordb: namespace replaced")
 
-// exportSnapshot writes the export of ns as t sees it.
-func exportSnapshot(ctx context.Context, t *storage.Txn, ns *namespace, w io.Writer) (ExportInfo, error) {
+// exportSink encodes an export: Export's stream or ExportJSONL's lines.
+type exportSink interface {
+	begin(hdr *exportHeader) error
+	// add encodes a record; mdJSON is its metadata as a JSON object, or
+	// empty. The arguments are valid only during the call.
+	add(id []byte, v *storage.VectorView, mdJSON []byte) error
+	abort() // after begin, on failure
+	end() (ExportInfo, error)
+}
+
+// streamSink writes Export's format.
+type streamSink struct {
+	w  io.Writer
+	sw *stream.Writer
+}
+
+func (s *streamSink) begin(hdr *exportHeader) error {
+	header, err := json.Marshal(hdr)
+	if err != nil {
+		return err
+	}
+	s.sw, err = stream.NewWriter(s.w, stream.KindNamespace, header)
+	return err
+}
+
+func (s *streamSink) add(id []byte, v *storage.VectorView, mdJSON []byte) error {
+	return s.sw.Append(func(b []byte) []byte { return appendExportRecord(b, id, v, mdJSON) })
+}
+
+func (s *streamSink) abort() { s.sw.Abort() }
+
+func (s *streamSink) end() (ExportInfo, error) {
+	tot, err := s.sw.Close()
+	return ExportInfo{Records: tot.Items, RawBytes: tot.RawBytes, Bytes: tot.Bytes}, err
+}
+
+// exportSnapshot writes the export of ns as t sees it through sink.
+func exportSnapshot(ctx context.Context, t *storage.Txn, ns *namespace, sink exportSink) (ExportInfo, error) {
 	ix := ns.ix
 	live, err := checkLive(t, ns)
 	if err != nil {
@@ -119,20 +161,16 @@ func exportSnapshot(ctx context.Context, t *storage.Txn, ns *namespace, w io.Wri
 	if err != nil {
 		return ExportInfo{}, fmt.Errorf("%w: counters of %q: %v", ErrCorrupt, ns.name, err)
 	}
-	header, err := json.Marshal(exportHeader{
+	err = sink.begin(&exportHeader{
 		Format: int(stream.Version), Vectordb: moduleVersion(), CreatedAt: time.Now().UTC(),
 		Index: ix.name, Dimension: ix.dim, Metric: ix.metric, Namespace: ns.name, Records: int64(st.Records),
 	})
 	if err != nil {
 		return ExportInfo{}, err
 	}
-	sw, err := stream.NewWriter(w, stream.KindNamespace, header)
-	if err != nil {
-		return ExportInfo{}, err
-	}
 	cur, err := t.Cursor(storage.MetadataPrefix(ix.id, ns.id), nil)
 	if err != nil {
-		sw.Abort()
+		sink.abort()
 		return ExportInfo{}, err
 	}
 	defer cur.Close()
@@ -168,17 +206,16 @@ func exportSnapshot(ctx context.Context, t *storage.Txn, ns *namespace, w io.Wri
 				return err
 			}
 		}
-		return sw.Append(func(b []byte) []byte { return appendExportRecord(b, id, &view, mdJSON) })
+		return sink.add(id, &view, mdJSON)
 	})
 	if err == nil && int64(n) != int64(st.Records) {
 		err = fmt.Errorf("%w: namespace %q holds %d records, its counter says %d", ErrCorrupt, ns.name, n, st.Records)
 	}
 	if err != nil {
-		sw.Abort()
+		sink.abort()
 		return ExportInfo{}, err
 	}
-	tot, err := sw.Close()
-	return ExportInfo{Records: tot.Items, RawBytes: tot.RawBytes, Bytes: tot.Bytes}, err
+	return sink.end()
 }
 
 // appendExportRecord appends the export form of a record.
@@ -253,7 +290,7 @@ func openStream(r io.Reader, kind byte, hdr any) (*stream.Reader, error) {
 	return sr, nil
 }
 
-// ImportOptions tune ImportNamespace.
+// ImportOptions tune ImportNamespace and ImportNamespaceJSONL.
 type ImportOptions struct {
 	// Replace lets the import replace a namespace of the same name, which
 	// readers keep seeing whole until the import commits. Without it, the
@@ -288,6 +325,32 @@ type ImportOptions struct {
 // not metered in read or write units beyond the write units of the data
 // written. The namespace is cold afterwards.
 func (h *Index) ImportNamespace(ctx context.Context, name string, r io.Reader, opts *ImportOptions) (ExportInfo, error) {
+	return h.importNamespace(ctx, name, opts, func() (importSource, error) {
+		var hdr exportHeader
+		sr, err := openStream(r, stream.KindNamespace, &hdr)
+		if err != nil {
+			return nil, err
+		}
+		ix := h.ix
+		switch {
+		case hdr.Dimension != ix.dim:
+			err = &DimensionError{Field: "export.dimension", Want: ix.dim, Got: hdr.Dimension}
+		case hdr.Metric != ix.metric:
+			err = &MetricError{Field: "export.metric", Want: ix.metric, Got: hdr.Metric}
+		case hdr.Records < 0:
+			err = fmt.Errorf("%w: export header: %d records", ErrBadStream, hdr.Records)
+		}
+		if err != nil {
+			sr.Close()
+			return nil, err
+		}
+		return &streamSource{sr: sr, records: hdr.Records, dim: ix.dim}, nil
+	})
+}
+
+// importNamespace imports the records of the source open returns into the
+// namespace called name.
+func (h *Index) importNamespace(ctx context.Context, name string, opts *ImportOptions, open func() (importSource, error)) (ExportInfo, error) {
 	canon, err := canonicalNamespace(name)
 	if err != nil {
 		return ExportInfo{}, err
@@ -305,28 +368,19 @@ func (h *Index) ImportNamespace(ctx context.Context, name string, r io.Reader, o
 	if !o.Replace && ix.lookup(canon) != nil {
 		return ExportInfo{}, fmt.Errorf("%w: %q", ErrNamespaceExists, canon)
 	}
-	var hdr exportHeader
-	sr, err := openStream(r, stream.KindNamespace, &hdr)
+	src, err := open()
 	if err != nil {
 		return ExportInfo{}, err
 	}
-	defer sr.Close()
-	switch {
-	case hdr.Dimension != ix.dim:
-		return ExportInfo{}, &DimensionError{Field: "export.dimension", Want: ix.dim, Got: hdr.Dimension}
-	case hdr.Metric != ix.metric:
-		return ExportInfo{}, &MetricError{Field: "export.metric", Want: ix.metric, Got: hdr.Metric}
-	case hdr.Records < 0:
-		return ExportInfo{}, fmt.Errorf("%w: export header: %d records", ErrBadStream, hdr.Records)
-	}
-	im := &importer{ix: ix, quota: ix.db.opts.NamespaceQuota}
+	defer src.close()
+	im := &importer{ix: ix, quota: ix.db.opts.NamespaceQuota, dedupe: !src.sorted()}
 	if old := ix.lookup(canon); old != nil {
 		im.quota = old.effectiveQuota()
 	}
 	if err := im.stage(canon); err != nil {
 		return ExportInfo{}, err
 	}
-	info, err := im.run(ctx, sr, &hdr, &o)
+	info, err := im.run(ctx, src, &o)
 	if err != nil {
 		im.abandon()
 		return ExportInfo{}, err
@@ -334,16 +388,77 @@ func (h *Index) ImportNamespace(ctx context.Context, name string, r io.Reader, o
 	return info, nil
 }
 
+// importSource decodes the records of an import.
+type importSource interface {
+	// next returns the next record and its position (the record's
+	// index, or its line), or io.EOF after the last.
+	next() (rec Record, pos int, err error)
+	// field names the record at pos in errors, as a field prefix
+	// ("export.records[7].").
+	field(pos int) string
+	// sorted reports whether the ids come in strictly increasing order,
+	// checked by next; if not, the import checks for repeated ids.
+	sorted() bool
+	// end checks the source once next has returned io.EOF, and reports
+	// what it read.
+	end() (ExportInfo, error)
+	close()
+}
+
+// streamSource reads Export's format.
+type streamSource struct {
+	sr      *stream.Reader
+	records int64 // the header's count
+	dim     int
+	n       int
+	last    string
+}
+
+func (s *streamSource) next() (Record, int, error) {
+	item, err := s.sr.Next()
+	if err != nil {
+		return Record{}, 0, err
+	}
+	n := s.n
+	s.n++
+	rec, err := decodeExportRecord(item, s.dim)
+	if err != nil {
+		return Record{}, 0, fmt.Errorf("%w (record %d)", err, n)
+	}
+	if n > 0 && rec.ID <= s.last {
+		return Record{}, 0, fmt.Errorf("%w: record %d: id %q does not follow %q", ErrBadStream, n, rec.ID, s.last)
+	}
+	s.last = rec.ID
+	return rec, n, nil
+}
+
+func (s *streamSource) field(pos int) string { return fmt.Sprintf("export.records[%d].", pos) }
+
+func (s *streamSource) sorted() bool { return true }
+
+func (s *streamSource) end() (ExportInfo, error) {
+	tot := s.sr.Totals()
+	if tot.Items != s.records {
+		return ExportInfo{}, fmt.Errorf("%w: the header announces %d records, the stream holds %d", ErrBadStream, s.records, tot.Items)
+	}
+	return ExportInfo{Records: tot.Items, RawBytes: tot.RawBytes}, nil
+}
+
+func (s *streamSource) close() { s.sr.Close() }
+
 // importer writes one import. A writer goroutine commits each batch while
 // the next one is read and validated.
 type importer struct {
 	ix      *index
 	ns      *namespace // unpublished until commit
 	quota   Quota
+	src     importSource
+	dedupe  bool // ids may repeat: the writer checks each is new
 	records int64
 	bytes   int64
 	written uint64
 	batch   []preparedRecord
+	pos     []int // with dedupe, the position of each record of batch
 	txn     int64 // the batch's transaction bytes
 
 	pending chan importBatch // to the writer
@@ -353,6 +468,7 @@ type importer struct {
 
 type importBatch struct {
 	recs []preparedRecord
+	pos  []int
 	txn  int64
 }
 
@@ -395,32 +511,38 @@ func (im *importer) locked(fn func(*storage.Txn) error) error {
 }
 
 // run reads the records, writes them in batches and commits.
-func (im *importer) run(ctx context.Context, sr *stream.Reader, hdr *exportHeader, o *ImportOptions) (ExportInfo, error) {
+func (im *importer) run(ctx context.Context, src importSource, o *ImportOptions) (ExportInfo, error) {
+	im.src = src
 	im.startWriter()
-	err := im.read(ctx, sr)
-	// The writer must be done before the caller may drop the data.
-	if werr := im.stopWriter(); err == nil {
+	err := im.read(ctx, src)
+	if err != nil && ctx.Err() == nil {
+		// The records before the failure go to the writer too, so that
+		// the error reported is the first in the stream: a repeated id
+		// the writer would find, say, before a bad line further on.
+		im.flush()
+	}
+	// The writer must be done before the caller may drop the data. Its
+	// errors concern records read before the reader's.
+	if werr := im.stopWriter(); werr != nil {
 		err = werr
 	}
 	if err != nil {
 		return ExportInfo{}, err
 	}
-	tot := sr.Totals()
-	if tot.Items != hdr.Records {
-		return ExportInfo{}, fmt.Errorf("%w: the header announces %d records, the stream holds %d", ErrBadStream, hdr.Records, tot.Items)
+	info, err := src.end()
+	if err != nil {
+		return ExportInfo{}, err
 	}
 	if err := im.commit(o); err != nil {
 		return ExportInfo{}, err
 	}
-	return ExportInfo{Records: tot.Items, RawBytes: tot.RawBytes}, nil
+	return info, nil
 }
 
-// read reads, validates and queues every record of the stream.
-func (im *importer) read(ctx context.Context, sr *stream.Reader) error {
-	ix := im.ix
-	var last string
+// read reads, validates and queues every record of the source.
+func (im *importer) read(ctx context.Context, src importSource) error {
 	for n := 0; ; n++ {
-		item, err := sr.Next()
+		rec, pos, err := src.next()
 		if err == io.EOF {
 			break
 		}
@@ -436,19 +558,11 @@ func (im *importer) read(ctx context.Context, sr *stream.Reader) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		rec, err := decodeExportRecord(item, ix.dim)
-		if err != nil {
-			return fmt.Errorf("%w (record %d)", err, n)
-		}
-		if n > 0 && rec.ID <= last {
-			return fmt.Errorf("%w: record %d: id %q does not follow %q", ErrBadStream, n, rec.ID, last)
-		}
-		last = rec.ID
 		var p preparedRecord
-		if err := prepareRecord(&rec, ix, &p); err != nil {
-			return inField(fmt.Sprintf("export.records[%d].", n), err)
+		if err := prepareRecord(&rec, im.ix, &p); err != nil {
+			return inField(src.field(pos), err)
 		}
-		if err := im.add(p); err != nil {
+		if err := im.add(p, pos); err != nil {
 			return err
 		}
 	}
@@ -458,7 +572,7 @@ func (im *importer) read(ctx context.Context, sr *stream.Reader) error {
 
 // add queues a record, writing the batch first if the record would not
 // fit in its transaction.
-func (im *importer) add(p preparedRecord) error {
+func (im *importer) add(p preparedRecord, pos int) error {
 	cost := p.txnCost()
 	st := im.ix.db.store
 	if len(im.batch) > 0 && (im.txn+cost >= st.MaxTxnBytes()/importTxnShare || int64(2*len(im.batch)+2) >= st.MaxTxnEntries()/importTxnShare) {
@@ -471,6 +585,9 @@ func (im *importer) add(p preparedRecord) error {
 		return err
 	}
 	im.batch = append(im.batch, p)
+	if im.dedupe {
+		im.pos = append(im.pos, pos)
+	}
 	im.txn += cost
 	return nil
 }
@@ -513,8 +630,8 @@ func (im *importer) stopWriter() error {
 // flush hands the queued records to the writer.
 func (im *importer) flush() {
 	if len(im.batch) > 0 {
-		im.pending <- importBatch{recs: im.batch, txn: im.txn}
-		im.batch, im.txn = nil, 0
+		im.pending <- importBatch{recs: im.batch, pos: im.pos, txn: im.txn}
+		im.batch, im.pos, im.txn = nil, nil, 0
 	}
 }
 
@@ -526,7 +643,19 @@ func (im *importer) write(b importBatch) error {
 	}
 	return im.locked(func(t *storage.Txn) error {
 		for i := range b.recs {
-			if err := b.recs[i].put(t, ix, ns); err != nil {
+			p := &b.recs[i]
+			if im.dedupe {
+				// The transaction sees its own writes: this finds a
+				// repeat within the batch as well as in earlier ones.
+				found, err := t.Get(storage.VectorKey(ix.id, ns.id, p.id), nil)
+				if err != nil {
+					return err
+				}
+				if found {
+					return argErr(im.src.field(b.pos[i])+"id", p.id, "repeats the id of an earlier record")
+				}
+			}
+			if err := p.put(t, ix, ns); err != nil {
 				return err
 			}
 		}

@@ -13,14 +13,8 @@ import (
 func BenchmarkExport(b *testing.B) {
 	db := openDir(b, b.TempDir(), nil)
 	defer db.Close()
-	ix := mustIndex(b, db, "ix", 768, Cosine)
-	h := ix.Namespace("n")
-	r := rand.New(rand.NewPCG(1, 1))
-	recs := make([]Record, 20000)
-	for i := range recs {
-		recs[i] = Record{ID: fmt.Sprintf("rec-%d", i), Values: randVec(r, 768), Metadata: Metadata{"g": float64(i % 10)}}
-	}
-	upsertRecords(b, h, recs)
+	h := mustIndex(b, db, "ix", 768, Cosine).Namespace("n")
+	upsertRecords(b, h, benchRecords(20000, 768))
 	b.ResetTimer()
 	var raw int64
 	for b.Loop() {
@@ -38,12 +32,7 @@ func BenchmarkExport(b *testing.B) {
 func BenchmarkImport(b *testing.B) {
 	src := openMem(b)
 	h := mustIndex(b, src, "ix", 768, Cosine).Namespace("n")
-	r := rand.New(rand.NewPCG(1, 1))
-	recs := make([]Record, 20000)
-	for i := range recs {
-		recs[i] = Record{ID: fmt.Sprintf("rec-%d", i), Values: randVec(r, 768), Metadata: Metadata{"g": float64(i % 10)}}
-	}
-	upsertRecords(b, h, recs)
+	upsertRecords(b, h, benchRecords(20000, 768))
 	exp := exportBytes(b, h)
 	o := testOptions()
 	o.Durability = DurabilitySync
@@ -60,4 +49,55 @@ func BenchmarkImport(b *testing.B) {
 		raw = info.RawBytes
 	}
 	b.SetBytes(raw)
+}
+
+// BenchmarkExportJSONL exports a 5000 x 768 namespace from disk to
+// io.Discard as JSON Lines, uncompressed; MB/s are of JSON text.
+func BenchmarkExportJSONL(b *testing.B) {
+	db := openDir(b, b.TempDir(), nil)
+	defer db.Close()
+	h := mustIndex(b, db, "ix", 768, Cosine).Namespace("n")
+	upsertRecords(b, h, benchRecords(5000, 768))
+	b.ResetTimer()
+	var n int64
+	for b.Loop() {
+		info, err := h.ExportJSONL(ctx, io.Discard)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n = info.Bytes
+	}
+	b.SetBytes(n)
+}
+
+// BenchmarkImportJSONL imports 5000 x 768 records of uncompressed JSON
+// Lines into a database in memory; MB/s are of JSON text.
+func BenchmarkImportJSONL(b *testing.B) {
+	src := openMem(b)
+	h := mustIndex(b, src, "ix", 768, Cosine).Namespace("n")
+	upsertRecords(b, h, benchRecords(5000, 768))
+	lines := exportJSONL(b, h)
+	ix := mustIndex(b, openMem(b), "ix", 768, Cosine)
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if _, err := ix.ImportNamespaceJSONL(ctx, fmt.Sprint(i), bytes.NewReader(lines), nil); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		if err := ix.DeleteNamespace(ctx, fmt.Sprint(i)); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+	b.SetBytes(int64(len(lines)))
+}
+
+// benchRecords returns n records of dimension dim with a little metadata.
+func benchRecords(n, dim int) []Record {
+	r := rand.New(rand.NewPCG(1, 1))
+	recs := make([]Record, n)
+	for i := range recs {
+		recs[i] = Record{ID: fmt.Sprintf("rec-%d", i), Values: randVec(r, dim), Metadata: Metadata{"g": float64(i % 10)}}
+	}
+	return recs
 }

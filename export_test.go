@@ -281,17 +281,27 @@ func TestImportRefusesBadRecords(t *testing.T) {
 		{"metadata null", craftExport(t, 2, 1, exportItem("a", []float32{1, 2}, `null`)), ErrBadStream, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			before := snapshot(t, db)
-			_, err := ix.ImportNamespace(ctx, "n", bytes.NewReader(c.stream), nil)
-			wantErr(t, err, c.target)
-			if !strings.Contains(err.Error(), c.field) {
-				t.Fatalf("err = %v, want it to name %s", err, c.field)
-			}
-			waitDrops(t, db)
-			if after := snapshot(t, db); !reflect.DeepEqual(before, after) {
-				t.Fatal("a refused import changed the database")
-			}
+			refusedUnchanged(t, db, c.target, c.field, func() error {
+				_, err := ix.ImportNamespace(ctx, "n", bytes.NewReader(c.stream), nil)
+				return err
+			})
 		})
+	}
+}
+
+// refusedUnchanged runs an import that must fail with target, naming
+// field, and leave db as it was once the janitor has dropped its data.
+func refusedUnchanged(t *testing.T, db *DB, target error, field string, imp func() error) {
+	t.Helper()
+	before := snapshot(t, db)
+	err := imp()
+	wantErr(t, err, target)
+	if !strings.Contains(err.Error(), field) {
+		t.Fatalf("err = %v, want it to name %s", err, field)
+	}
+	waitDrops(t, db)
+	if after := snapshot(t, db); !reflect.DeepEqual(before, after) {
+		t.Fatal("a refused import changed the database")
 	}
 }
 
@@ -390,7 +400,7 @@ func TestImportInterruptedDropsAtOpen(t *testing.T) {
 		if err := prepareRecord(&rec, ix.ix, &p); err != nil {
 			t.Fatal(err)
 		}
-		if err := im.add(p); err != nil {
+		if err := im.add(p, 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -507,14 +517,26 @@ func rewriting(t *testing.T, h *Namespace, version func(int) []Record, from int,
 // FuzzImport: arbitrary bytes never panic an import, and a failed import
 // leaves the database as it was.
 func FuzzImport(f *testing.F) {
+	fuzzImport(f, exportRecords(rand.New(rand.NewPCG(6, 1)), 4, 12), (*Namespace).Export, (*Index).ImportNamespace,
+		craftExport(f, 4, 1, exportItem("a", []float32{1, 2, 3, 4}, `{"a":["x"]}`)))
+}
+
+// fuzzImport fuzzes imp with seeds: the export of recs, and extra.
+func fuzzImport(f *testing.F, recs []Record, export func(*Namespace, context.Context, io.Writer) (ExportInfo, error),
+	imp func(*Index, context.Context, string, io.Reader, *ImportOptions) (ExportInfo, error), extra ...[]byte) {
 	db := openMem(f)
 	ix := mustIndex(f, db, "ix", 4, DotProduct)
 	h := ix.Namespace("src")
-	upsertRecords(f, h, exportRecords(rand.New(rand.NewPCG(6, 1)), 4, 12))
-	f.Add(exportBytes(f, h))
-	f.Add(craftExport(f, 4, 1, exportItem("a", []float32{1, 2, 3, 4}, `{"a":["x"]}`)))
+	upsertRecords(f, h, recs)
+	var buf bytes.Buffer
+	if _, err := export(h, ctx, &buf); err != nil {
+		f.Fatal(err)
+	}
+	for _, b := range append(extra, buf.Bytes()) {
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		_, err := ix.ImportNamespace(ctx, "dst", bytes.NewReader(b), nil)
+		_, err := imp(ix, ctx, "dst", bytes.NewReader(b), nil)
 		if err != nil {
 			if !errors.Is(err, ErrBadStream) && !errors.Is(err, ErrInvalidArgument) {
 				t.Fatalf("untyped error %v", err)

@@ -88,6 +88,19 @@ func TestFaultInjection(t *testing.T) {
 			}
 			return err
 		}},
+		{"JSON Lines export and import", func(db *DB) error {
+			var buf bytes.Buffer
+			if _, err := ns(db, "t").ExportJSONL(ctx, &buf); err != nil {
+				return err
+			}
+			_, err := idx(db).ImportNamespaceJSONL(ctx, "imported", &buf, nil)
+			if err != nil {
+				for n := 1; n > 0; n, _ = db.pendingDrops() {
+					time.Sleep(time.Millisecond)
+				}
+			}
+			return err
+		}},
 		{"import replacing", func(db *DB) error {
 			var buf bytes.Buffer
 			if _, err := ns(db, "t").Export(ctx, &buf); err != nil {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // The model-based test: random operation sequences across several
@@ -428,15 +429,26 @@ func (h *modelHarness) reopen() {
 }
 
 // exportImport exports one namespace and imports it under another name,
-// replacing it or not.
+// replacing it or not, in Export's format or as JSON Lines.
 func (h *modelHarness) exportImport() {
 	from, to := h.pickName(), h.pickName()
+	jsonl := h.r.IntN(2) == 0
+	export, imp := h.ix.Namespace(from).Export, h.ix.ImportNamespace
+	if jsonl {
+		export, imp = h.ix.Namespace(from).ExportJSONL, h.ix.ImportNamespaceJSONL
+	}
 	var buf bytes.Buffer
-	info, err := h.ix.Namespace(from).Export(ctx, &buf)
+	info, err := export(ctx, &buf)
 	src := h.nsModel(from)
 	if src == nil {
 		if !errors.Is(err, ErrNamespaceNotFound) {
 			h.fatalf("exporting missing namespace %q: err = %v", from, err)
+		}
+		return
+	}
+	if jsonl && slices.ContainsFunc(slices.Collect(maps.Keys(src.recs)), func(id string) bool { return !utf8.ValidString(id) }) {
+		if !errors.Is(err, errors.ErrUnsupported) {
+			h.fatalf("JSON Lines export of an id that is not UTF-8: err = %v", err)
 		}
 		return
 	}
@@ -445,7 +457,7 @@ func (h *modelHarness) exportImport() {
 		h.fatalf("exported %d records, model %d", info.Records, len(src.recs))
 	}
 	replace := h.r.IntN(2) == 0
-	_, err = h.ix.ImportNamespace(ctx, to, &buf, &ImportOptions{Replace: replace})
+	_, err = imp(ctx, to, &buf, &ImportOptions{Replace: replace})
 	dst := h.nsModel(to)
 	if dst != nil && !replace {
 		if !errors.Is(err, ErrNamespaceExists) {

@@ -8,6 +8,12 @@
 //	vectordb export [-dir DIR] INDEX NAMESPACE FILE
 //	vectordb import [-dir DIR] [-replace] INDEX NAMESPACE FILE
 //
+// export and import choose the format by FILE's name: JSON Lines for
+// .jsonl (or .ndjson), compressed with gzip for .jsonl.gz and with zstd
+// for .jsonl.zst; vectordb's own export format (compressed, checksummed)
+// for any other. An export is written beside FILE and renamed into place
+// once complete; SIGINT or SIGTERM cancel an export or import cleanly.
+//
 // serve listens on 127.0.0.1:5080 by default. Without -key every request
 // is accepted, and it says so loudly; a key may be scoped to an index and
 // to namespaces of it. SIGINT or SIGTERM stop it gracefully: requests in
@@ -60,7 +66,10 @@ func usage() {
   vectordb namespaces [-dir DIR] INDEX
   vectordb stats [-dir DIR]
   vectordb export [-dir DIR] INDEX NAMESPACE FILE
-  vectordb import [-dir DIR] [-replace] INDEX NAMESPACE FILE`)
+  vectordb import [-dir DIR] [-replace] INDEX NAMESPACE FILE
+
+FILE ending in .jsonl or .ndjson, optionally followed by .gz or .zst: JSON Lines
+(plain, gzip, zstd); any other name: vectordb's export format.`)
 	os.Exit(2)
 }
 
@@ -192,7 +201,10 @@ func operate(cmd string, args []string) error {
 		return err
 	}
 	defer db.Close()
-	ctx := context.Background()
+	// SIGINT or SIGTERM cancel an export or import cleanly: no partial
+	// file, no namespace.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	switch cmd {
 	case "indexes":
 		ds, err := db.ListIndexes(ctx)
@@ -225,19 +237,8 @@ func operate(cmd string, args []string) error {
 		if err != nil {
 			return err
 		}
-		f, err := os.Create(rest[2])
+		info, err := exportFile(ctx, ix.Namespace(rest[1]), rest[2])
 		if err != nil {
-			return err
-		}
-		info, err := ix.Namespace(rest[1]).Export(ctx, f)
-		if err == nil {
-			err = f.Sync()
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			os.Remove(rest[2])
 			return err
 		}
 		fmt.Printf("exported %d records (%d bytes raw, %d written) to %s\n", info.Records, info.RawBytes, info.Bytes, rest[2])
@@ -246,12 +247,7 @@ func operate(cmd string, args []string) error {
 		if err != nil {
 			return err
 		}
-		f, err := os.Open(rest[2])
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		info, err := ix.ImportNamespace(ctx, rest[1], f, &vectordb.ImportOptions{Replace: *replace})
+		info, err := importFile(ctx, ix, rest[1], rest[2], &vectordb.ImportOptions{Replace: *replace})
 		if err != nil {
 			return err
 		}

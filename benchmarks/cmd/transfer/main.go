@@ -8,7 +8,8 @@
 // raw record data (ids, values, metadata), the stream's size against the
 // raw data, and the peak resident memory (anonymous, sampled every 5 ms)
 // above its level before the phase. Export runs twice: to io.Discard (its
-// own speed) and to a synced file.
+// own speed) and to a synced file. The namespace is also exported and
+// imported as zstd-compressed JSON Lines.
 //
 //	go run ./benchmarks/cmd/transfer -n 100000 -dim 768
 package main
@@ -27,6 +28,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/vectordb-go/vectordb"
 	"github.com/vectordb-go/vectordb/benchmarks/internal/cmdkit"
 	"github.com/vectordb-go/vectordb/benchmarks/internal/procstat"
@@ -103,6 +105,40 @@ func main() {
 		in, err := dix.ImportNamespace(ctx, "tenant", bufio.NewReaderSize(f, 1<<20), nil)
 		cmdkit.Check(err)
 		return in.Records, in.RawBytes, info.Bytes
+	})
+
+	// JSON Lines, zstd-compressed as the vectordb command writes .jsonl.zst.
+	// Rates count the same raw bytes as the export's, so they compare.
+	jsonPath := filepath.Join(dir, "tenant.jsonl.zst")
+	var jsonSize int64
+	phase("jsonl out", func() (int64, int64, int64) {
+		f, err := os.Create(jsonPath)
+		cmdkit.Check(err)
+		bw := bufio.NewWriterSize(f, 1<<20)
+		zw, err := zstd.NewWriter(bw)
+		cmdkit.Check(err)
+		ji, err := ix.Namespace("tenant").ExportJSONL(ctx, zw)
+		cmdkit.Check(err)
+		cmdkit.Check(zw.Close())
+		cmdkit.Check(bw.Flush())
+		cmdkit.Check(f.Sync())
+		st, err := f.Stat()
+		cmdkit.Check(err)
+		cmdkit.Check(f.Close())
+		jsonSize = st.Size()
+		fmt.Printf("         (%.1f MB of JSON text before compression)\n", float64(ji.Bytes)/1e6)
+		return ji.Records, info.RawBytes, jsonSize
+	})
+	phase("jsonl in", func() (int64, int64, int64) {
+		f, err := os.Open(jsonPath)
+		cmdkit.Check(err)
+		defer f.Close()
+		zr, err := zstd.NewReader(bufio.NewReaderSize(f, 1<<20))
+		cmdkit.Check(err)
+		defer zr.Close()
+		in, err := dix.ImportNamespaceJSONL(ctx, "tenant-jsonl", zr, nil)
+		cmdkit.Check(err)
+		return in.Records, info.RawBytes, jsonSize
 	})
 
 	bkPath := filepath.Join(dir, "db.vdbb")
