@@ -11,6 +11,13 @@
 // (403). GET /metrics serves Prometheus metrics (requests, latencies and
 // errors by route, per-namespace units, memory), to unscoped keys only;
 // GET /health answers without a key.
+//
+// Beyond Pinecone's protocol, a namespace moves over HTTP while the
+// server runs: GET /ix/{index}/namespaces/{ns}/export?format=F streams
+// its export, and POST /ix/{index}/namespaces/{ns}/import?format=F
+// creates it (with &replace=true, replaces it) from one, atomically. F is
+// native (the default: vectordb's compressed, checksummed format), jsonl,
+// jsonl.gz or jsonl.zst (JSON Lines with Pinecone's field names).
 package server
 
 import (
@@ -139,17 +146,28 @@ func (h *Handler) routes() {
 	h.mux.HandleFunc("POST /ix/{index}/namespaces", h.data(maxOtherBody, h.createNamespace))
 	h.mux.HandleFunc("GET /ix/{index}/namespaces/{ns}", h.data(0, h.describeNamespace))
 	h.mux.HandleFunc("DELETE /ix/{index}/namespaces/{ns}", h.data(0, h.deleteNamespace))
+	// Not Pinecone's: see transfer.go.
+	h.mux.HandleFunc("GET /ix/{index}/namespaces/{ns}/export", h.data(0, h.exportNamespace))
+	h.mux.HandleFunc("POST /ix/{index}/namespaces/{ns}/import", h.data(0, h.importNamespace))
 }
 
 // ServeHTTP serves a request and logs it.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	defer func() {
+		// Deferred, to count a response aborted midway (an export that
+		// failed after its first byte panics with http.ErrAbortHandler).
+		v := recover()
+		d := time.Since(start)
+		h.metrics.observe(r.Pattern, rec.status, d) // the mux sets r.Pattern
+		h.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
+			"duration", d.Round(time.Microsecond), "aborted", v != nil)
+		if v != nil {
+			panic(v)
+		}
+	}()
 	h.mux.ServeHTTP(rec, r)
-	d := time.Since(start)
-	h.metrics.observe(r.Pattern, rec.status, d) // the mux sets r.Pattern
-	h.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
-		"duration", d.Round(time.Microsecond))
 }
 
 type statusRecorder struct {
@@ -161,6 +179,10 @@ func (s *statusRecorder) WriteHeader(code int) {
 	s.status = code
 	s.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap lets http.ResponseController reach the connection's writer
+// (exports and imports lift its deadlines).
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // authenticate returns the key of the request, or nil and false. With no
 // keys configured every request passes with an unscoped key.
@@ -226,8 +248,10 @@ func classify(err error) *apiError {
 			return badRequest("Vector dimension %d does not match the dimension of the index %d", de.Got, de.Want)
 		}
 		return badRequest("%s", trim(err))
-	case errors.Is(err, vectordb.ErrInvalidArgument):
+	case errors.Is(err, vectordb.ErrInvalidArgument), errors.Is(err, vectordb.ErrBadStream):
 		return badRequest("%s", trim(err))
+	case errors.Is(err, errors.ErrUnsupported): // an export the format cannot hold
+		return badRequest("%s; format=native holds any record", trim(err))
 	case errors.Is(err, vectordb.ErrIndexNotFound), errors.Is(err, vectordb.ErrNamespaceNotFound):
 		return errorf(http.StatusNotFound, 5, "NOT_FOUND", "%s", trim(err))
 	case errors.Is(err, vectordb.ErrIndexExists), errors.Is(err, vectordb.ErrNamespaceExists):

@@ -39,19 +39,36 @@ func testServer(t *testing.T, keys ...Key) (*httptest.Server, *vectordb.DB) {
 // do sends a request and decodes the JSON answer (if any) into a map.
 func do(t *testing.T, srv *httptest.Server, key, method, path string, body any) (int, map[string]any) {
 	t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
+	var b []byte
+	switch v := body.(type) {
 	case nil:
 	case string:
-		rd = strings.NewReader(b)
+		b = []byte(v)
 	case []byte:
-		rd = bytes.NewReader(b)
+		b = v
 	default:
-		raw, err := json.Marshal(b)
-		if err != nil {
+		var err error
+		if b, err = json.Marshal(v); err != nil {
 			t.Fatal(err)
 		}
-		rd = bytes.NewReader(raw)
+	}
+	status, raw, _ := send(t, srv, key, method, path, b)
+	var out map[string]any
+	if len(bytes.TrimSpace(raw)) > 0 {
+		if err := json.Unmarshal(raw, &out); err != nil {
+			t.Fatalf("%s %s: answer is not a JSON object: %s", method, path, raw)
+		}
+	}
+	return status, out
+}
+
+// send sends a request with a raw body (none if nil) and returns the
+// status, the raw answer and its header.
+func send(t *testing.T, srv *httptest.Server, key, method, path string, body []byte) (int, []byte, http.Header) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequest(method, srv.URL+path, rd)
 	if err != nil {
@@ -69,13 +86,7 @@ func do(t *testing.T, srv *httptest.Server, key, method, path string, body any) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out map[string]any
-	if len(bytes.TrimSpace(raw)) > 0 {
-		if err := json.Unmarshal(raw, &out); err != nil {
-			t.Fatalf("%s %s: answer is not a JSON object: %s", method, path, raw)
-		}
-	}
-	return resp.StatusCode, out
+	return resp.StatusCode, raw, resp.Header
 }
 
 // want checks a status code.

@@ -18,7 +18,9 @@
 // is accepted, and it says so loudly; a key may be scoped to an index and
 // to namespaces of it. SIGINT or SIGTERM stop it gracefully: requests in
 // flight finish, then the database is closed. The operator commands open
-// the directory themselves, so they cannot run while serve holds it.
+// the directory themselves, so they cannot run while serve holds it;
+// serve offers a namespace's export and import over HTTP instead (see
+// package server).
 package main
 
 import (

@@ -101,22 +101,6 @@ func TestExportImportFiles(t *testing.T) {
 	}
 }
 
-func TestFormatOf(t *testing.T) {
-	for name, want := range map[string]fileFormat{
-		"t.vdbx":          {},
-		"t.gz":            {},
-		"t.jsonl":         {jsonl: true},
-		"T.JSONL.GZ":      {jsonl: true, compression: "gzip"},
-		"dir/t.jsonl.zst": {jsonl: true, compression: "zstd"},
-		"t.ndjson":        {jsonl: true},
-		"t.jsonl.bak":     {},
-	} {
-		if got := formatOf(name); got != want {
-			t.Errorf("formatOf(%q) = %+v, want %+v", name, got, want)
-		}
-	}
-}
-
 // TestFailedExportKeepsFile: an export that fails leaves neither a partial
 // file nor a temporary one, and a file already at the path as it was.
 func TestFailedExportKeepsFile(t *testing.T) {
