@@ -17,7 +17,10 @@
 // its export, and POST /ix/{index}/namespaces/{ns}/import?format=F
 // creates it (with &replace=true, replaces it) from one, atomically. F is
 // native (the default: vectordb's compressed, checksummed format), jsonl,
-// jsonl.gz or jsonl.zst (JSON Lines with Pinecone's field names).
+// jsonl.gz or jsonl.zst (JSON Lines with Pinecone's field names). An
+// export that fails midway aborts its response with an
+// http.ErrAbortHandler panic, which middleware must let through. Config
+// bounds how many transfers run at once and how long one may stall.
 package server
 
 import (
@@ -32,6 +35,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/vectordb-go/vectordb"
@@ -61,6 +65,13 @@ type Config struct {
 	BaseURL string
 	// Logger receives one line per request. Default: slog.Default().
 	Logger *slog.Logger
+	// MaxTransfers bounds the namespace exports and imports running at
+	// once; more get 429. Default 4.
+	MaxTransfers int
+	// TransferIdleTimeout is how long an export or import may wait on its
+	// client (to read the next bytes, or to send them) before it is cut
+	// off. Default one minute.
+	TransferIdleTimeout time.Duration
 }
 
 // Handler serves a database over HTTP. Create it with New.
@@ -73,6 +84,10 @@ type Handler struct {
 	digests        [][sha256.Size]byte // of each key's secret, compared in constant time
 	metrics        *metrics
 	metricsHandler http.Handler
+
+	maxTransfers int
+	transferIdle time.Duration
+	transfers    atomic.Int64 // exports and imports running
 }
 
 // Request body limits. An upsert's is Pinecone's (2 MB); the others are
@@ -107,6 +122,13 @@ func New(db *vectordb.DB, cfg Config) (*Handler, error) {
 	h.metricsHandler = newMetricsHandler(h.metrics)
 	if h.log == nil {
 		h.log = slog.Default()
+	}
+	h.maxTransfers, h.transferIdle = cfg.MaxTransfers, cfg.TransferIdleTimeout
+	if h.maxTransfers <= 0 {
+		h.maxTransfers = defaultMaxTransfers
+	}
+	if h.transferIdle <= 0 {
+		h.transferIdle = defaultTransferIdleTimeout
 	}
 	h.routes()
 	return h, nil
@@ -159,6 +181,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Deferred, to count a response aborted midway (an export that
 		// failed after its first byte panics with http.ErrAbortHandler).
 		v := recover()
+		if v != nil {
+			rec.status = http.StatusInternalServerError // a cut response is a failed one
+		}
 		d := time.Since(start)
 		h.metrics.observe(r.Pattern, rec.status, d) // the mux sets r.Pattern
 		h.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
@@ -250,8 +275,6 @@ func classify(err error) *apiError {
 		return badRequest("%s", trim(err))
 	case errors.Is(err, vectordb.ErrInvalidArgument), errors.Is(err, vectordb.ErrBadStream):
 		return badRequest("%s", trim(err))
-	case errors.Is(err, errors.ErrUnsupported): // an export the format cannot hold
-		return badRequest("%s; format=native holds any record", trim(err))
 	case errors.Is(err, vectordb.ErrIndexNotFound), errors.Is(err, vectordb.ErrNamespaceNotFound):
 		return errorf(http.StatusNotFound, 5, "NOT_FOUND", "%s", trim(err))
 	case errors.Is(err, vectordb.ErrIndexExists), errors.Is(err, vectordb.ErrNamespaceExists):

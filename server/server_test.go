@@ -20,15 +20,27 @@ var ctx = context.Background()
 // testServer serves an in-memory database with the given keys.
 func testServer(t *testing.T, keys ...Key) (*httptest.Server, *vectordb.DB) {
 	t.Helper()
+	return testServerWith(t, Config{Keys: keys}, nil)
+}
+
+// testServerWith serves an in-memory database with cfg (its Logger
+// silenced), after setup, if not nil, has configured the http.Server.
+func testServerWith(t *testing.T, cfg Config, setup func(*http.Server)) (*httptest.Server, *vectordb.DB) {
+	t.Helper()
 	db, err := vectordb.Open("", &vectordb.Options{InMemory: true, MemTableSize: 8 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := New(db, Config{Keys: keys, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	h, err := New(db, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
+	srv := httptest.NewUnstartedServer(h)
+	if setup != nil {
+		setup(srv.Config)
+	}
+	srv.Start()
 	t.Cleanup(func() {
 		srv.Close()
 		db.Close()

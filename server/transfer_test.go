@@ -1,14 +1,18 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vectordb-go/vectordb"
 )
@@ -112,7 +116,9 @@ func TestExportImportRoutes(t *testing.T) {
 }
 
 // TestExportAbortsMidway: an export that fails after its first bytes cuts
-// the response, so that the client cannot take it for a whole one.
+// the response, so that the client cannot take it for a whole one, in
+// every format (zstd's encoder writes from goroutines of its own: run
+// with -race), and the request counts as failed.
 func TestExportAbortsMidway(t *testing.T) {
 	srv, db := testServer(t)
 	ix, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: "docs", Dimension: 2})
@@ -120,7 +126,7 @@ func TestExportAbortsMidway(t *testing.T) {
 		t.Fatal(err)
 	}
 	var recs []vectordb.Record
-	for i := range 3000 { // far more than the export buffers before writing
+	for i := range 30000 { // far more than an export buffers, compressed or not, before writing
 		recs = append(recs, vectordb.Record{ID: fmt.Sprintf("a%05d", i), Values: []float32{1, float32(i)}})
 	}
 	recs = append(recs, vectordb.Record{ID: "b\xff", Values: []float32{1, 1}}) // JSON cannot hold it: the export fails here
@@ -129,16 +135,154 @@ func TestExportAbortsMidway(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	resp, err := srv.Client().Get(srv.URL + "/ix/docs/namespaces/t/export?format=jsonl")
+	formats := []string{"jsonl", "jsonl.gz"}
+	for range 3 { // zstd's goroutines could race the handler's exit only sometimes
+		formats = append(formats, "jsonl.zst")
+	}
+	for _, format := range formats {
+		resp, err := srv.Client().Get(srv.URL + "/ix/docs/namespaces/t/export?format=" + format)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || err == nil {
+			t.Fatalf("%s: status %d, %d bytes read, error %v: want a cut 200 response", format, resp.StatusCode, len(b), err)
+		}
+	}
+	_, metrics, _ := send(t, srv, "", "GET", "/metrics", nil)
+	if !strings.Contains(string(metrics), `vectordb_http_requests_total{code="500",route="GET /ix/{index}/namespaces/{ns}/export"} 5`) {
+		t.Fatalf("the aborted exports are not counted as failed:\n%s", metrics)
+	}
+}
+
+// TestTransferLimits: transfers outlast the server's timeouts while their
+// client keeps up, are cut off when it stalls, and are limited in number.
+func TestTransferLimits(t *testing.T) {
+	srv, db := testServerWith(t, Config{MaxTransfers: 1, TransferIdleTimeout: 500 * time.Millisecond}, func(s *http.Server) {
+		s.ReadTimeout, s.WriteTimeout = 300*time.Millisecond, 300*time.Millisecond
+	})
+	ix, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: "docs", Dimension: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 || err == nil {
-		t.Fatalf("status %d, %d bytes read, error %v: want a cut 200 response", resp.StatusCode, len(b), err)
+	// lines sends n records, pausing before each (and before the
+	// stall-th a long while), then closes w.
+	lines := func(w *io.PipeWriter, n, stall int, pause time.Duration) {
+		for i := range n {
+			time.Sleep(pause)
+			if i == stall {
+				time.Sleep(2 * time.Second)
+			}
+			if _, err := fmt.Fprintf(w, `{"id":"r%d","values":[1,%d]}`+"\n", i, i); err != nil {
+				return
+			}
+		}
+		w.Close()
 	}
-	if len(b) < 64<<10 {
-		t.Fatalf("only %d bytes arrived before the cut: the test did not reach the midway failure", len(b))
+	post := func(path string, body io.Reader) (int, string, error) {
+		req, err := http.NewRequest("POST", srv.URL+path, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			return 0, "", err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b), err
+	}
+
+	// A slow but steady import: 1.5 s, five times the server's timeouts.
+	pr, pw := io.Pipe()
+	go lines(pw, 15, -1, 100*time.Millisecond)
+	st, ans, err := post("/ix/docs/namespaces/slow/import?format=jsonl", pr)
+	if err != nil || st != 200 || !strings.Contains(ans, `"recordCount":15`) {
+		t.Fatalf("slow import: %d %s %v", st, ans, err)
+	}
+
+	// A stalled one is cut off, and leaves nothing.
+	pr, pw = io.Pipe()
+	go lines(pw, 5, 2, 0)
+	if st, ans, err := post("/ix/docs/namespaces/stalled/import?format=jsonl", pr); err == nil && st == 200 {
+		t.Fatalf("stalled import succeeded: %s", ans)
+	}
+	pr.Close()
+	if _, err := ix.DescribeNamespace(ctx, "stalled"); err == nil {
+		t.Fatal("the stalled import left a namespace")
+	}
+
+	// While one transfer runs, another gets 429.
+	pr, pw = io.Pipe()
+	done := make(chan string)
+	go func() {
+		st, ans, err := post("/ix/docs/namespaces/held/import?format=jsonl", pr)
+		done <- fmt.Sprint(st, ans, err)
+	}()
+	fmt.Fprintln(pw, `{"id":"a","values":[1,2]}`)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		st, body := do(t, srv, "", "GET", "/ix/docs/namespaces/slow/export", nil)
+		if st == 429 {
+			dataError(t, body, 8)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a second transfer was never refused: %d %v", st, body)
+		}
+	}
+	pw.Close()
+	if got := <-done; !strings.Contains(got, `"recordCount":1`) {
+		t.Fatalf("the held import: %s", got)
+	}
+	if st, body, _ := send(t, srv, "", "GET", "/ix/docs/namespaces/slow/export", nil); st != 200 || len(body) == 0 {
+		t.Fatalf("the slot was not given back: %d", st)
+	}
+}
+
+// TestTransferRefusals: requests the transfer routes refuse before
+// touching anything.
+func TestTransferRefusals(t *testing.T) {
+	srv, db := testServer(t)
+	ix, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: "docs", Dimension: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ix.Namespace("t").Upsert(ctx, []vectordb.Record{{ID: "a", Values: []float32{1, 2}}}); err != nil {
+		t.Fatal(err)
+	}
+	// An empty body would replace a namespace with nothing: refused.
+	st, body := do(t, srv, "", "POST", "/ix/docs/namespaces/t/import?format=jsonl&replace=true", []byte{})
+	want(t, "empty replacing body", st, 400, body)
+	if d, err := ix.DescribeNamespace(ctx, "t"); err != nil || d.RecordCount != 1 {
+		t.Fatalf("after the refusal: %+v, %v", d, err)
+	}
+	// Without replace, no lines are an empty namespace.
+	st, body = do(t, srv, "", "POST", "/ix/docs/namespaces/empty/import?format=jsonl", []byte{})
+	want(t, "empty new namespace", st, 200, body)
+	// HEAD would run the whole export for nothing.
+	st, _, _ = send(t, srv, "", "HEAD", "/ix/docs/namespaces/t/export", nil)
+	if st != http.StatusMethodNotAllowed {
+		t.Fatalf("HEAD: %d", st)
+	}
+	// Over HTTP/1.0 a cut plain export would look whole.
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprint(conn, "GET /ix/docs/namespaces/t/export?format=jsonl HTTP/1.0\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 400 || !strings.Contains(string(b), "HTTP/1.1") {
+		t.Fatalf("plain JSON Lines over HTTP/1.0: %d %s", resp.StatusCode, b)
+	}
+	// The empty namespace exports as no lines, with its content type.
+	st, raw, hdr := send(t, srv, "", "GET", "/ix/docs/namespaces/empty/export?format=jsonl", nil)
+	if st != 200 || len(raw) != 0 || hdr.Get("Content-Type") != "application/x-ndjson" {
+		t.Fatalf("empty export: %d %q %v", st, raw, hdr)
 	}
 }

@@ -158,7 +158,9 @@ func serve(args []string) error {
 		return err
 	}
 	// Bounded reads and idle connections: a client that stalls mid-body
-	// cannot hold a connection, or a shutdown, for long.
+	// cannot hold a connection, or a shutdown, for long. (Namespace
+	// exports and imports roll their own deadlines forward as they
+	// progress: see package server.)
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute}
 	done := make(chan error, 1)

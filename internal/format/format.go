@@ -86,6 +86,11 @@ func (f Format) NewWriter(w io.Writer) (io.WriteCloser, error) {
 	return nopWriteCloser{w}, nil
 }
 
+// MaxZstdWindow is the largest zstd window NewReader accepts: the zstd
+// command's levels up to 19 use at most 8 MiB, and only --long asks for
+// more.
+const MaxZstdWindow = 32 << 20
+
 // NewReader returns r wrapped in f's decompression. Close releases the
 // decompressor; it does not close r.
 func (f Format) NewReader(r io.Reader) (io.ReadCloser, error) {
@@ -93,7 +98,10 @@ func (f Format) NewReader(r io.Reader) (io.ReadCloser, error) {
 	case "gzip":
 		return gzip.NewReader(r)
 	case "zstd":
-		zr, err := zstd.NewReader(r)
+		// Bounded: a few bytes of input must not make the decoder take
+		// the half gigabyte its defaults allow, nor a goroutine per CPU.
+		zr, err := zstd.NewReader(r, zstd.WithDecoderMaxWindow(MaxZstdWindow),
+			zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
 		if err != nil {
 			return nil, err
 		}
