@@ -25,11 +25,13 @@ import (
 // F is native (the default: vectordb's compressed, checksummed format),
 // jsonl, jsonl.gz or jsonl.zst. A scoped key reaches only its namespaces,
 // as on every route. At most Config.MaxTransfers run at once (429 past
-// that). A transfer may take as long as it needs, but not stall: the
-// connection's deadlines roll forward by Config.TransferIdleTimeout with
-// each write of an export and each read of an import's body, so a client
-// that stops reading or sending is cut off (an export holds a storage
-// snapshot, which delays reclaiming dropped data, for as long as it runs).
+// that). A transfer may take as long as it needs, but not stall: each
+// write of an export and each read of an import's body gets
+// Config.TransferIdleTimeout, so a client that stops reading or sending is
+// cut off (an export holds a storage snapshot, which delays reclaiming
+// dropped data, for as long as it runs). Middleware around the Handler
+// must unwrap its ResponseWriter (http.ResponseController) for these
+// deadlines to reach the connection.
 
 // Defaults of the Config fields for transfers.
 const (
@@ -48,24 +50,20 @@ var contentTypes = map[string]string{
 var errTooManyTransfers = errorf(http.StatusTooManyRequests, 8, "RESOURCE_EXHAUSTED", "too many exports and imports running; retry later")
 
 // transfer takes a transfer slot, or fails with 429; release returns it.
-func (h *Handler) transfer() (release func(), err error) {
-	if h.transfers.Add(1) > int64(h.maxTransfers) {
+func (h *Handler) transfer(w http.ResponseWriter) (release func(), err error) {
+	if h.transfers.Add(1) > int64(h.maxTransfers) { // a racing request may see a spurious 429
 		h.transfers.Add(-1)
+		w.Header().Set("Retry-After", "1")
 		return nil, errTooManyTransfers
 	}
 	return func() { h.transfers.Add(-1) }, nil
 }
 
-// transferFormat reads the format parameter. Plain JSON Lines need HTTP/1.1
-// or later: over HTTP/1.0 a response's end is the connection's, so a cut
-// export would look whole, and nothing in plain lines shows the cut.
+// transferFormat reads the format parameter.
 func transferFormat(r *http.Request) (format.Format, error) {
 	ff, err := format.Parse(r.URL.Query().Get("format"))
 	if err != nil {
 		return ff, badRequest("%v", err)
-	}
-	if ff.JSONL && ff.Compression == "" && !r.ProtoAtLeast(1, 1) {
-		return ff, badRequest("format=jsonl needs HTTP/1.1 or later; use jsonl.gz or jsonl.zst, whose cuts show")
 	}
 	return ff, nil
 }
@@ -77,6 +75,7 @@ func transferFormat(r *http.Request) (format.Format, error) {
 // around the Handler must let the http.ErrAbortHandler panic through.
 func (h *Handler) exportNamespace(w http.ResponseWriter, r *http.Request, c *call) error {
 	if r.Method == http.MethodHead {
+		w.Header().Set("Allow", "GET")
 		return errorf(http.StatusMethodNotAllowed, 12, "METHOD_NOT_ALLOWED", "HEAD of an export: GET it")
 	}
 	ns, err := c.namespace(r.PathValue("ns"))
@@ -87,7 +86,12 @@ func (h *Handler) exportNamespace(w http.ResponseWriter, r *http.Request, c *cal
 	if err != nil {
 		return err
 	}
-	release, err := h.transfer()
+	if ff.JSONL && ff.Compression == "" && !r.ProtoAtLeast(1, 1) {
+		// Over HTTP/1.0 a response ends with its connection, so a cut
+		// export would look whole, and nothing in plain lines shows it.
+		return badRequest("format=jsonl needs HTTP/1.1 or later; use jsonl.gz or jsonl.zst, whose cuts show")
+	}
+	release, err := h.transfer(w)
 	if err != nil {
 		return err
 	}
@@ -97,6 +101,17 @@ func (h *Handler) exportNamespace(w http.ResponseWriter, r *http.Request, c *cal
 	if err != nil {
 		return err
 	}
+	done := false
+	defer func() {
+		if !done {
+			// Failed, or panicked: close the compressor, whose goroutines
+			// may still be writing, with its output discarded. A trailer
+			// would make the cut look whole, and nothing may reach the
+			// connection once the handler is gone.
+			lw.discard.Store(true)
+			zw.Close()
+		}
+	}()
 	if ff.JSONL {
 		_, err = ns.ExportJSONL(r.Context(), zw)
 	} else {
@@ -110,6 +125,9 @@ func (h *Handler) exportNamespace(w http.ResponseWriter, r *http.Request, c *cal
 	}
 	switch {
 	case err == nil:
+		done = true
+		// Bound the flush that follows the handler.
+		_ = lw.rc.SetWriteDeadline(time.Now().Add(lw.idle))
 		return nil
 	case !lw.started.Load():
 		if errors.Is(err, errors.ErrUnsupported) {
@@ -117,17 +135,14 @@ func (h *Handler) exportNamespace(w http.ResponseWriter, r *http.Request, c *cal
 		}
 		return err
 	}
-	// Close the compressor, whose goroutines may still be writing, with
-	// its output discarded: a trailer would make the cut look whole, and
-	// nothing may reach the connection once the handler is gone.
-	lw.discard.Store(true)
-	zw.Close()
 	h.log.Warn("export aborted", "path", r.URL.Path, "error", err)
 	panic(http.ErrAbortHandler)
 }
 
 // lazyWriter answers 200 with its content type at the first write, and
-// moves the write deadline forward before each write.
+// gives each write its own deadline, cleared after it: over HTTP/2 a
+// deadline fires even while no write waits, which would cut an export
+// whose records are slow to read from storage.
 type lazyWriter struct {
 	w           http.ResponseWriter
 	rc          *http.ResponseController
@@ -151,10 +166,13 @@ func (l *lazyWriter) Write(p []byte) (int, error) {
 		l.start()
 	}
 	_ = l.rc.SetWriteDeadline(time.Now().Add(l.idle)) // not supported: the server's own deadline stands
-	return l.w.Write(p)
+	n, err := l.w.Write(p)
+	_ = l.rc.SetWriteDeadline(time.Time{})
+	return n, err
 }
 
-// rollingReader moves the read deadline forward before each read.
+// rollingReader gives each read of the body its own deadline, cleared
+// after it (see lazyWriter).
 type rollingReader struct {
 	r    io.Reader
 	rc   *http.ResponseController
@@ -163,7 +181,9 @@ type rollingReader struct {
 
 func (rr *rollingReader) Read(p []byte) (int, error) {
 	_ = rr.rc.SetReadDeadline(time.Now().Add(rr.idle))
-	return rr.r.Read(p)
+	n, err := rr.r.Read(p)
+	_ = rr.rc.SetReadDeadline(time.Time{})
+	return n, err
 }
 
 // importNamespace creates (or, with replace=true, replaces) the namespace
@@ -183,7 +203,7 @@ func (h *Handler) importNamespace(w http.ResponseWriter, r *http.Request, c *cal
 			return badRequest("replace %q is not true or false", s)
 		}
 	}
-	release, err := h.transfer()
+	release, err := h.transfer(w)
 	if err != nil {
 		return err
 	}

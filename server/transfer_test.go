@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"reflect"
@@ -160,7 +161,7 @@ func TestExportAbortsMidway(t *testing.T) {
 // client keeps up, are cut off when it stalls, and are limited in number.
 func TestTransferLimits(t *testing.T) {
 	srv, db := testServerWith(t, Config{MaxTransfers: 1, TransferIdleTimeout: 500 * time.Millisecond}, func(s *http.Server) {
-		s.ReadTimeout, s.WriteTimeout = 300*time.Millisecond, 300*time.Millisecond
+		s.ReadTimeout, s.WriteTimeout, s.IdleTimeout = 300*time.Millisecond, 300*time.Millisecond, 10*time.Second
 	})
 	ix, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: "docs", Dimension: 2})
 	if err != nil {
@@ -291,4 +292,83 @@ func TestTransferRefusals(t *testing.T) {
 	if st != 200 || len(raw) != 0 || hdr.Get("Content-Type") != "application/x-ndjson" {
 		t.Fatalf("empty export: %d %q %v", st, raw, hdr)
 	}
+}
+
+// TestExportDeadlines: an export outlasts the server's write timeout while
+// its client keeps reading, and is cut off, freeing its slot, when the
+// client stops.
+func TestExportDeadlines(t *testing.T) {
+	srv, db := testServerWith(t, Config{MaxTransfers: 1, TransferIdleTimeout: 500 * time.Millisecond}, func(s *http.Server) {
+		s.ReadTimeout, s.WriteTimeout, s.IdleTimeout = 300*time.Millisecond, 300*time.Millisecond, 10*time.Second
+	})
+	ix, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: "docs", Dimension: 128})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 1))
+	const n = 20000 // about 28 MB of JSON Lines: more than the sockets buffer
+	for i := 0; i < n; i += 1000 {
+		var recs []vectordb.Record
+		for j := i; j < i+1000; j++ {
+			v := make([]float32, 128)
+			for k := range v {
+				v[k] = r.Float32()
+			}
+			recs = append(recs, vectordb.Record{ID: fmt.Sprintf("r%05d", j), Values: v})
+		}
+		if _, err := ix.Namespace("big").Upsert(ctx, recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := ix.Namespace("small").Upsert(ctx, []vectordb.Record{{ID: "a", Values: append(make([]float32, 127), 1)}}); err != nil {
+		t.Fatal(err)
+	}
+	get := func(path string) *http.Response {
+		resp, err := srv.Client().Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+
+	// A slow reader, a little at a time for a second or more.
+	resp := get("/ix/docs/namespaces/big/export?format=jsonl")
+	buf := make([]byte, 64<<10)
+	lines, start := 0, time.Now()
+	for {
+		k, err := resp.Body.Read(buf)
+		lines += bytes.Count(buf[:k], []byte("\n"))
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("slow read cut after %v, %d lines: %v", time.Since(start), lines, err)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	resp.Body.Close()
+	if lines != n || time.Since(start) < 300*time.Millisecond {
+		t.Fatalf("slow read: %d lines in %v", lines, time.Since(start))
+	}
+
+	// A reader that stops: the export is cut, and its slot given back.
+	resp = get("/ix/docs/namespaces/big/export?format=jsonl")
+	if _, err := io.ReadFull(resp.Body, buf); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		small := get("/ix/docs/namespaces/small/export?format=jsonl")
+		io.Copy(io.Discard, small.Body)
+		small.Body.Close()
+		if small.StatusCode == 200 {
+			break
+		}
+		if small.StatusCode != 429 || time.Now().After(deadline) {
+			t.Fatalf("while a reader stalls: %d", small.StatusCode)
+		}
+	}
+	if _, err := io.Copy(io.Discard, resp.Body); err == nil {
+		t.Fatal("the stalled export arrived whole: it was not cut off")
+	}
+	resp.Body.Close()
 }

@@ -7,6 +7,7 @@
 package format
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -87,9 +88,25 @@ func (f Format) NewWriter(w io.Writer) (io.WriteCloser, error) {
 }
 
 // MaxZstdWindow is the largest zstd window NewReader accepts: the zstd
-// command's levels up to 19 use at most 8 MiB, and only --long asks for
+// command's levels up to 19 use at most 8 MiB; --long and --ultra ask for
 // more.
 const MaxZstdWindow = 32 << 20
+
+// zstdReader names the window limit when a stream exceeds it.
+type zstdReader struct{ d *zstd.Decoder }
+
+func (z zstdReader) Read(p []byte) (int, error) {
+	n, err := z.d.Read(p)
+	if errors.Is(err, zstd.ErrWindowSizeExceeded) || errors.Is(err, zstd.ErrDecoderSizeExceeded) {
+		err = fmt.Errorf("%w: the zstd window is limited to %d MiB (compress without --long or --ultra)", err, MaxZstdWindow>>20)
+	}
+	return n, err
+}
+
+func (z zstdReader) Close() error {
+	z.d.Close()
+	return nil
+}
 
 // NewReader returns r wrapped in f's decompression. Close releases the
 // decompressor; it does not close r.
@@ -105,7 +122,7 @@ func (f Format) NewReader(r io.Reader) (io.ReadCloser, error) {
 		if err != nil {
 			return nil, err
 		}
-		return zr.IOReadCloser(), nil
+		return zstdReader{zr}, nil
 	}
 	return io.NopCloser(r), nil
 }
