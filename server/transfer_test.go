@@ -160,7 +160,7 @@ func TestExportAbortsMidway(t *testing.T) {
 // TestTransferLimits: transfers outlast the server's timeouts while their
 // client keeps up, are cut off when it stalls, and are limited in number.
 func TestTransferLimits(t *testing.T) {
-	srv, db := testServerWith(t, Config{MaxTransfers: 1, TransferIdleTimeout: 500 * time.Millisecond}, func(s *http.Server) {
+	srv, db := testServerWith(t, Config{MaxTransfers: 1, TransferIdleTimeout: time.Second}, func(s *http.Server) {
 		s.ReadTimeout, s.WriteTimeout, s.IdleTimeout = 300*time.Millisecond, 300*time.Millisecond, 10*time.Second
 	})
 	ix, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: "docs", Dimension: 2})
@@ -173,7 +173,7 @@ func TestTransferLimits(t *testing.T) {
 		for i := range n {
 			time.Sleep(pause)
 			if i == stall {
-				time.Sleep(2 * time.Second)
+				time.Sleep(3 * time.Second)
 			}
 			if _, err := fmt.Fprintf(w, `{"id":"r%d","values":[1,%d]}`+"\n", i, i); err != nil {
 				return
@@ -214,16 +214,34 @@ func TestTransferLimits(t *testing.T) {
 		t.Fatal("the stalled import left a namespace")
 	}
 
-	// While one transfer runs, another gets 429.
-	pr, pw = io.Pipe()
-	done := make(chan string)
-	go func() {
-		st, ans, err := post("/ix/docs/namespaces/held/import?format=jsonl", pr)
-		done <- fmt.Sprint(st, ans, err)
-	}()
-	fmt.Fprintln(pw, `{"id":"a","values":[1,2]}`)
-	// Until the held import has its slot, the export may run (and answer
-	// the export's bytes): retry until it is refused.
+	// While one transfer runs (its client sending a line every 100 ms,
+	// well within the idle timeout), another gets 429.
+	hold := func() (done chan string, stop chan struct{}) {
+		pr, pw := io.Pipe()
+		done, stop = make(chan string, 1), make(chan struct{})
+		go func() {
+			st, ans, err := post("/ix/docs/namespaces/held/import?format=jsonl", pr)
+			done <- fmt.Sprintf("%d %s %v", st, ans, err)
+			pr.Close()
+		}()
+		go func() {
+			for i := 0; ; i++ {
+				if _, err := fmt.Fprintf(pw, `{"id":"h%d","values":[1,2]}`+"\n", i); err != nil {
+					return
+				}
+				select {
+				case <-stop:
+					pw.Close()
+					return
+				case <-time.After(100 * time.Millisecond):
+				}
+			}
+		}()
+		return done, stop
+	}
+	done, stop := hold()
+	// The held import and the test's exports race for the one slot:
+	// retry whichever lost until the export is the one refused.
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		st, raw, _ := send(t, srv, "", "GET", "/ix/docs/namespaces/slow/export", nil)
 		if st == 429 {
@@ -234,12 +252,21 @@ func TestTransferLimits(t *testing.T) {
 			dataError(t, body, 8)
 			break
 		}
+		select {
+		case got := <-done:
+			if !strings.HasPrefix(got, "429 ") {
+				t.Fatalf("the held import ended early: %s", got)
+			}
+			close(stop)
+			done, stop = hold()
+		default:
+		}
 		if st != 200 || time.Now().After(deadline) {
 			t.Fatalf("a second transfer was never refused: %d %q", st, raw)
 		}
 	}
-	pw.Close()
-	if got := <-done; !strings.Contains(got, `"recordCount":1`) {
+	close(stop)
+	if got := <-done; !strings.HasPrefix(got, "200 ") {
 		t.Fatalf("the held import: %s", got)
 	}
 	if st, body, _ := send(t, srv, "", "GET", "/ix/docs/namespaces/slow/export", nil); st != 200 || len(body) == 0 {
@@ -298,7 +325,7 @@ func TestTransferRefusals(t *testing.T) {
 // its client keeps reading, and is cut off, freeing its slot, when the
 // client stops.
 func TestExportDeadlines(t *testing.T) {
-	srv, db := testServerWith(t, Config{MaxTransfers: 1, TransferIdleTimeout: 500 * time.Millisecond}, func(s *http.Server) {
+	srv, db := testServerWith(t, Config{MaxTransfers: 1, TransferIdleTimeout: time.Second}, func(s *http.Server) {
 		s.ReadTimeout, s.WriteTimeout, s.IdleTimeout = 300*time.Millisecond, 300*time.Millisecond, 10*time.Second
 	})
 	ix, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: "docs", Dimension: 128})
