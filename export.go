@@ -373,14 +373,14 @@ func (h *Index) importNamespace(ctx context.Context, name string, opts *ImportOp
 		return ExportInfo{}, err
 	}
 	defer src.close()
-	im := &importer{ix: ix, quota: ix.db.opts.NamespaceQuota, dedupe: !src.sorted()}
+	im := &importer{ix: ix, quota: ix.db.opts.NamespaceQuota, src: src}
 	if old := ix.lookup(canon); old != nil {
 		im.quota = old.effectiveQuota()
 	}
 	if err := im.stage(canon); err != nil {
 		return ExportInfo{}, err
 	}
-	info, err := im.run(ctx, src, &o)
+	info, err := im.run(ctx, &o)
 	if err != nil {
 		im.abandon()
 		return ExportInfo{}, err
@@ -453,7 +453,6 @@ type importer struct {
 	ns      *namespace // unpublished until commit
 	quota   Quota
 	src     importSource
-	dedupe  bool // ids may repeat: the writer checks each is new
 	records int64
 	bytes   int64
 	written uint64
@@ -465,6 +464,10 @@ type importer struct {
 	done    chan error       // the writer's first error, once pending is closed
 	failed  atomic.Bool      // the writer has failed: stop reading
 }
+
+// dedupe reports whether ids may repeat, so that the writer checks each
+// is new.
+func (im *importer) dedupe() bool { return !im.src.sorted() }
 
 type importBatch struct {
 	recs []preparedRecord
@@ -511,8 +514,8 @@ func (im *importer) locked(fn func(*storage.Txn) error) error {
 }
 
 // run reads the records, writes them in batches and commits.
-func (im *importer) run(ctx context.Context, src importSource, o *ImportOptions) (ExportInfo, error) {
-	im.src = src
+func (im *importer) run(ctx context.Context, o *ImportOptions) (ExportInfo, error) {
+	src := im.src
 	im.startWriter()
 	err := im.read(ctx, src)
 	if err != nil && ctx.Err() == nil {
@@ -585,7 +588,7 @@ func (im *importer) add(p preparedRecord, pos int) error {
 		return err
 	}
 	im.batch = append(im.batch, p)
-	if im.dedupe {
+	if im.dedupe() {
 		im.pos = append(im.pos, pos)
 	}
 	im.txn += cost
@@ -644,7 +647,7 @@ func (im *importer) write(b importBatch) error {
 	return im.locked(func(t *storage.Txn) error {
 		for i := range b.recs {
 			p := &b.recs[i]
-			if im.dedupe {
+			if im.dedupe() {
 				// The transaction sees its own writes: this finds a
 				// repeat within the batch as well as in earlier ones.
 				found, err := t.Get(storage.VectorKey(ix.id, ns.id, p.id), nil)

@@ -87,15 +87,22 @@ func sameRecords(t testing.TB, got, want map[string]Record) {
 
 func exportBytes(t testing.TB, h *Namespace) []byte {
 	t.Helper()
+	b, _ := exportWith(t, h.Export)
+	return b
+}
+
+// exportWith runs an export into memory and checks the bytes it reports.
+func exportWith(t testing.TB, export func(context.Context, io.Writer) (ExportInfo, error)) ([]byte, ExportInfo) {
+	t.Helper()
 	var buf bytes.Buffer
-	info, err := h.Export(ctx, &buf)
+	info, err := export(ctx, &buf)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if info.Bytes != int64(buf.Len()) {
-		t.Fatalf("Export reported %d bytes, wrote %d", info.Bytes, buf.Len())
+		t.Fatalf("export reported %d bytes, wrote %d", info.Bytes, buf.Len())
 	}
-	return buf.Bytes()
+	return buf.Bytes(), info
 }
 
 func TestExportImportRoundTrip(t *testing.T) {
@@ -390,7 +397,7 @@ func TestImportInterruptedDropsAtOpen(t *testing.T) {
 	ix := mustIndex(t, db, "ix", 8, DotProduct)
 	// An import that stages and writes its records, then stops (the
 	// process dies) before its last transaction.
-	im := &importer{ix: ix.ix}
+	im := &importer{ix: ix.ix, src: &streamSource{}}
 	if err := im.stage("dst"); err != nil {
 		t.Fatal(err)
 	}

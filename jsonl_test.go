@@ -30,15 +30,11 @@ func jsonlRecords(r *rand.Rand, dim, n int) []Record {
 
 func exportJSONL(t testing.TB, h *Namespace) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	info, err := h.ExportJSONL(ctx, &buf)
-	if err != nil {
-		t.Fatal(err)
+	b, info := exportWith(t, h.ExportJSONL)
+	if info.RawBytes != info.Bytes {
+		t.Fatalf("ExportJSONL reported %+v: raw and written bytes differ", info)
 	}
-	if info.Bytes != int64(buf.Len()) || info.RawBytes != info.Bytes {
-		t.Fatalf("ExportJSONL reported %+v, wrote %d bytes", info, buf.Len())
-	}
-	return buf.Bytes()
+	return b
 }
 
 func TestJSONLRoundTrip(t *testing.T) {
