@@ -181,12 +181,16 @@ func TestTransferLimits(t *testing.T) {
 		}
 		w.Close()
 	}
+	// Each streamed POST on a connection of its own: a body cut off or
+	// refused unread leaves its connection closed by the server, and a
+	// streamed body cannot be resent on another.
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	post := func(path string, body io.Reader) (int, string, error) {
 		req, err := http.NewRequest("POST", srv.URL+path, body)
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp, err := srv.Client().Do(req)
+		resp, err := client.Do(req)
 		if err != nil {
 			return 0, "", err
 		}
