@@ -1,15 +1,16 @@
 package vectordb
 
 import (
-	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"math"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/vectordb-go/vectordb/internal/jsoncheck"
 )
 
 // Filter is a metadata filter in Pinecone's JSON object form, as a Go map:
@@ -40,28 +41,47 @@ import (
 // operand of $eq or $ne, a non-array for $in or $nin, nested objects that
 // are not operators, and operand types an operator does not take.
 //
+// A filter nests at most MaxFilterDepth levels of objects and arrays and
+// holds at most MaxFilterNodes values; past either it is refused before
+// anything proportional to its size is built.
+//
 // Values may be any Go string, bool, integer or float type (named types
 // too), json.Number, slices of those, and nested Filter, Metadata or
 // map[string]any values.
 type Filter map[string]any
 
-// MaxFilterValues is the most values $in or $nin takes.
-const MaxFilterValues = 10000
+// Limits on a filter's size, checked before anything is built from it,
+// so that a hostile filter costs no more than a few allocations and the
+// time it takes to read up to the limit (compiling is linear in the
+// filter's size). MaxFilterValues is Pinecone's limit on $in and $nin;
+// the other two are vectordb's, far above what a real filter needs.
+const (
+	// MaxFilterValues is the most values $in or $nin takes.
+	MaxFilterValues = 10000
+	// MaxFilterDepth is how deeply a filter's objects and arrays may
+	// nest: the filter object is at depth 1, so {"$and": [{"a": {"$in":
+	// [1]}}]} reaches depth 5 (object, array, object, object, array).
+	MaxFilterDepth = 32
+	// MaxFilterNodes is the most values a filter holds in all: every
+	// object, array, string, number and boolean counts one (keys do not).
+	// A full $in list fits three times over.
+	MaxFilterNodes = 30000
+)
 
 // ParseFilter parses and validates a filter written as a JSON object.
+// Besides the rules of [Filter], the text must be valid UTF-8, with no
+// lone surrogate escape and no repeated key in an object, and it must
+// stay within MaxFilterDepth and MaxFilterNodes: these are checked in
+// one pass over the bytes before anything is decoded. Errors are
+// *ArgumentError values naming the path.
 func ParseFilter(data []byte) (Filter, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, argErrf("filter", nil, "not valid JSON: %v", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, argErr("filter", nil, "trailing data after the JSON object")
-	}
-	obj, ok := v.(map[string]any)
-	if !ok {
-		return nil, argErr("filter", nil, "must be a JSON object")
+	obj, err := jsoncheck.DecodeObject("filter", data, jsoncheck.Limits{MaxDepth: MaxFilterDepth, MaxValues: MaxFilterNodes})
+	if err != nil {
+		var je *jsoncheck.Error
+		if errors.As(err, &je) {
+			return nil, &ArgumentError{Field: je.Path, Reason: je.Reason}
+		}
+		return nil, argErrf("filter", nil, "%v", err)
 	}
 	f := Filter(obj)
 	if _, err := compileFilter(f); err != nil {
@@ -245,13 +265,61 @@ func (n *fnode) String() string {
 }
 
 // compileFilter validates f and compiles it. A nil or empty filter is the
-// caller's to handle: compileFilter rejects it.
+// caller's to handle: compileFilter rejects it. Its cost is linear in the
+// filter's size, which MaxFilterDepth and MaxFilterNodes bound before
+// any container's elements are read.
 func compileFilter(f Filter) (*fnode, error) {
-	return compileObject("filter", f)
+	c := compiler{}
+	return c.object(&fpath{key: "filter"}, 1, f)
 }
 
-func filterErr(path string, format string, args ...any) error {
-	return &ArgumentError{Field: path, Reason: fmt.Sprintf(format, args...)}
+// fpath is where a compiler is in the filter, as a chain of steps from
+// the root: an error renders it (filter.$and[1].year), nothing else
+// does, so that compiling costs no string per level.
+type fpath struct {
+	parent *fpath
+	key    string // a key step, or the root's name
+	index  int    // an index step, when key is ""
+}
+
+func (p *fpath) child(key string) *fpath { return &fpath{parent: p, key: key} }
+func (p *fpath) elem(index int) *fpath   { return &fpath{parent: p, index: index} }
+func (p *fpath) String() string          { return string(p.append(nil)) }
+func (p *fpath) append(b []byte) []byte {
+	if p.parent != nil {
+		b = p.parent.append(b)
+		if p.key == "" {
+			return append(strconv.AppendInt(append(b, '['), int64(p.index), 10), ']')
+		}
+		b = append(b, '.')
+	}
+	return append(b, p.key...)
+}
+
+func filterErr(p *fpath, format string, args ...any) error {
+	return &ArgumentError{Field: p.String(), Reason: fmt.Sprintf(format, args...)}
+}
+
+// compiler compiles one filter and counts its size against the limits.
+type compiler struct {
+	nodes int // values seen, as MaxFilterNodes counts them
+}
+
+// count adds n values, and enter checks a container's depth: both before
+// the container's elements are read or copied.
+func (c *compiler) count(p *fpath, n int) error {
+	c.nodes += n
+	if c.nodes > MaxFilterNodes {
+		return filterErr(p, "the filter holds more than %d values", MaxFilterNodes)
+	}
+	return nil
+}
+
+func (c *compiler) enter(p *fpath, depth int) error {
+	if depth > MaxFilterDepth {
+		return filterErr(p, "the filter is nested more than %d levels deep", MaxFilterDepth)
+	}
+	return nil
 }
 
 // asObject returns v as a filter object, if it is one.
@@ -267,8 +335,24 @@ func asObject(v any) (map[string]any, bool) {
 	return nil, false
 }
 
+// arrayLen returns the length of v if it is a slice or array (and not a
+// string), without copying it.
+func arrayLen(v any) (int, bool) {
+	switch a := v.(type) {
+	case []any:
+		return len(a), true
+	case []string:
+		return len(a), true
+	}
+	rv := reflect.ValueOf(v)
+	if !rv.IsValid() || (rv.Kind() != reflect.Slice && rv.Kind() != reflect.Array) {
+		return 0, false
+	}
+	return rv.Len(), true
+}
+
 // asArray returns the elements of v if it is a slice or array (and not a
-// string).
+// string). Callers check arrayLen against the limits first: it copies.
 func asArray(v any) ([]any, bool) {
 	if a, ok := v.([]any); ok {
 		return a, true
@@ -337,7 +421,7 @@ func describe(v any) string {
 	if _, ok := asObject(v); ok {
 		return "an object"
 	}
-	if _, ok := asArray(v); ok {
+	if _, ok := arrayLen(v); ok {
 		return "an array"
 	}
 	if sc, ok := asScalar(v); ok {
@@ -346,10 +430,19 @@ func describe(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
-// compileObject compiles a filter object: the AND of its entries.
-func compileObject(path string, obj map[string]any) (*fnode, error) {
+// object compiles a filter object at depth: the AND of its entries.
+func (c *compiler) object(p *fpath, depth int, obj map[string]any) (*fnode, error) {
+	if err := c.enter(p, depth); err != nil {
+		return nil, err
+	}
+	if err := c.count(p, 1); err != nil {
+		return nil, err
+	}
 	if len(obj) == 0 {
-		return nil, filterErr(path, "an empty filter object is not allowed")
+		return nil, filterErr(p, "an empty filter object is not allowed")
+	}
+	if len(obj) > MaxFilterNodes-c.nodes { // each entry holds a value at least
+		return nil, filterErr(p, "the filter holds more than %d values", MaxFilterNodes)
 	}
 	keys := make([]string, 0, len(obj))
 	for k := range obj {
@@ -359,35 +452,43 @@ func compileObject(path string, obj map[string]any) (*fnode, error) {
 	var kids []*fnode
 	for _, key := range keys {
 		v := obj[key]
-		sub := path + "." + key
+		sub := p.child(key)
 		switch key {
 		case "$and", "$or":
-			arr, ok := asArray(v)
-			if !ok || len(arr) == 0 {
+			n, ok := arrayLen(v)
+			if !ok || n == 0 {
 				return nil, filterErr(sub, "%s needs a non-empty array of filter objects, got %s", key, describe(v))
 			}
-			n := &fnode{op: opAnd}
+			if err := c.enter(sub, depth+1); err != nil {
+				return nil, err
+			}
+			if err := c.count(sub, 1+n); err != nil { // the array and, at least, its elements
+				return nil, err
+			}
+			c.nodes -= n // each element counts itself as it compiles
+			arr, _ := asArray(v)
+			node := &fnode{op: opAnd, kids: make([]*fnode, 0, n)}
 			if key == "$or" {
-				n.op = opOr
+				node.op = opOr
 			}
 			for i, e := range arr {
 				o, ok := asObject(e)
 				if !ok {
-					return nil, filterErr(fmt.Sprintf("%s[%d]", sub, i), "%s needs filter objects, got %s", key, describe(e))
+					return nil, filterErr(sub.elem(i), "%s needs filter objects, got %s", key, describe(e))
 				}
-				k, err := compileObject(fmt.Sprintf("%s[%d]", sub, i), o)
+				k, err := c.object(sub.elem(i), depth+2, o)
 				if err != nil {
 					return nil, err
 				}
-				n.kids = append(n.kids, k)
+				node.kids = append(node.kids, k)
 			}
-			kids = append(kids, n)
+			kids = append(kids, node)
 		case "$not":
 			o, ok := asObject(v)
 			if !ok {
 				return nil, filterErr(sub, "$not needs a filter object, got %s", describe(v))
 			}
-			k, err := compileObject(sub, o)
+			k, err := c.object(sub, depth+1, o)
 			if err != nil {
 				return nil, err
 			}
@@ -402,7 +503,7 @@ func compileObject(path string, obj map[string]any) (*fnode, error) {
 				}
 				return nil, filterErr(sub, "unknown operator %s", key)
 			}
-			n, err := compileField(sub, key, v)
+			n, err := c.field(sub, depth+1, key, v)
 			if err != nil {
 				return nil, err
 			}
@@ -415,14 +516,23 @@ func compileObject(path string, obj map[string]any) (*fnode, error) {
 	return &fnode{op: opAnd, kids: kids}, nil
 }
 
-// compileField compiles the conditions on one field.
-func compileField(path, field string, v any) ([]*fnode, error) {
+// field compiles the conditions on one field, whose value v is at depth.
+func (c *compiler) field(p *fpath, depth int, field string, v any) ([]*fnode, error) {
 	if v == nil {
-		return nil, filterErr(path, "null is not a filter value")
+		return nil, filterErr(p, "null is not a filter value")
 	}
 	if o, ok := asObject(v); ok {
+		if err := c.enter(p, depth); err != nil {
+			return nil, err
+		}
+		if err := c.count(p, 1); err != nil {
+			return nil, err
+		}
 		if len(o) == 0 {
-			return nil, filterErr(path, "an empty operator object is not allowed")
+			return nil, filterErr(p, "an empty operator object is not allowed")
+		}
+		if len(o) > len(opNames) {
+			return nil, filterErr(p, "%d operators on one field, more than the %d there are", len(o), len(opNames))
 		}
 		ops := make([]string, 0, len(o))
 		for k := range o {
@@ -434,7 +544,7 @@ func compileField(path, field string, v any) ([]*fnode, error) {
 			rng *fnode
 		)
 		for _, op := range ops {
-			n, err := compileOp(path, field, op, o[op])
+			n, err := c.op(p, depth+1, field, op, o[op])
 			if err != nil {
 				return nil, err
 			}
@@ -449,42 +559,46 @@ func compileField(path, field string, v any) ([]*fnode, error) {
 		}
 		return out, nil
 	}
-	if _, ok := asArray(v); ok {
-		return nil, filterErr(path, "an array is not a value to compare with; use $in")
+	if _, ok := arrayLen(v); ok {
+		return nil, filterErr(p, "an array is not a value to compare with; use $in")
 	}
 	sc, ok := asScalar(v)
 	if !ok {
-		return nil, filterErr(path, "%s is not a string, number or boolean", describe(v))
+		return nil, filterErr(p, "%s is not a string, number or boolean", describe(v))
+	}
+	if err := c.count(p, 1); err != nil {
+		return nil, err
 	}
 	return []*fnode{{op: opEq, field: field, val: sc}}, nil
 }
 
-func compileOp(path, field, name string, operand any) (*fnode, error) {
+// op compiles one operator of a field; its operand is at depth.
+func (c *compiler) op(p *fpath, depth int, field, name string, operand any) (*fnode, error) {
 	op, known := opNames[name]
 	if !known {
 		switch {
 		case name == "$and" || name == "$or" || name == "$not":
-			return nil, filterErr(path, "%s applies to filter objects, not inside a field", name)
+			return nil, filterErr(p, "%s applies to filter objects, not inside a field", name)
 		case strings.HasPrefix(name, "$"):
-			return nil, filterErr(path, "unknown operator %s", name)
+			return nil, filterErr(p, "unknown operator %s", name)
 		}
-		return nil, filterErr(path, "nested metadata objects are not supported (key %q)", name)
+		return nil, filterErr(p, "nested metadata objects are not supported (key %q)", name)
 	}
 	n := &fnode{op: op, field: field}
 	switch op {
 	case opEq, opNe:
-		if _, isArr := asArray(operand); isArr {
-			return nil, filterErr(path, "%s takes one value, not an array; use $in or $nin", name)
+		if _, isArr := arrayLen(operand); isArr {
+			return nil, filterErr(p, "%s takes one value, not an array; use $in or $nin", name)
 		}
 		sc, ok := asScalar(operand)
 		if !ok {
-			return nil, filterErr(path, "%s needs a string, number or boolean, got %s", name, describe(operand))
+			return nil, filterErr(p, "%s needs a string, number or boolean, got %s", name, describe(operand))
 		}
 		n.val = sc
 	case opGt, opGte, opLt, opLte:
 		sc, ok := asScalar(operand)
 		if !ok || sc.kind != 'n' {
-			return nil, filterErr(path, "%s needs a number, got %s", name, describe(operand))
+			return nil, filterErr(p, "%s needs a number, got %s", name, describe(operand))
 		}
 		n.op = opRange
 		switch op {
@@ -494,6 +608,19 @@ func compileOp(path, field, name string, operand any) (*fnode, error) {
 			n.rng = numRange{hi: sc.n, hasHi: true, hiIncl: op == opLte}
 		}
 	case opIn, opNin:
+		size, ok := arrayLen(operand)
+		if !ok {
+			return nil, filterErr(p, "%s needs an array, got %s", name, describe(operand))
+		}
+		if size > MaxFilterValues {
+			return nil, filterErr(p, "%s has %d values, more than %d", name, size, MaxFilterValues)
+		}
+		if err := c.enter(p, depth); err != nil {
+			return nil, err
+		}
+		if err := c.count(p, 1+size); err != nil {
+			return nil, err
+		}
 		var vals []fvalue
 		if strs, ok := operand.([]string); ok { // the common case, without boxing
 			vals = make([]fvalue, len(strs))
@@ -501,21 +628,15 @@ func compileOp(path, field, name string, operand any) (*fnode, error) {
 				vals[i] = fvalue{kind: 's', s: s}
 			}
 		} else {
-			arr, ok := asArray(operand)
-			if !ok {
-				return nil, filterErr(path, "%s needs an array, got %s", name, describe(operand))
-			}
+			arr, _ := asArray(operand)
 			vals = make([]fvalue, len(arr))
 			for i, e := range arr {
 				sc, ok := asScalar(e)
 				if !ok || sc.kind == 'b' {
-					return nil, filterErr(fmt.Sprintf("%s.%s[%d]", path, name, i), "%s takes strings and numbers, got %s", name, describe(e))
+					return nil, filterErr(p.child(name).elem(i), "%s takes strings and numbers, got %s", name, describe(e))
 				}
 				vals[i] = sc
 			}
-		}
-		if len(vals) > MaxFilterValues {
-			return nil, filterErr(path, "%s has %d values, more than %d", name, len(vals), MaxFilterValues)
 		}
 		seen := make(map[fkey]bool, len(vals))
 		for _, v := range vals {
@@ -524,12 +645,16 @@ func compileOp(path, field, name string, operand any) (*fnode, error) {
 				n.set = append(n.set, v)
 			}
 		}
+		return n, nil
 	case opExists:
 		b, ok := operand.(bool)
 		if !ok {
-			return nil, filterErr(path, "$exists needs true or false, got %s", describe(operand))
+			return nil, filterErr(p, "$exists needs true or false, got %s", describe(operand))
 		}
 		n.exists = b
+	}
+	if err := c.count(p, 1); err != nil {
+		return nil, err
 	}
 	return n, nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -53,8 +54,12 @@ func TestFilterInvalid(t *testing.T) {
 		{`{}`, `filter`, `empty filter object`},
 		{`[]`, `filter`, `must be a JSON object`},
 		{`"x"`, `filter`, `must be a JSON object`},
-		{`{"a": 1`, `filter`, `not valid JSON`},
-		{`{"a": 1} {"b": 2}`, `filter`, `trailing data`},
+		{`{"a": 1`, `filter.a`, `unexpected end of input`},
+		{`{"a": 1} {"b": 2}`, `filter`, `data after the JSON value`},
+		{"{\"a\": \"\xff\"}", `filter.a`, `invalid UTF-8`},
+		{`{"a": "\ud800"}`, `filter.a`, `lone UTF-16 surrogate`},
+		{`{"a": 1, "a": 2}`, `filter`, `the key a appears twice`},
+		{strings.Repeat(`{"$not": `, 40) + `{"a": 1}` + strings.Repeat(`}`, 40), `filter` + strings.Repeat(`.$not`, MaxFilterDepth), `nested more than 32 levels`},
 		{`{"$eq": 5}`, `filter.$eq`, `must apply to a field`},
 		{`{"$gt": 5}`, `filter.$gt`, `must apply to a field`},
 		{`{"$foo": 5}`, `filter.$foo`, `unknown operator $foo`},
@@ -451,4 +456,148 @@ func FuzzParseFilter(f *testing.F) {
 			t.Fatalf("meaning changed: %s became %s", n1, n2)
 		}
 	})
+}
+
+// hostileFilters are a filter nested 10,000 deep and one with a million
+// clauses, as JSON and as Go values.
+func hostileFilters() map[string]struct {
+	json []byte
+	goF  Filter
+} {
+	deepGo := Filter{"a": 1}
+	for range 10000 {
+		deepGo = Filter{"$not": deepGo}
+	}
+	clauses := make([]any, 1_000_000)
+	for i := range clauses {
+		clauses[i] = Filter{"a": i}
+	}
+	return map[string]struct {
+		json []byte
+		goF  Filter
+	}{
+		"deep": {[]byte(strings.Repeat(`{"$not":`, 10000) + `{"a":1}` + strings.Repeat(`}`, 10000)), deepGo},
+		"wide": {[]byte(`{"$or":[` + strings.Repeat(`{"a":1},`, 999_999) + `{"a":1}]}`), Filter{"$or": clauses}},
+	}
+}
+
+// TestFilterLimits: a filter past MaxFilterDepth or MaxFilterNodes is
+// refused, as JSON and as a Go value, with an error naming the limit,
+// before anything proportional to its size is allocated; filters at the
+// limits are accepted, the same way in both forms.
+func TestFilterLimits(t *testing.T) {
+	for name, h := range hostileFilters() {
+		for form, parse := range map[string]func() error{
+			"json": func() error { _, err := ParseFilter(h.json); return err },
+			"go":   func() error { _, err := compileFilter(h.goF); return err },
+		} {
+			var err error
+			alloc := allocatedBy(func() { err = parse() })
+			var ae *ArgumentError
+			if !errors.As(err, &ae) || !strings.Contains(ae.Reason, "more than") {
+				t.Errorf("%s/%s: %v, want an *ArgumentError naming a limit", name, form, err)
+				continue
+			}
+			if alloc > 1<<20 {
+				t.Errorf("%s/%s: refusing allocated %d bytes, want under 1 MiB", name, form, alloc)
+			}
+		}
+	}
+
+	nested := func(nots int) string {
+		return strings.Repeat(`{"$not":`, nots) + `{"a":1}` + strings.Repeat(`}`, nots)
+	}
+	// 20,007 values plus the third list: 1 root, and per field its
+	// operator object, its array and the values.
+	sized := func(third int) string {
+		vals := func(n int) string {
+			s := make([]string, n)
+			for i := range s {
+				s[i] = strconv.Itoa(i)
+			}
+			return "[" + strings.Join(s, ",") + "]"
+		}
+		return `{"a":{"$in":` + vals(MaxFilterValues) + `},"b":{"$nin":` + vals(MaxFilterValues) + `},"c":{"$in":` + vals(third) + `}}`
+	}
+	for _, c := range []struct {
+		in     string
+		reason string // "" if accepted
+	}{
+		{nested(MaxFilterDepth - 1), ""},
+		{nested(MaxFilterDepth), "nested more than 32 levels"},
+		{`{"$and":[{"$or":[{"a":{"$in":[1]}}]}]}`, ""},
+		{sized(MaxFilterNodes - 20007), ""},
+		{sized(MaxFilterNodes - 20006), "more than 30000 values"},
+	} {
+		for form, parse := range map[string]func() error{
+			"json": func() error { _, err := ParseFilter([]byte(c.in)); return err },
+			"go": func() error {
+				var f Filter
+				if err := json.Unmarshal([]byte(c.in), &f); err != nil {
+					t.Fatal(err)
+				}
+				_, err := compileFilter(f)
+				return err
+			},
+		} {
+			err := parse()
+			if c.reason == "" && err != nil || c.reason != "" && (err == nil || !strings.Contains(err.Error(), c.reason)) {
+				t.Errorf("%s (%d bytes) as %s: %v, want %q", c.in[:min(len(c.in), 40)], len(c.in), form, err, c.reason)
+			}
+		}
+	}
+}
+
+// TestHostileFiltersThroughAPI: every operation that takes a filter
+// refuses the hostile ones with an *ArgumentError, allocating little, and
+// changes nothing.
+func TestHostileFiltersThroughAPI(t *testing.T) {
+	db := openMem(t)
+	ix, err := db.CreateIndex(ctx, IndexSpec{Name: "h", Dimension: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := ix.Namespace("t1")
+	if _, err := ns.Upsert(ctx, []Record{{ID: "a", Values: []float32{1, 2}, Metadata: Metadata{"g": "x"}}}); err != nil {
+		t.Fatal(err)
+	}
+	for name, h := range hostileFilters() {
+		f := h.goF
+		for op, call := range map[string]func() error{
+			"Query": func() error {
+				_, err := ns.Query(ctx, QueryRequest{Vector: []float32{1, 2}, TopK: 1, Filter: f})
+				return err
+			},
+			"FetchByMetadata": func() error { _, err := ns.FetchByMetadata(ctx, FetchByMetadataRequest{Filter: f}); return err },
+			"Update": func() error {
+				_, err := ns.Update(ctx, UpdateRequest{Filter: f, SetMetadata: Metadata{"g": "y"}})
+				return err
+			},
+			"DeleteByFilter": func() error { _, err := ns.DeleteByFilter(ctx, f); return err },
+		} {
+			var err error
+			alloc := allocatedBy(func() { err = call() })
+			var ae *ArgumentError
+			if !errors.As(err, &ae) || !strings.Contains(ae.Reason, "more than") {
+				t.Errorf("%s, %s: %v, want an *ArgumentError naming a limit", op, name, err)
+			}
+			if alloc > 1<<20 {
+				t.Errorf("%s, %s: allocated %d bytes, want under 1 MiB", op, name, alloc)
+			}
+		}
+	}
+	res, err := ns.Fetch(ctx, []string{"a"})
+	if err != nil || len(res.Records) != 1 || res.Records["a"].Metadata["g"] != "x" {
+		t.Fatalf("the record changed: %v %v", res.Records, err)
+	}
+}
+
+// allocatedBy returns the bytes the process allocated while fn ran.
+func allocatedBy(fn func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	fn()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
 }
