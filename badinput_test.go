@@ -184,6 +184,8 @@ func badInputCases(db *DB) []badCase {
 		// Update.
 		{"update bad id", update(UpdateRequest{ID: "", Values: v4}), ErrInvalidArgument, "id"},
 		{"update nothing", update(UpdateRequest{ID: "a"}), ErrInvalidArgument, "update"},
+		{"update empty setMetadata", update(UpdateRequest{ID: "a", SetMetadata: Metadata{}}), ErrInvalidArgument, "setMetadata"},
+		{"update unknown id empty setMetadata", update(UpdateRequest{ID: "zz", SetMetadata: Metadata{}}), ErrInvalidArgument, "setMetadata"},
 		{"update wrong dimension", update(UpdateRequest{ID: "a", Values: []float32{1}}), ErrDimensionMismatch, "values"},
 		{"update NaN", update(UpdateRequest{ID: "a", Values: []float32{nan, 1, 1, 1}}), ErrInvalidArgument, "values[0]"},
 		{"update sparse on cosine", update(UpdateRequest{ID: "a", SparseValues: sp([]uint32{1}, []float32{1})}), ErrInvalidArgument, "sparseValues"},
@@ -219,6 +221,7 @@ func badInputCases(db *DB) []badCase {
 		{"update id and filter", update(UpdateRequest{ID: "a", Filter: Filter{"k": "v"}, SetMetadata: Metadata{"x": 1}}), ErrInvalidArgument, "id"},
 		{"update values by filter", update(UpdateRequest{Filter: Filter{"k": "v"}, Values: v4}), ErrInvalidArgument, "filter"},
 		{"update by filter no metadata", update(UpdateRequest{Filter: Filter{"k": "v"}}), ErrInvalidArgument, "setMetadata"},
+		{"update by filter empty setMetadata", update(UpdateRequest{Filter: Filter{"k": "v"}, SetMetadata: Metadata{}}), ErrInvalidArgument, "setMetadata"},
 		{"update dry run without filter", update(UpdateRequest{ID: "a", DryRun: true}), ErrInvalidArgument, "dryRun"},
 		{"update empty filter", update(UpdateRequest{Filter: Filter{}, SetMetadata: Metadata{"x": 1}}), ErrInvalidArgument, "filter"},
 		{"update bad filter", update(UpdateRequest{Filter: Filter{"k": nil}, SetMetadata: Metadata{"x": 1}}), ErrInvalidArgument, "filter.k"},

@@ -311,9 +311,18 @@ type ImportOptions struct {
 // replaced namespace whole until the commit and the new one whole after
 // it, never an empty namespace in between. The stream's records are
 // validated like an Upsert's and their ids must come in strictly
-// increasing order, as an export writes them; the namespace quota
-// (Options.NamespaceQuota, or the replaced namespace's own) applies, and
-// is checked again at the commit.
+// increasing order, as an export writes them.
+//
+// The quota bounds the namespace the import publishes: its records and
+// bytes must fit Options.NamespaceQuota for a new namespace, or the
+// quota of the namespace it replaces (its own, else the default), even if
+// that namespace held more (see Quota). The import fails with a
+// *QuotaError as soon as the records read pass the quota in force when it
+// started, and the check is made again at the commit, under the lock
+// that serializes the namespace's writers (or creators), with the quota
+// then in force. Either way the refused import changes nothing that
+// reads can see and costs no write units: its staged records become a
+// pending drop.
 //
 // It fails with ErrBadStream for a damaged, truncated or foreign stream,
 // a *DimensionError or *MetricError when the export's index differs from

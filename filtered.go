@@ -30,7 +30,9 @@ func requiredFilter(f Filter) (*fnode, error) {
 // transactions of bounded size, each atomic. Once the first is committed
 // the delete runs to its end, even if ctx is cancelled; only a storage
 // failure can stop it midway, leaving the earlier transactions applied. A
-// namespace that does not exist matches nothing.
+// namespace that does not exist matches nothing. Every transaction only
+// removes records and bytes, so the quota never refuses it, even on a
+// namespace past a lowered quota.
 func (h *Namespace) DeleteByFilter(ctx context.Context, filter Filter) (DeleteResult, error) {
 	ctx, err := h.begin(ctx)
 	if err != nil {

@@ -316,7 +316,7 @@ func (h *modelHarness) update() {
 		req.Values = h.vector()
 	case 1:
 		req.SetMetadata, smd = h.metadata()
-		if req.SetMetadata == nil {
+		if len(req.SetMetadata) == 0 { // sets nothing: refused (badinput_test.go)
 			req.SetMetadata, smd = Metadata{"genre": "x"}, Metadata{"genre": "x"}
 		}
 	case 2:

@@ -296,7 +296,8 @@ type DeleteResult struct {
 // Delete deletes the records with the given ids, atomically. Unknown ids
 // are not an error. At most Options.MaxBatchRecords ids per call, within
 // one storage transaction (a *BatchTooLargeError otherwise; only a very
-// small Options.MemTableSize makes that bite below the record cap).
+// small Options.MemTableSize makes that bite below the record cap). A
+// delete only shrinks the namespace, so its quota never refuses it.
 func (h *Namespace) Delete(ctx context.Context, ids []string) (DeleteResult, error) {
 	ctx, err := h.begin(ctx)
 	if err != nil {

@@ -2,6 +2,7 @@ package vectordb
 
 import (
 	"encoding/json"
+	"errors"
 	"reflect"
 	"slices"
 	"strconv"
@@ -77,6 +78,51 @@ func TestUpsertReplacesWholeRecord(t *testing.T) {
 	d, _ := ns.idx.DescribeNamespace(ctx, "t")
 	if d.RecordCount != 1 {
 		t.Fatalf("record count after overwrites = %d", d.RecordCount)
+	}
+}
+
+// TestUpdateEmptySetMetadata: an update whose only field is an empty
+// SetMetadata sets nothing, and is refused like one with no field at all,
+// naming the field and costing nothing; by filter too. Values with an
+// empty SetMetadata update the values and leave the metadata alone.
+func TestUpdateEmptySetMetadata(t *testing.T) {
+	db := openMem(t)
+	ix := mustIndex(t, db, "i", 2, Cosine)
+	ns := ix.Namespace("t")
+	if _, err := ns.Upsert(ctx, []Record{{ID: "a", Values: []float32{1, 0}, Metadata: Metadata{"k": "v"}}}); err != nil {
+		t.Fatal(err)
+	}
+	d0, err := ix.DescribeNamespace(ctx, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, req := range []UpdateRequest{
+		{ID: "a", SetMetadata: Metadata{}},
+		{ID: "missing", SetMetadata: Metadata{}},
+		{Filter: Filter{"k": "v"}, SetMetadata: Metadata{}},
+	} {
+		res, err := ns.Update(ctx, req)
+		var ae *ArgumentError
+		if !errors.As(err, &ae) || ae.Field != "setMetadata" || !errors.Is(err, ErrInvalidArgument) {
+			t.Fatalf("%+v: err = %v, want an *ArgumentError on setMetadata", req, err)
+		}
+		if res != (UpdateResult{}) {
+			t.Fatalf("%+v: a refused update reported %+v", req, res)
+		}
+	}
+	if d, _ := ix.DescribeNamespace(ctx, "t"); d.WriteUnits != d0.WriteUnits || d.Bytes != d0.Bytes {
+		t.Fatalf("refused updates changed the namespace: %+v, before %+v", d, d0)
+	}
+	// A dry run needs no metadata, empty or not.
+	if res, err := ns.Update(ctx, UpdateRequest{Filter: Filter{"k": "v"}, SetMetadata: Metadata{}, DryRun: true}); err != nil || res.MatchedRecords != 1 {
+		t.Fatalf("dry run: %+v, %v", res, err)
+	}
+	if res, err := ns.Update(ctx, UpdateRequest{ID: "a", Values: []float32{0, 1}, SetMetadata: Metadata{}}); err != nil || res.MatchedRecords != 1 {
+		t.Fatalf("values with an empty setMetadata: %+v, %v", res, err)
+	}
+	got, _ := ns.Fetch(ctx, []string{"a"})
+	if r := got.Records["a"]; !reflect.DeepEqual(r.Values, []float32{0, 1}) || !reflect.DeepEqual(r.Metadata, Metadata{"k": "v"}) {
+		t.Fatalf("after updating values with an empty setMetadata: %+v", r)
 	}
 }
 

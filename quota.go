@@ -13,6 +13,17 @@ import (
 // with a *QuotaError and changes nothing; writes that shrink it (deletes,
 // smaller overwrites) always pass, so a namespace over a lowered quota
 // can be brought back under it. Zero is no limit.
+//
+// Each write is checked as a whole, under the namespace's writer lock, so
+// concurrent writers never overshoot the quota: an Upsert, Delete or
+// Update by ID inside its one transaction; an Update by filter, which may
+// take several transactions, before its first, on the growth summed over
+// all its matches (Namespace.Update); a delete by filter never grows the
+// namespace. An import is checked on the namespace it would publish,
+// whose records and bytes must fit the quota (Options.NamespaceQuota for
+// a new namespace, the replaced namespace's own otherwise) even when it
+// replaces a larger namespace, since it writes all of them anew
+// (Index.ImportNamespace).
 type Quota struct {
 	MaxRecords int64
 	MaxBytes   int64

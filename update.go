@@ -41,16 +41,28 @@ type UpdateResult struct {
 // and MatchedRecords is 0. The merged metadata must still fit in
 // MaxMetadataBytes. An update by ID is atomic.
 //
-// With req.Filter, Update merges SetMetadata into every record the filter
-// matches, as of one moment (other writers of the namespace wait). Every
-// merged record is checked against MaxMetadataBytes before anything is
-// written; the writes then go in transactions of bounded size, each
-// atomic. Once the first is committed the update runs to its end, even if
-// ctx is cancelled; only a storage failure can stop it midway, leaving the
-// earlier transactions applied (and counted in the namespace's write
-// units). Write units count the old and new size of each record, per
-// request; a dry run costs the read units of fetching the matches and is
-// not limited by MaxUpdateByFilter.
+// An update by ID that sets nothing (all three fields nil, or an empty
+// SetMetadata and nothing else) fails with an *ArgumentError and costs
+// nothing. An update that would take the namespace past its quota (see
+// Quota) fails with a *QuotaError and changes nothing.
+//
+// With req.Filter, Update merges SetMetadata (which must not be empty)
+// into every record the filter matches, as of one moment (other writers
+// of the namespace wait until the update returns). Before anything is
+// written, every merged record is checked against MaxMetadataBytes, and
+// the growth of the whole update, summed over all the matches, against
+// the namespace's quota: an update that would pass the quota fails with a
+// *QuotaError and changes nothing, however many transactions it would
+// have taken. Since the namespace's other writers (and quota changes)
+// wait, the counters checked are those the update applies to. The writes
+// then go in transactions of bounded size, each atomic, those that do not
+// grow the namespace first, so that no intermediate state is larger than
+// the namespace before or after the update. Once the first is committed
+// the update runs to its end, even if ctx is cancelled; only a storage
+// failure can stop it midway, leaving the earlier transactions applied
+// (and counted in the namespace's write units). Write units count the
+// old and new size of each record, per request; a dry run costs the read
+// units of fetching the matches and is not limited by MaxUpdateByFilter.
 func (h *Namespace) Update(ctx context.Context, req UpdateRequest) (UpdateResult, error) {
 	ctx, err := h.begin(ctx)
 	if err != nil {
@@ -64,8 +76,15 @@ func (h *Namespace) Update(ctx context.Context, req UpdateRequest) (UpdateResult
 	if err := checkID("id", req.ID); err != nil {
 		return UpdateResult{}, err
 	}
-	if req.Values == nil && req.SparseValues == nil && req.SetMetadata == nil {
-		return UpdateResult{}, argErr("update", nil, "set at least one of values, sparseValues and setMetadata")
+	if req.Values == nil && req.SparseValues == nil {
+		// An empty SetMetadata changes nothing: refused like no field at
+		// all, not run (and billed) as a no-op.
+		if req.SetMetadata == nil {
+			return UpdateResult{}, argErr("update", nil, "set at least one of values, sparseValues and setMetadata")
+		}
+		if len(req.SetMetadata) == 0 {
+			return UpdateResult{}, argErr("setMetadata", nil, "is empty, and nothing else is set: set at least one metadata key, or values or sparseValues")
+		}
 	}
 	if req.Values != nil {
 		if err := checkVector("values", req.Values, ix.dim); err != nil {
@@ -181,13 +200,19 @@ func (h *Namespace) updateByFilter(ctx context.Context, req UpdateRequest) (Upda
 		}
 		return
 	}
-	check := func(t *storage.Txn, ns *namespace, ids []string) error {
-		for _, id := range ids {
-			if _, _, _, _, err := merge(t, ns, id); err != nil {
-				return err
+	// check refuses the update if any merged record is too large, and
+	// projects its growth: the records matched under the writer lock are
+	// present, so write changes each by exactly size - oldSize.
+	check := func(t *storage.Txn, ns *namespace, ids []string) ([]int64, error) {
+		grow := make([]int64, len(ids))
+		for i, id := range ids {
+			_, oldSize, _, size, err := merge(t, ns, id)
+			if err != nil {
+				return nil, err
 			}
+			grow[i] = int64(size) - int64(oldSize)
 		}
-		return nil
+		return grow, nil
 	}
 	budget, maxEntries := txnBudget(h.idx.db.store)
 	write := func(t *storage.Txn, ns *namespace, ids []string, m *mutation) (int, error) {

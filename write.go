@@ -34,6 +34,11 @@ type mutation struct {
 	puts     []segPut
 	metas    []segPut // metadata-only changes: id and md
 	dels     []string
+
+	// prechecked skips commit's quota check: the whole operation this
+	// transaction is part of was checked against the quota, under the
+	// same hold of writeMu, before its first transaction (writeMatching).
+	prechecked bool
 }
 
 // charged is the write units the mutation costs.
@@ -153,8 +158,10 @@ func (ix *index) commit(ns *namespace, isNew bool, fn writeFn) (*mutation, error
 		if err := fn(t, ns, m); err != nil {
 			return err
 		}
-		if err := ns.checkQuota(m); err != nil {
-			return err
+		if !m.prechecked {
+			if err := ns.checkQuota(m); err != nil {
+				return err
+			}
 		}
 		st := storage.Stats{
 			Records:    uint64(ns.records.Load() + m.records),
@@ -225,20 +232,43 @@ func (ns *namespace) apply(m *mutation) {
 	}
 }
 
+// matchCheck is writeMatching's read-only pass over the matching ids: it
+// may refuse the call before anything is written, and it returns, for
+// each id in turn, the change in accounted bytes that writing it will make
+// (negative if it shrinks the record), or nil if the write never grows
+// the namespace. Writes by filter never add records.
+type matchCheck func(t *storage.Txn, ns *namespace, ids []string) (grow []int64, err error)
+
+// matchWrite writes a prefix of ids in t, recording its effects in m, and
+// returns how many ids it took.
+type matchWrite func(t *storage.Txn, ns *namespace, ids []string, m *mutation) (int, error)
+
 // writeMatching runs a write on every record of the namespace called name
 // that fn matches, as of one moment: it loads the namespace if needed,
 // holds its writer lock throughout, evaluates the filter on the hot
-// segment and passes the matching ids, in id order, to each in turn of
-// check (one read-only pass, which may refuse the call before anything is
-// written) and write (in transactions of whatever size write consumes:
-// it returns how many ids it took). Each transaction is atomic and applied
-// before the next; an error leaves the earlier ones in place. With no
-// write, it only counts. It refuses more than max matches (0: no limit)
-// with a *BatchTooLargeError. A missing namespace matches nothing.
-func (ix *index) writeMatching(ctx context.Context, name string, fn *fnode, max int,
-	check func(t *storage.Txn, ns *namespace, ids []string) error,
-	write func(t *storage.Txn, ns *namespace, ids []string, m *mutation) (int, error),
-) (matched int, units int, err error) {
+// segment and passes the matching ids, in id order, to check (one
+// read-only pass, which may refuse the call before anything is written)
+// and then to write, in transactions of whatever size write consumes
+// (in id order too, but for the reordering below). Each transaction is atomic and applied before the next; an error leaves
+// the earlier ones in place. With no write, it only counts. It refuses
+// more than maxMatches matches (0: no limit) with a *BatchTooLargeError. A
+// missing namespace matches nothing.
+//
+// Quota: the sum of check's projected growth is checked against the
+// namespace's quota before the first transaction, and a call that would
+// pass it fails with a *QuotaError, having written nothing. Since writeMu
+// is held from the matching to the last commit, no other write (nor a
+// quota change) can come between the check and the transactions, so the
+// counters the check saw are those the transactions apply to. The ids
+// whose write does not grow the namespace go first (each group in id
+// order), so no intermediate state holds more bytes than the larger of
+// the states before and after the call: even a storage failure midway
+// leaves the namespace within its quota, or no further past it than it
+// was. Each transaction's own quota check is then skipped, unless its
+// effects exceed the projection (which they cannot while the matched
+// records are present, as writeMu ensures); it then applies as a
+// backstop.
+func (ix *index) writeMatching(ctx context.Context, name string, fn *fnode, maxMatches int, check matchCheck, write matchWrite) (matched int, units int, err error) {
 	ix.gate.RLock()
 	defer ix.gate.RUnlock()
 	for {
@@ -264,17 +294,14 @@ func (ix *index) writeMatching(ctx context.Context, name string, fn *fnode, max 
 			ns.writeMu.Unlock()
 			continue
 		}
-		matched, units, err = ix.writeMatchingLocked(ctx, ns, seg, fn, max, check, write)
+		matched, units, err = ix.writeMatchingLocked(ctx, ns, seg, fn, maxMatches, check, write)
 		ns.writeMu.Unlock()
 		return matched, units, err
 	}
 }
 
 // REQUIRES: ns.writeMu held.
-func (ix *index) writeMatchingLocked(ctx context.Context, ns *namespace, seg *segment, fn *fnode, max int,
-	check func(t *storage.Txn, ns *namespace, ids []string) error,
-	write func(t *storage.Txn, ns *namespace, ids []string, m *mutation) (int, error),
-) (int, int, error) {
+func (ix *index) writeMatchingLocked(ctx context.Context, ns *namespace, seg *segment, fn *fnode, maxMatches int, check matchCheck, write matchWrite) (int, int, error) {
 	seg.mu.RLock()
 	ids := seg.idsLocked(seg.evalLocked(fn))
 	seg.mu.RUnlock()
@@ -283,12 +310,34 @@ func (ix *index) writeMatchingLocked(ctx context.Context, ns *namespace, seg *se
 	if write == nil {
 		return total, 0, nil
 	}
-	if max > 0 && total > max {
-		return 0, 0, &BatchTooLargeError{Field: "filter", Records: total, MaxRecords: max}
+	if maxMatches > 0 && total > maxMatches {
+		return 0, 0, &BatchTooLargeError{Field: "filter", Records: total, MaxRecords: maxMatches}
 	}
+	// proj is the whole operation's projected growth; checked reports that
+	// the quota check has been made on it.
+	var (
+		proj    mutation
+		checked bool
+	)
 	if check != nil && total > 0 {
-		if err := ix.db.store.View(func(t *storage.Txn) error { return check(t, ns, ids) }); err != nil {
+		var grow []int64
+		err := ix.db.store.View(func(t *storage.Txn) error {
+			var err error
+			grow, err = check(t, ns, ids)
+			return err
+		})
+		if err != nil {
 			return 0, 0, storageErr(err)
+		}
+		if grow != nil {
+			for _, g := range grow {
+				proj.bytes += g
+			}
+			if err := ns.checkQuota(&proj); err != nil {
+				return 0, 0, err
+			}
+			ids = shrinkingFirst(ids, grow)
+			checked = true
 		}
 	}
 	if err := ctx.Err(); err != nil {
@@ -298,7 +347,10 @@ func (ix *index) writeMatchingLocked(ctx context.Context, ns *namespace, seg *se
 	// that gives up midway cannot be told how much was done. Write units
 	// are charged per request, not per transaction: each transaction pays
 	// for the kilobytes it completes, and the last tops up to the minimum.
-	var written uint64
+	var (
+		written uint64
+		done    mutation // the effects of the transactions committed so far
+	)
 	units := 0
 	for first := true; first || len(ids) > 0; first = false {
 		var took int
@@ -313,6 +365,12 @@ func (ix *index) writeMatchingLocked(ctx context.Context, ns *namespace, seg *se
 			if took == len(ids) && units+m.units < minWriteUnits {
 				m.units = minWriteUnits - units
 			}
+			// Within the projection, whose end was checked, and with the
+			// shrinking writes first, the running growth never exceeds
+			// the projected total (or zero, if that is negative).
+			m.prechecked = checked &&
+				done.records+m.records <= max(0, proj.records) &&
+				done.bytes+m.bytes <= max(0, proj.bytes)
 			return nil
 		})
 		if err != nil {
@@ -321,9 +379,28 @@ func (ix *index) writeMatchingLocked(ctx context.Context, ns *namespace, seg *se
 		ns.apply(m)
 		written += m.written
 		units += m.units
+		done.records += m.records
+		done.bytes += m.bytes
 		ids = ids[took:]
 	}
 	return total, units, nil
+}
+
+// shrinkingFirst returns ids reordered so that those whose grow is not
+// positive come first, each group keeping its order.
+func shrinkingFirst(ids []string, grow []int64) []string {
+	out := make([]string, 0, len(ids))
+	for i, id := range ids {
+		if grow[i] <= 0 {
+			out = append(out, id)
+		}
+	}
+	for i, id := range ids {
+		if grow[i] > 0 {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // nsIDLease is how many namespace ids one write of the stored sequence
