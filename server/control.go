@@ -22,6 +22,10 @@ func (h *Handler) control(fn func(w http.ResponseWriter, r *http.Request, k *Key
 			writeControlError(w, errorf(http.StatusUnauthorized, 16, "UNAUTHENTICATED", "invalid or missing Api-Key"))
 			return
 		}
+		if err := checkURL(r); err != nil {
+			writeControlError(w, err)
+			return
+		}
 		if err := fn(w, r, k); err != nil {
 			writeControlError(w, err)
 		}

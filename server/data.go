@@ -2,10 +2,12 @@ package server
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 
 	"github.com/vectordb-go/vectordb"
+	"github.com/vectordb-go/vectordb/internal/jsoncheck"
 )
 
 // The data plane of one index, under /ix/{index}. Fields are camelCase,
@@ -19,6 +21,10 @@ func (h *Handler) data(limit int64, fn func(w http.ResponseWriter, r *http.Reque
 		k, ok := h.authenticate(r)
 		if !ok {
 			writeDataError(w, errorf(http.StatusUnauthorized, 16, "UNAUTHENTICATED", "invalid or missing Api-Key"))
+			return
+		}
+		if err := checkURL(r); err != nil {
+			writeDataError(w, err)
 			return
 		}
 		name := r.PathValue("index")
@@ -116,18 +122,6 @@ type vector struct {
 	Metadata          vectordb.Metadata `json:"metadata,omitempty"`
 }
 
-func wireVector(rec vectordb.Record) vector {
-	v := vector{ID: rec.ID, Values: rec.Values, SparseValues: wireSparse(rec.SparseValues), Metadata: rec.Metadata}
-	if v.Values == nil {
-		v.Values = []float32{}
-	}
-	return v
-}
-
-type usage struct {
-	ReadUnits int `json:"readUnits"`
-}
-
 func (h *Handler) upsert(w http.ResponseWriter, r *http.Request, c *call) error {
 	var req struct {
 		Vectors   []vector `json:"vectors"`
@@ -155,12 +149,19 @@ func (h *Handler) upsert(w http.ResponseWriter, r *http.Request, c *call) error 
 	return nil
 }
 
-// filterOf parses a filter given as JSON; null or absent is none.
+// filterOf decodes a filter given as JSON; null or absent is none. It
+// checks the filter's size (vectordb.MaxFilterDepth and MaxFilterNodes)
+// on its bytes, before decoding, and leaves the rest of the validation to
+// the library call that takes it, which compiles it once.
 func filterOf(raw json.RawMessage) (vectordb.Filter, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil
 	}
-	return vectordb.ParseFilter(raw)
+	f, err := jsoncheck.DecodeObject("filter", raw, jsoncheck.Limits{MaxDepth: vectordb.MaxFilterDepth, MaxValues: vectordb.MaxFilterNodes})
+	if err != nil {
+		return nil, badRequest("%v", err)
+	}
+	return f, nil
 }
 
 func (h *Handler) query(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -202,26 +203,38 @@ func (h *Handler) query(w http.ResponseWriter, r *http.Request, c *call) error {
 	if (q.IncludeValues || q.IncludeMetadata) && q.TopK > maxTopKIncludes && q.TopK <= maxTopK {
 		return badRequest("topK: %d; at most %d when values or metadata are included", q.TopK, maxTopKIncludes)
 	}
+	// Reserve the most the matches may take (a topK out of range reserves
+	// nothing: the database refuses it), keep what they take.
+	n := 0
+	if q.TopK >= 1 && q.TopK <= maxTopK {
+		n = q.TopK
+	}
+	rsv, err := h.reserve(w, r, int64(n)*recordBound(c, vectordb.MaxIDBytes, q.IncludeValues, q.IncludeMetadata), func() string {
+		what := fmt.Sprintf("topK %d", q.TopK)
+		switch {
+		case q.IncludeValues && q.IncludeMetadata:
+			what += " with includeValues and includeMetadata"
+		case q.IncludeValues:
+			what += " with includeValues"
+		case q.IncludeMetadata:
+			what += " with includeMetadata"
+		}
+		return fmt.Sprintf("%s at dimension %d", what, c.ix.Dimension())
+	})
+	if err != nil {
+		return err
+	}
+	defer rsv.release()
 	res, err := ns.Query(r.Context(), q)
 	if err != nil {
 		return err
 	}
-	type match struct {
-		ID           string            `json:"id"`
-		Score        float32           `json:"score"`
-		Values       []float32         `json:"values"`
-		SparseValues *sparse           `json:"sparseValues,omitempty"`
-		Metadata     vectordb.Metadata `json:"metadata,omitempty"`
+	var size int64
+	for _, m := range res.Matches {
+		size += recordSize(m.ID, m.Values, m.SparseValues, m.Metadata)
 	}
-	matches := make([]match, len(res.Matches))
-	for i, m := range res.Matches {
-		matches[i] = match{ID: m.ID, Score: m.Score, Values: m.Values, SparseValues: wireSparse(m.SparseValues), Metadata: m.Metadata}
-		if matches[i].Values == nil {
-			matches[i].Values = []float32{}
-		}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"results": []any{}, "matches": matches, "namespace": ns.Name(),
-		"usage": usage{ReadUnits: res.Usage.ReadUnits}})
+	rsv.shrink(size)
+	writeMatches(w, &res, ns.Name(), rsv)
 	return nil
 }
 
@@ -234,15 +247,30 @@ func (h *Handler) fetch(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err := checkCount("ids", len(q["ids"])); err != nil {
 		return err
 	}
+	var bound int64
+	for _, id := range q["ids"] {
+		bound += recordBound(c, min(len(id), vectordb.MaxIDBytes), true, true)
+	}
+	rsv, err := h.reserve(w, r, bound, func() string {
+		return fmt.Sprintf("a fetch of %d ids at dimension %d", len(q["ids"]), c.ix.Dimension())
+	})
+	if err != nil {
+		return err
+	}
+	defer rsv.release()
 	res, err := ns.Fetch(r.Context(), q["ids"])
 	if err != nil {
 		return err
 	}
-	vectors := make(map[string]vector, len(res.Records))
+	keys, recs := make([]string, 0, len(res.Records)), make([]vectordb.Record, 0, len(res.Records))
+	var size int64
 	for id, rec := range res.Records {
-		vectors[id] = wireVector(rec)
+		keys, recs = append(keys, id), append(recs, rec)
+		size += recordSize(rec.ID, rec.Values, rec.SparseValues, rec.Metadata)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"vectors": vectors, "namespace": ns.Name(), "usage": usage{ReadUnits: res.Usage.ReadUnits}})
+	res.Records = nil
+	rsv.shrink(size)
+	writeRecords(w, keys, recs, ns.Name(), "", res.Usage.ReadUnits, rsv)
 	return nil
 }
 
@@ -272,19 +300,29 @@ func (h *Handler) fetchByMetadata(w http.ResponseWriter, r *http.Request, c *cal
 	if req.Limit > maxTopKIncludes {
 		return badRequest("limit: %d; at most %d", req.Limit, maxTopKIncludes)
 	}
+	n := max(req.Limit, 0) // negative: the database refuses it
+	if req.Limit == 0 {
+		n = vectordb.DefaultListLimit
+	}
+	rsv, err := h.reserve(w, r, int64(n)*recordBound(c, vectordb.MaxIDBytes, true, true), func() string {
+		return fmt.Sprintf("limit %d at dimension %d", n, c.ix.Dimension())
+	})
+	if err != nil {
+		return err
+	}
+	defer rsv.release()
 	res, err := ns.FetchByMetadata(r.Context(), vectordb.FetchByMetadataRequest{Filter: f, Limit: req.Limit, PaginationToken: token})
 	if err != nil {
 		return err
 	}
-	vectors := make(map[string]vector, len(res.Records))
-	for _, rec := range res.Records {
-		vectors[rec.ID] = wireVector(rec)
+	keys := make([]string, len(res.Records))
+	var size int64
+	for i, rec := range res.Records {
+		keys[i] = rec.ID
+		size += recordSize(rec.ID, rec.Values, rec.SparseValues, rec.Metadata)
 	}
-	out := map[string]any{"vectors": vectors, "namespace": ns.Name(), "usage": usage{ReadUnits: res.Usage.ReadUnits}}
-	if res.NextToken != "" {
-		out["pagination"] = map[string]string{"next": res.NextToken}
-	}
-	writeJSON(w, http.StatusOK, out)
+	rsv.shrink(size)
+	writeRecords(w, keys, res.Records, ns.Name(), res.NextToken, res.Usage.ReadUnits, rsv)
 	return nil
 }
 
@@ -389,19 +427,28 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err != nil {
 		return err
 	}
+	n := limit
+	switch {
+	case limit == 0:
+		n = vectordb.DefaultListLimit
+	case limit < 0 || limit > vectordb.MaxListLimit: // the database refuses it
+		n = 0
+	}
+	rsv, err := h.reserve(w, r, int64(n)*(recordOverhead+vectordb.MaxIDBytes), func() string { return fmt.Sprintf("limit %d", n) })
+	if err != nil {
+		return err
+	}
+	defer rsv.release()
 	res, err := ns.List(r.Context(), vectordb.ListOptions{Prefix: q.Get("prefix"), Limit: limit, PaginationToken: q.Get("paginationToken")})
 	if err != nil {
 		return err
 	}
-	ids := make([]map[string]string, len(res.IDs))
-	for i, id := range res.IDs {
-		ids[i] = map[string]string{"id": id}
+	var size int64
+	for _, id := range res.IDs {
+		size += recordOverhead + int64(len(id))
 	}
-	out := map[string]any{"vectors": ids, "namespace": ns.Name(), "usage": usage{ReadUnits: res.Usage.ReadUnits}}
-	if res.NextToken != "" {
-		out["pagination"] = map[string]string{"next": res.NextToken}
-	}
-	writeJSON(w, http.StatusOK, out)
+	rsv.shrink(size)
+	writeIDs(w, res.IDs, ns.Name(), res.NextToken, res.Usage.ReadUnits)
 	return nil
 }
 

@@ -2,10 +2,12 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -36,6 +38,29 @@ func newMetrics(db *vectordb.DB) *metrics {
 	}
 	m.reg.MustRegister(m.requests, m.latency, &dbCollector{db: db})
 	return m
+}
+
+// watch adds the handler's own shared resources, read at each scrape:
+// the response bytes reserved (respbudget.go) and the transfers running.
+func (m *metrics) watch(h *Handler) {
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "vectordb_http_response_bytes_reserved", Help: "Response memory reserved by requests in flight (Config.MaxResponseBytes bounds it).",
+		}, func() float64 {
+			if h.responses == nil {
+				return 0
+			}
+			used, _ := h.responses.inUse()
+			return float64(used)
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "vectordb_http_transfers_running", Help: "Namespace exports and imports running (Config.MaxTransfers bounds them).",
+		}, func() float64 {
+			h.transfers.mu.Lock()
+			defer h.transfers.mu.Unlock()
+			return float64(h.transfers.running)
+		}),
+	)
 }
 
 // observe counts a served request. route is the mux pattern, so that the
@@ -84,6 +109,11 @@ func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
 	if err != nil {
 		return
 	}
+	// A series reported twice fails the whole scrape: labelValue is
+	// injective, and seen drops a namespace that a listing racing with a
+	// create or a drop returns twice.
+	type series struct{ ix, ns string }
+	seen := make(map[series]bool)
 	for _, d := range ixs {
 		ix, err := c.db.Index(d.Name)
 		if err != nil {
@@ -94,8 +124,11 @@ func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
 			if err != nil {
 				break
 			}
-			// Label values must be UTF-8; names need not be.
-			ixName, nsName := strings.ToValidUTF8(d.Name, "\uFFFD"), strings.ToValidUTF8(nd.Name, "\uFFFD")
+			ixName, nsName := labelValue(d.Name), labelValue(nd.Name)
+			if seen[series{ixName, nsName}] {
+				continue
+			}
+			seen[series{ixName, nsName}] = true
 			for _, m := range []struct {
 				desc *prometheus.Desc
 				kind prometheus.ValueType
@@ -111,6 +144,32 @@ func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
 			}
 		}
 	}
+}
+
+// labelValue turns a name into a label value. Label values must be
+// UTF-8 and names need not be (the library takes any bytes but NUL), so
+// invalid bytes are written as \xNN and a backslash as \\: an escaping
+// that can be undone, so that two names never share a label (a scrape
+// fails if two series do), and that leaves every UTF-8 name without a
+// backslash as it is.
+func labelValue(name string) string {
+	if utf8.ValidString(name) && !strings.Contains(name, `\`) {
+		return name
+	}
+	var b strings.Builder
+	for i := 0; i < len(name); {
+		r, n := utf8.DecodeRuneInString(name[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, name[i])
+		case r == '\\':
+			b.WriteString(`\\`)
+		default:
+			b.WriteString(name[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
 }
 
 // serveMetrics answers GET /metrics; with keys configured it needs an

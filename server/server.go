@@ -12,6 +12,21 @@
 // errors by route, per-namespace units, memory), to unscoped keys only;
 // GET /health answers without a key.
 //
+// Request bodies are checked before they are decoded: invalid UTF-8, a
+// lone UTF-16 surrogate escape, a key repeated in one object or nesting
+// deeper than 40 levels is a 400 naming the place, never rewritten. Path
+// values and query parameters must be valid UTF-8 as well, so a name
+// means the same bytes on every route.
+//
+// Responses are bounded in memory across requests, beside the database's
+// own MemoryBudget: a query, fetch, fetch by metadata or list first
+// reserves, from Config.MaxResponseBytes, the most its result may take
+// (from its topK or ids or limit, the index's dimension, and whether
+// values and metadata come back), keeps what the result takes once it is
+// known, and gives that back as its response streams out. A request that
+// cannot get its reservation within Config.ResponseWait gets 429 with
+// Retry-After; one that may need more than the whole budget gets 400.
+//
 // Beyond Pinecone's protocol, a namespace moves over HTTP while the
 // server runs: GET /ix/{index}/namespaces/{ns}/export?format=F streams
 // its export, and POST /ix/{index}/namespaces/{ns}/import?format=F
@@ -20,25 +35,31 @@
 // jsonl.gz or jsonl.zst (JSON Lines with Pinecone's field names). An
 // export that fails midway aborts its response with an
 // http.ErrAbortHandler panic, which middleware must let through. Config
-// bounds how many transfers run at once and how long one may stall.
+// bounds how many transfers run at once, overall and per tenant (a scoped
+// key; one slot is always left to unscoped keys), and how slowly one may
+// go: a client that stalls past TransferIdleTimeout, or that falls more
+// than TransferRateWindow behind TransferMinRate bytes a second of waiting
+// on it, is cut off (an import then changes nothing; an export aborts).
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vectordb-go/vectordb"
+	"github.com/vectordb-go/vectordb/internal/jsoncheck"
 )
 
 // Key is an API key and what it may reach.
@@ -65,13 +86,56 @@ type Config struct {
 	BaseURL string
 	// Logger receives one line per request. Default: slog.Default().
 	Logger *slog.Logger
+	// MaxResponseBytes bounds the memory that the results of queries,
+	// fetches, fetches by metadata and lists hold at once, across all
+	// requests, in bytes counted as the database counts a record's size
+	// (id, 4 bytes per dense value, 8 per sparse one, metadata's JSON
+	// size) plus a little per record. Each request reserves the most its
+	// result may take before it runs (topK, ids or limit times the
+	// largest record it may return, at the index's dimension, with
+	// values and metadata as asked), keeps what the result takes once it
+	// is known, and gives each record's share back once the record is
+	// written (a client that stops reading keeps its share until the
+	// connection's write deadline, http.Server.WriteTimeout). A request
+	// that cannot get its share waits up to ResponseWait, then gets 429
+	// with Retry-After; one that may need more than MaxResponseBytes gets
+	// 400. Reservations are granted in
+	// arrival order, but one of at most a 64th of the budget passes
+	// waiting ones when it fits. Default 256 MiB, which holds the largest
+	// response the wire limits allow (topK 1000 with values and metadata
+	// at dimension 20,000: about 138 MB) or about three topK-1000 queries
+	// with values at that dimension at once; negative: no bound.
+	MaxResponseBytes int64
+	// ResponseWait is the longest a request waits for its share of
+	// MaxResponseBytes (never past its own context). Default two
+	// seconds.
+	ResponseWait time.Duration
 	// MaxTransfers bounds the namespace exports and imports running at
-	// once; more get 429. Default 4.
+	// once; more get 429. Scoped keys (Key.Index set) together get at
+	// most MaxTransfers-1 of them: the last is kept for unscoped keys, so
+	// 1 serves unscoped keys only. Default 4.
 	MaxTransfers int
+	// MaxTransfersPerTenant bounds the transfers each scoped key (a
+	// tenant's) runs at once; more get 429. Unscoped keys have no such
+	// bound. Default 1.
+	MaxTransfersPerTenant int
 	// TransferIdleTimeout is how long an export or import may wait on its
 	// client (to read the next bytes, or to send them) before it is cut
 	// off. Default one minute.
 	TransferIdleTimeout time.Duration
+	// TransferMinRate, in bytes a second, is the pace a transfer's client
+	// must keep, on average, over the time spent waiting on it (in reads
+	// of an import's body, writes of an export; not the server's own
+	// work): a transfer starts with a credit of TransferMinRate ×
+	// TransferRateWindow bytes, each second spent waiting on the client
+	// costs TransferMinRate of it, each byte moved earns one back (up to
+	// the starting credit), and a transfer whose credit runs out is cut
+	// off, as a stalled one is. Default 1024; negative: no minimum.
+	TransferMinRate int
+	// TransferRateWindow is how far a transfer may fall behind
+	// TransferMinRate, in time: its grace at the start, and the most
+	// slack a burst earns. Default one minute.
+	TransferRateWindow time.Duration
 }
 
 // Handler serves a database over HTTP. Create it with New.
@@ -84,10 +148,10 @@ type Handler struct {
 	digests        [][sha256.Size]byte // of each key's secret, compared in constant time
 	metrics        *metrics
 	metricsHandler http.Handler
+	responses      *byteSemaphore // of Config.MaxResponseBytes; nil: no bound (respbudget.go)
+	responseWait   time.Duration
 
-	maxTransfers int
-	transferIdle time.Duration
-	transfers    atomic.Int64 // exports and imports running
+	transfers transfers // exports' and imports' limits and slots (transfer.go)
 }
 
 // Request body limits. An upsert's is Pinecone's (2 MB); the others are
@@ -123,13 +187,18 @@ func New(db *vectordb.DB, cfg Config) (*Handler, error) {
 	if h.log == nil {
 		h.log = slog.Default()
 	}
-	h.maxTransfers, h.transferIdle = cfg.MaxTransfers, cfg.TransferIdleTimeout
-	if h.maxTransfers <= 0 {
-		h.maxTransfers = defaultMaxTransfers
+	switch {
+	case cfg.MaxResponseBytes == 0:
+		h.responses = newByteSemaphore(defaultMaxResponseBytes)
+	case cfg.MaxResponseBytes > 0:
+		h.responses = newByteSemaphore(cfg.MaxResponseBytes)
 	}
-	if h.transferIdle <= 0 {
-		h.transferIdle = defaultTransferIdleTimeout
+	h.responseWait = cfg.ResponseWait
+	if h.responseWait <= 0 {
+		h.responseWait = defaultResponseWait
 	}
+	h.transfers.init(cfg)
+	h.metrics.watch(h)
 	h.routes()
 	return h, nil
 }
@@ -332,29 +401,76 @@ func jsonKind(k string) string {
 }
 
 // decode reads a JSON body of at most limit bytes into v; an empty body
-// leaves v as it is.
+// leaves v as it is. The body must pass jsoncheck (valid UTF-8, no lone
+// surrogate, no repeated key, at most maxBodyDepth deep) before anything
+// is decoded; a body declared longer than limit is refused unread.
 func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
-	body := http.MaxBytesReader(w, r.Body, limit)
-	dec := json.NewDecoder(body)
-	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &mbe):
-			return err
-		case errors.Is(err, io.EOF): // no body: the defaults
-			return nil
-		case errors.As(err, &te):
-			return badRequest("malformed JSON body: field %q: %s is not a valid %s", te.Field, te.Value, jsonKind(te.Type.Kind().String()))
-		}
-		return badRequest("malformed JSON body: %v", err)
+	if r.ContentLength > limit { // refused unread
+		return &http.MaxBytesError{Limit: limit}
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	var buf bytes.Buffer
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength) + bytes.MinRead) // one allocation: ReadFrom wants MinRead spare at EOF
+	}
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
+	body := buf.Bytes()
+	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return err
 		}
-		return badRequest("malformed JSON body: data after the JSON value")
+		return badRequest("reading the body: %v", err)
+	}
+	if len(bytes.TrimSpace(body)) == 0 { // no body: the defaults
+		return nil
+	}
+	// encoding/json would rewrite invalid UTF-8 and lone surrogates to
+	// U+FFFD (merging distinct ids and namespaces) and let a repeated key
+	// win silently: refuse both, and bound the nesting, before decoding.
+	if err := jsoncheck.Check("body", body, jsoncheck.Limits{MaxDepth: maxBodyDepth}); err != nil {
+		return badRequest("malformed JSON body: %v", err)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return badRequest("malformed JSON body: field %q: %s is not a valid %s", te.Field, te.Value, jsonKind(te.Type.Kind().String()))
+		}
+		return badRequest("malformed JSON body: %v", err)
 	}
 	return nil
 }
+
+// maxBodyDepth bounds the nesting of a request body: room for a filter
+// at vectordb.MaxFilterDepth inside it, so that the filter's own limit
+// names the problem.
+const maxBodyDepth = vectordb.MaxFilterDepth + 8
+
+// checkURL applies the rule for names to the URL: path values and query
+// parameters must be valid UTF-8 and well escaped, as in a JSON body, so
+// that every route reads a name the same way (the library then applies
+// its own rules, such as length and NUL bytes).
+func checkURL(r *http.Request) error {
+	for _, name := range []string{"index", "ns"} {
+		if v := r.PathValue(name); !utf8.ValidString(v) {
+			return badRequest("%s %q in the path is not valid UTF-8", pathField[name], v)
+		}
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return badRequest("malformed query string: %v", err)
+	}
+	for k, vs := range q {
+		if !utf8.ValidString(k) {
+			return badRequest("query parameter %q is not valid UTF-8", k)
+		}
+		for _, v := range vs {
+			if !utf8.ValidString(v) {
+				return badRequest("query parameter %s: %q is not valid UTF-8", k, v)
+			}
+		}
+	}
+	return nil
+}
+
+// pathField names a path value in errors.
+var pathField = map[string]string{"index": "index name", "ns": "namespace"}

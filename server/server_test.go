@@ -27,6 +27,14 @@ func testServer(t *testing.T, keys ...Key) (*httptest.Server, *vectordb.DB) {
 // silenced), after setup, if not nil, has configured the http.Server.
 func testServerWith(t *testing.T, cfg Config, setup func(*http.Server)) (*httptest.Server, *vectordb.DB) {
 	t.Helper()
+	srv, db, _ := serveTest(t, cfg, setup)
+	return srv, db
+}
+
+// serveTest is testServerWith for tests and benchmarks that need the
+// Handler too.
+func serveTest(t testing.TB, cfg Config, setup func(*http.Server)) (*httptest.Server, *vectordb.DB, *Handler) {
+	t.Helper()
 	db, err := vectordb.Open("", &vectordb.Options{InMemory: true, MemTableSize: 8 << 20})
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +53,7 @@ func testServerWith(t *testing.T, cfg Config, setup func(*http.Server)) (*httpte
 		srv.Close()
 		db.Close()
 	})
-	return srv, db
+	return srv, db, h
 }
 
 // do sends a request and decodes the JSON answer (if any) into a map.
@@ -415,6 +423,8 @@ func TestMetrics(t *testing.T) {
 		`vectordb_namespace_records{index="ix",namespace="t1"} 1`,
 		`vectordb_namespace_write_units_total{index="ix",namespace="t1"} 5`,
 		`vectordb_hot_namespaces 1`,
+		`vectordb_http_response_bytes_reserved 0`,
+		`vectordb_http_transfers_running 0`,
 	} {
 		if !strings.Contains(text, line) {
 			t.Errorf("metrics lack %s", line)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -24,19 +25,52 @@ import (
 //
 // F is native (the default: vectordb's compressed, checksummed format),
 // jsonl, jsonl.gz or jsonl.zst. A scoped key reaches only its namespaces,
-// as on every route. At most Config.MaxTransfers run at once (429 past
-// that). A transfer may take as long as it needs, but not stall: each
-// write of an export and each read of an import's body gets
-// Config.TransferIdleTimeout, so a client that stops reading or sending is
-// cut off (an export holds a storage snapshot, which delays reclaiming
-// dropped data, for as long as it runs). Middleware around the Handler
-// must unwrap its ResponseWriter (http.ResponseController) for these
-// deadlines to reach the connection.
+// as on every route.
+//
+// Slots. At most Config.MaxTransfers run at once. A tenant is a scoped
+// key (one with Key.Index set: it is handed out, and cannot be the
+// operator's): it runs at most Config.MaxTransfersPerTenant at once, and
+// all scoped keys together at most MaxTransfers-1, so that one slot is
+// always left to unscoped keys (the operator's export or import of any
+// namespace) however many tenants transfer, and no key alone fills the
+// server. An unscoped key counts only against MaxTransfers. A transfer
+// past a limit gets 429, Retry-After and a message naming the limit; the
+// slots are counted under a mutex, so there is no spurious 429.
+//
+// Pace. A transfer may take as long as it needs, but may neither stall
+// nor trickle. Each write of an export and each read of an import's body
+// gets Config.TransferIdleTimeout. And the client must keep to
+// Config.TransferMinRate bytes a second of the time spent waiting on it,
+// on average, falling no more than Config.TransferRateWindow behind: a
+// transfer starts with a credit of TransferMinRate × TransferRateWindow
+// bytes (its grace), each second spent waiting on the client costs
+// TransferMinRate of it, each byte moved earns one back, up to the
+// starting credit (so a burst never buys a long trickle after it), and a
+// transfer whose credit runs out is cut off. Only the time spent in a
+// read from or a write to the client counts, so the server's own pauses
+// (storage reads, an import's commits) never count against it. A rule,
+// not a deadline: a big namespace over a slow link may take hours, while a
+// client that holds its slot with a blank line now and then is cut off
+// after about one window (an export also holds a storage snapshot, which
+// delays reclaiming dropped data, for as long as it runs). A cut import
+// changes nothing (it is atomic) and answers 408 if the client still
+// listens; a cut export aborts its response. Middleware around the
+// Handler must unwrap its ResponseWriter (http.ResponseController) for
+// these deadlines to reach the connection.
 
-// Defaults of the Config fields for transfers.
+// Defaults of the Config fields for transfers. One transfer per tenant:
+// a transfer is a bulk stream that gains little from a second one beside
+// it (a tenant moves its namespaces in turn), and with the default four
+// slots three tenants transfer at once while the fourth is kept for
+// unscoped keys. 1 KiB a second over a minute: far below any real link
+// (a client that produces records slowly should upsert them), far above
+// a blank line every few seconds.
 const (
-	defaultMaxTransfers        = 4
-	defaultTransferIdleTimeout = time.Minute
+	defaultMaxTransfers          = 4
+	defaultMaxTransfersPerTenant = 1
+	defaultTransferIdleTimeout   = time.Minute
+	defaultTransferMinRate       = 1 << 10 // bytes a second
+	defaultTransferRateWindow    = time.Minute
 )
 
 // contentTypes of the export formats.
@@ -49,14 +83,166 @@ var contentTypes = map[string]string{
 
 var errTooManyTransfers = errorf(http.StatusTooManyRequests, 8, "RESOURCE_EXHAUSTED", "too many exports and imports running; retry later")
 
-// transfer takes a transfer slot, or fails with 429; release returns it.
-func (h *Handler) transfer(w http.ResponseWriter) (release func(), err error) {
-	if h.transfers.Add(1) > int64(h.maxTransfers) { // a racing request may see a spurious 429
-		h.transfers.Add(-1)
-		w.Header().Set("Retry-After", "1")
+// transfers holds the limits of transfers and the slots taken.
+type transfers struct {
+	max, perTenant int
+	idle, window   time.Duration
+	minRate        int // bytes a second; 0: none
+
+	mu      sync.Mutex
+	running int          // transfers running
+	tenants int          // those of scoped keys
+	byKey   map[*Key]int // those of each scoped key, which has an entry only while it runs one
+}
+
+// init sets the limits from cfg, with the defaults.
+func (t *transfers) init(cfg Config) {
+	t.max, t.perTenant, t.idle = cfg.MaxTransfers, cfg.MaxTransfersPerTenant, cfg.TransferIdleTimeout
+	t.minRate, t.window = cfg.TransferMinRate, cfg.TransferRateWindow
+	if t.max <= 0 {
+		t.max = defaultMaxTransfers
+	}
+	if t.perTenant <= 0 {
+		t.perTenant = defaultMaxTransfersPerTenant
+	}
+	if t.idle <= 0 {
+		t.idle = defaultTransferIdleTimeout
+	}
+	switch {
+	case t.minRate == 0:
+		t.minRate = defaultTransferMinRate
+	case t.minRate < 0:
+		t.minRate = 0
+	}
+	if t.window <= 0 {
+		t.window = defaultTransferRateWindow
+	}
+	t.byKey = map[*Key]int{}
+}
+
+// take takes a slot for a transfer by key k, or fails with a 429 naming
+// the limit hit; release gives the slot back (once, however often it is
+// called).
+func (t *transfers) take(k *Key) (release func(), err error) {
+	tenant := k.Index != ""
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch {
+	case tenant && t.byKey[k] >= t.perTenant:
+		return nil, errorf(http.StatusTooManyRequests, 8, "RESOURCE_EXHAUSTED",
+			"per-key limit: this API key already runs %d export(s) or import(s), as many as one key may at once; retry when one ends", t.byKey[k])
+	case tenant && t.tenants >= t.max-1:
+		return nil, errorf(http.StatusTooManyRequests, 8, "RESOURCE_EXHAUSTED",
+			"tenants' limit: scoped keys already run as many exports and imports as they may share (of the server's %d, one is kept for unscoped keys); retry later", t.max)
+	case t.running >= t.max:
 		return nil, errTooManyTransfers
 	}
-	return func() { h.transfers.Add(-1) }, nil
+	t.running++
+	if tenant {
+		t.tenants++
+		t.byKey[k]++
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			t.mu.Lock()
+			defer t.mu.Unlock()
+			t.running--
+			if tenant {
+				t.tenants--
+				if t.byKey[k]--; t.byKey[k] == 0 {
+					delete(t.byKey, k)
+				}
+			}
+		})
+	}, nil
+}
+
+// transfer takes a transfer slot for the request's key, or fails with
+// 429 and Retry-After.
+func (h *Handler) transfer(w http.ResponseWriter, k *Key) (release func(), err error) {
+	release, err = h.transfers.take(k)
+	if err != nil {
+		w.Header().Set("Retry-After", "1")
+	}
+	return release, err
+}
+
+// pace holds one transfer to the idle timeout and the minimum rate: each
+// call to the client (a read of the body, a write of the response) gets a
+// deadline from begin and reports to end. The rate is a leaky bucket of
+// credit, in bytes: full (rate × window) at the start, spent at rate
+// bytes a second while a call waits on the client, earned back by each
+// byte moved, never above full; the transfer is cut off when it runs
+// out. Only the time spent in calls counts, so the rate is the
+// client's, not the server's; and a burst earns at most a window's
+// slack, never the right to trickle for long after.
+type pace struct {
+	idle   time.Duration
+	window time.Duration
+	rate   float64 // bytes a second; 0: no minimum rate
+	full   float64 // rate × window
+
+	mu     sync.Mutex
+	credit float64
+	slow   bool // cut off by the minimum rate
+}
+
+func (t *transfers) pace() *pace {
+	p := &pace{idle: t.idle, window: t.window, rate: float64(t.minRate)}
+	p.full = p.rate * t.window.Seconds()
+	p.credit = p.full
+	return p
+}
+
+// begin returns the deadline of a call starting at now: the idle timeout,
+// or sooner the moment the credit would run out. It fails if the
+// transfer fell below the minimum rate.
+func (p *pace) begin(now time.Time) (time.Time, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.slow {
+		return time.Time{}, p.errSlow()
+	}
+	d := p.idle
+	if p.rate > 0 {
+		// A millisecond more, so that a call cut by this deadline has
+		// spent the credit whatever the rounding.
+		d = min(d, time.Duration(p.credit/p.rate*float64(time.Second))+time.Millisecond)
+	}
+	return now.Add(d), nil
+}
+
+// end counts a call begun at start that moved n bytes and returned err,
+// and returns err, or the minimum rate's error if the call ran the credit
+// out (its deadline fired, or, where deadlines are not supported, it
+// returned too late). The end of the input is never too late.
+func (p *pace) end(start time.Time, n int, err error) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.rate == 0 || err == io.EOF {
+		return err
+	}
+	p.credit = min(p.full, p.credit-p.rate*time.Since(start).Seconds()+float64(n))
+	if p.credit <= 0 {
+		p.slow = true
+	}
+	if p.slow {
+		return p.errSlow()
+	}
+	return err
+}
+
+// cut reports whether the minimum rate cut the transfer off.
+func (p *pace) cut() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.slow
+}
+
+func (p *pace) errSlow() *apiError {
+	return errorf(http.StatusRequestTimeout, 4, "DEADLINE_EXCEEDED",
+		"transfer too slow: the client fell more than %v behind the minimum rate of %.0f bytes a second; cut off", p.window, p.rate)
 }
 
 // transferFormat reads the format parameter.
@@ -91,12 +277,12 @@ func (h *Handler) exportNamespace(w http.ResponseWriter, r *http.Request, c *cal
 		// export would look whole, and nothing in plain lines shows it.
 		return badRequest("format=jsonl needs HTTP/1.1 or later; use jsonl.gz or jsonl.zst, whose cuts show")
 	}
-	release, err := h.transfer(w)
+	release, err := h.transfer(w, c.key)
 	if err != nil {
 		return err
 	}
 	defer release()
-	lw := &lazyWriter{w: w, rc: http.NewResponseController(w), idle: h.transferIdle, contentType: contentTypes[ff.String()]}
+	lw := &lazyWriter{w: w, rc: http.NewResponseController(w), pace: h.transfers.pace(), contentType: contentTypes[ff.String()]}
 	zw, err := ff.NewWriter(lw)
 	if err != nil {
 		return err
@@ -127,7 +313,7 @@ func (h *Handler) exportNamespace(w http.ResponseWriter, r *http.Request, c *cal
 	case err == nil:
 		done = true
 		// Bound the flush that follows the handler.
-		_ = lw.rc.SetWriteDeadline(time.Now().Add(lw.idle))
+		_ = lw.rc.SetWriteDeadline(time.Now().Add(lw.pace.idle))
 		return nil
 	case !lw.started.Load():
 		if errors.Is(err, errors.ErrUnsupported) {
@@ -140,13 +326,13 @@ func (h *Handler) exportNamespace(w http.ResponseWriter, r *http.Request, c *cal
 }
 
 // lazyWriter answers 200 with its content type at the first write, and
-// gives each write its own deadline, cleared after it: over HTTP/2 a
-// deadline fires even while no write waits, which would cut an export
-// whose records are slow to read from storage.
+// gives each write its own deadline (its pace's), cleared after it: over
+// HTTP/2 a deadline fires even while no write waits, which would cut an
+// export whose records are slow to read from storage.
 type lazyWriter struct {
 	w           http.ResponseWriter
 	rc          *http.ResponseController
-	idle        time.Duration
+	pace        *pace
 	contentType string
 	started     atomic.Bool
 	discard     atomic.Bool
@@ -165,25 +351,37 @@ func (l *lazyWriter) Write(p []byte) (int, error) {
 	if !l.started.Load() {
 		l.start()
 	}
-	_ = l.rc.SetWriteDeadline(time.Now().Add(l.idle)) // not supported: the server's own deadline stands
+	start := time.Now()
+	deadline, err := l.pace.begin(start)
+	if err != nil {
+		return 0, err
+	}
+	// Not supported: the server's own deadline stands, and the pace still
+	// cuts the transfer off at its next write.
+	_ = l.rc.SetWriteDeadline(deadline)
 	n, err := l.w.Write(p)
 	_ = l.rc.SetWriteDeadline(time.Time{})
-	return n, err
+	return n, l.pace.end(start, n, err)
 }
 
-// rollingReader gives each read of the body its own deadline, cleared
-// after it (see lazyWriter).
+// rollingReader gives each read of the body its own deadline (its
+// pace's), cleared after it (see lazyWriter).
 type rollingReader struct {
 	r    io.Reader
 	rc   *http.ResponseController
-	idle time.Duration
+	pace *pace
 }
 
 func (rr *rollingReader) Read(p []byte) (int, error) {
-	_ = rr.rc.SetReadDeadline(time.Now().Add(rr.idle))
+	start := time.Now()
+	deadline, err := rr.pace.begin(start)
+	if err != nil {
+		return 0, err
+	}
+	_ = rr.rc.SetReadDeadline(deadline)
 	n, err := rr.r.Read(p)
 	_ = rr.rc.SetReadDeadline(time.Time{})
-	return n, err
+	return n, rr.pace.end(start, n, err)
 }
 
 // importNamespace creates (or, with replace=true, replaces) the namespace
@@ -203,7 +401,7 @@ func (h *Handler) importNamespace(w http.ResponseWriter, r *http.Request, c *cal
 			return badRequest("replace %q is not true or false", s)
 		}
 	}
-	release, err := h.transfer(w)
+	release, err := h.transfer(w, c.key)
 	if err != nil {
 		return err
 	}
@@ -212,7 +410,8 @@ func (h *Handler) importNamespace(w http.ResponseWriter, r *http.Request, c *cal
 	// The answer comes when the import is done, however long that takes;
 	// the body's reads keep their own rolling deadline.
 	_ = rc.SetWriteDeadline(time.Time{})
-	body := bufio.NewReader(&rollingReader{r: r.Body, rc: rc, idle: h.transferIdle})
+	pace := h.transfers.pace()
+	body := bufio.NewReader(&rollingReader{r: r.Body, rc: rc, pace: pace})
 	if _, err := body.Peek(1); err == io.EOF && opts.Replace {
 		// Plain JSON Lines of nothing would be an empty namespace, but an
 		// empty body is far more often a failed export piped in.
@@ -220,6 +419,9 @@ func (h *Handler) importNamespace(w http.ResponseWriter, r *http.Request, c *cal
 	}
 	zr, err := ff.NewReader(body)
 	if err != nil {
+		if pace.cut() {
+			return errCutImport(pace)
+		}
 		return badRequest("body is not %s: %v", ff, err)
 	}
 	defer zr.Close()
@@ -230,6 +432,9 @@ func (h *Handler) importNamespace(w http.ResponseWriter, r *http.Request, c *cal
 		info, err = c.ix.ImportNamespace(r.Context(), ns.Name(), zr, &opts)
 	}
 	if err != nil {
+		if pace.cut() {
+			return errCutImport(pace)
+		}
 		if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 			return badRequest("the client went away mid-import; nothing was imported")
 		}
@@ -237,4 +442,11 @@ func (h *Handler) importNamespace(w http.ResponseWriter, r *http.Request, c *cal
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"namespace": ns.Name(), "recordCount": info.Records})
 	return nil
+}
+
+// errCutImport is the answer to an import the minimum rate cut off.
+func errCutImport(p *pace) error {
+	e := p.errSlow()
+	e.msg += "; nothing was imported"
+	return e
 }

@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
@@ -402,4 +404,277 @@ func TestExportDeadlines(t *testing.T) {
 		t.Fatal("the stalled export arrived whole: it was not cut off")
 	}
 	resp.Body.Close()
+
+	// A reader that trickles (a few bytes a millisecond, far below a
+	// minimum rate of 1 MB a second) is cut off by the rate well before
+	// a long idle timeout, once the sockets' buffers are full.
+	srv2, h := transferServer(t, db, Config{TransferIdleTimeout: time.Hour, TransferMinRate: 1 << 20, TransferRateWindow: 100 * time.Millisecond})
+	resp, err = srv2.Client().Get(srv2.URL + "/ix/docs/namespaces/big/export?format=jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tick := time.NewTicker(time.Millisecond)
+	for deadline := time.Now().Add(60 * time.Second); ; <-tick.C {
+		if r, _, _ := h.transfers.slots(); r == 0 {
+			break
+		}
+		if _, err := resp.Body.Read(buf[:16]); err != nil {
+			t.Fatalf("the trickled export ended before its slot was given back: %v", err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the trickled export was never cut off")
+		}
+	}
+	tick.Stop()
+	if _, err := io.Copy(io.Discard, resp.Body); err == nil {
+		t.Fatal("the trickled export arrived whole: it was not cut off")
+	}
+	resp.Body.Close()
+}
+
+// memDB opens an in-memory database, closed when the test ends.
+func memDB(t *testing.T) *vectordb.DB {
+	t.Helper()
+	db, err := vectordb.Open("", &vectordb.Options{InMemory: true, MemTableSize: 8 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// transferServer serves db with cfg (its Logger silenced) and returns the
+// Handler too, whose transfer slots the tests watch.
+func transferServer(t *testing.T, db *vectordb.DB, cfg Config) (*httptest.Server, *Handler) {
+	t.Helper()
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	h, err := New(db, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv, h
+}
+
+// slots returns the transfers running, those of scoped keys, and the
+// number of keys with an entry.
+func (t *transfers) slots() (running, tenants, keys int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.running, t.tenants, len(t.byKey)
+}
+
+// waitFor polls cond until it holds, failing the test if it has not
+// within a generous time.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// streamedPost is a POST whose body the test writes to w as it goes; its
+// answer ("status body", or "error: ...") comes on done.
+type streamedPost struct {
+	w    *io.PipeWriter
+	done chan string
+}
+
+// startPost starts a streamed POST with key, on a connection of its own
+// (a body cut off or refused unread leaves its connection closed), and
+// writes first to it.
+func startPost(t *testing.T, srv *httptest.Server, key, path, first string) *streamedPost {
+	t.Helper()
+	pr, pw := io.Pipe()
+	req, err := http.NewRequest("POST", srv.URL+path, pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("Api-Key", key)
+	}
+	sp := &streamedPost{w: pw, done: make(chan string, 1)}
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	go func() {
+		defer pr.Close()
+		resp, err := client.Do(req)
+		if err != nil {
+			sp.done <- "error: " + err.Error()
+			return
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			b = fmt.Appendf(b, " (cut: %v)", err)
+		}
+		sp.done <- fmt.Sprintf("%d %s", resp.StatusCode, b)
+	}()
+	pw.Write([]byte(first)) // fails only if the request has ended: done says how
+	return sp
+}
+
+// answer waits for the POST's answer.
+func (sp *streamedPost) answer(t *testing.T) string {
+	t.Helper()
+	select {
+	case got := <-sp.done:
+		return got
+	case <-time.After(60 * time.Second):
+		t.Fatal("no answer to a streamed POST")
+		return ""
+	}
+}
+
+// end closes the body and waits for the answer.
+func (sp *streamedPost) end(t *testing.T) string {
+	t.Helper()
+	sp.w.Close()
+	return sp.answer(t)
+}
+
+// TestTransferSlotsPerTenant: the issue's tenant holds its slot with a
+// replace=true JSON Lines import that sends a line and then nothing, and
+// is refused one more, while another tenant and the admin get theirs;
+// tenants together never take the last slot; the slots come back, leaving
+// nothing behind.
+func TestTransferSlotsPerTenant(t *testing.T) {
+	db := memDB(t)
+	srv, h := transferServer(t, db, Config{
+		Keys: []Key{
+			{Secret: "admin"},
+			{Secret: "a", Index: "docs", Namespaces: []string{"a"}},
+			{Secret: "b", Index: "docs", Namespaces: []string{"b"}},
+			{Secret: "c", Index: "docs", Namespaces: []string{"c"}},
+		},
+		MaxTransfers:          3,
+		MaxTransfersPerTenant: 1,
+		TransferMinRate:       -1, // the holders send nothing for as long as the test needs
+	})
+	ix, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: "docs", Dimension: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range []string{"a", "b", "c"} {
+		if _, err := ix.Namespace(ns).Upsert(ctx, []vectordb.Record{{ID: "old", Values: []float32{1, 2}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	running := func(n int) func() bool {
+		return func() bool { r, _, _ := h.transfers.slots(); return r == n }
+	}
+	hold := func(key, ns string) *streamedPost {
+		return startPost(t, srv, key, "/ix/docs/namespaces/"+ns+"/import?format=jsonl&replace=true", `{"id":"new","values":[3,4]}`+"\n")
+	}
+	exported := func(what, key, ns string) {
+		t.Helper()
+		if st, body, _ := send(t, srv, key, "GET", "/ix/docs/namespaces/"+ns+"/export?format=jsonl", nil); st != 200 || len(body) == 0 {
+			t.Fatalf("%s: %d %s", what, st, body)
+		}
+	}
+	refused := func(what, key, ns, limit string) {
+		t.Helper()
+		st, raw, hdr := send(t, srv, key, "GET", "/ix/docs/namespaces/"+ns+"/export?format=jsonl", nil)
+		var body map[string]any
+		if err := json.Unmarshal(raw, &body); err != nil || st != 429 || hdr.Get("Retry-After") == "" {
+			t.Fatalf("%s: %d %s (Retry-After %q), want 429", what, st, raw, hdr.Get("Retry-After"))
+		}
+		if msg := dataError(t, body, 8); !strings.Contains(msg, limit) {
+			t.Fatalf("%s: %q does not name the %q", what, msg, limit)
+		}
+	}
+
+	a := hold("a", "a")
+	waitFor(t, "a's import to take its slot", running(1))
+	refused("a's second transfer", "a", "a", "per-key limit")
+	exported("b's export while a holds its slot", "b", "b")
+	exported("the admin's export of a while a holds its slot", "admin", "a")
+
+	// With b holding one too, scoped keys hold all they share.
+	b := hold("b", "b")
+	waitFor(t, "b's import to take its slot", running(2))
+	refused("c's transfer", "c", "c", "tenants' limit")
+	exported("the admin's export of c, in the slot kept for unscoped keys", "admin", "c")
+
+	// The admin may take that one too; then everyone is refused.
+	adm := hold("admin", "c")
+	waitFor(t, "the admin's import to take its slot", running(3))
+	refused("a fourth transfer", "admin", "b", "too many exports and imports")
+
+	for who, sp := range map[string]*streamedPost{"a": a, "b": b, "admin": adm} {
+		if got := sp.end(t); !strings.HasPrefix(got, "200 ") {
+			t.Fatalf("%s's held import: %s", who, got)
+		}
+	}
+	waitFor(t, "every slot, and every key's entry, to be given back", func() bool {
+		r, tn, k := h.transfers.slots()
+		return r == 0 && tn == 0 && k == 0
+	})
+	exported("a's export once its slot is back", "a", "a")
+	for _, ns := range []string{"a", "b", "c"} {
+		got, err := ix.Namespace(ns).Fetch(ctx, []string{"old", "new"})
+		if err != nil || len(got.Records) != 1 || got.Records["new"].ID != "new" {
+			t.Fatalf("%s after its replacing import: %+v, %v", ns, got, err)
+		}
+	}
+}
+
+// TestTransferMinRate: an import whose client trickles (a record, then a
+// blank line every few milliseconds: the issue's client, faster) is cut
+// off by the minimum rate, gives its slot back, and leaves the namespace
+// it would have replaced unchanged. (TestExportDeadlines trickles an
+// export.)
+func TestTransferMinRate(t *testing.T) {
+	db := memDB(t)
+	// A credit of 100 bytes (50 ms at 2000 bytes a second); the trickle
+	// below moves a byte every 5 ms, a tenth of that rate.
+	srv, h := transferServer(t, db, Config{
+		Keys:               []Key{{Secret: "admin"}, {Secret: "t", Index: "docs", Namespaces: []string{"t1"}}},
+		TransferMinRate:    2000,
+		TransferRateWindow: 50 * time.Millisecond,
+	})
+	ix, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: "docs", Dimension: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ix.Namespace("t1").Upsert(ctx, []vectordb.Record{{ID: "old", Values: []float32{1, 2}}}); err != nil {
+		t.Fatal(err)
+	}
+	idle := func() bool { r, tn, k := h.transfers.slots(); return r == 0 && tn == 0 && k == 0 }
+
+	sp := startPost(t, srv, "t", "/ix/docs/namespaces/t1/import?format=jsonl&replace=true", `{"id":"new","values":[3,4]}`+"\n")
+	stop := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				sp.w.Close()
+				return
+			case <-tick.C:
+				if _, err := sp.w.Write([]byte("\n")); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	// The import ends while its client still trickles: it was cut off.
+	got := sp.answer(t)
+	close(stop)
+	t.Logf("trickling import: %s", got)
+	if !strings.HasPrefix(got, "error: ") && !(strings.HasPrefix(got, "408 ") && strings.Contains(got, "too slow") && strings.Contains(got, "nothing was imported")) {
+		t.Fatalf("trickling import: %s, want 408 or a cut connection", got)
+	}
+	waitFor(t, "the trickling import's slot to be given back", idle)
+	if got, err := ix.Namespace("t1").Fetch(ctx, []string{"old", "new"}); err != nil || len(got.Records) != 1 || got.Records["old"].ID != "old" {
+		t.Fatalf("t1 after the cut import: %+v, %v", got, err)
+	}
+	// The tenant's slot is back, and a brisk import keeps to the rate.
+	st, ans, _ := send(t, srv, "t", "POST", "/ix/docs/namespaces/t1/import?format=jsonl&replace=true", []byte(`{"id":"new","values":[3,4]}`+"\n"))
+	if st != 200 {
+		t.Fatalf("import after the cut one: %d %s", st, ans)
+	}
 }
