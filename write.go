@@ -249,8 +249,9 @@ type matchWrite func(t *storage.Txn, ns *namespace, ids []string, m *mutation) (
 // segment and passes the matching ids, in id order, to check (one
 // read-only pass, which may refuse the call before anything is written)
 // and then to write, in transactions of whatever size write consumes
-// (in id order too, but for the reordering below). Each transaction is atomic and applied before the next; an error leaves
-// the earlier ones in place. With no write, it only counts. It refuses
+// (in id order too, but for the reordering below). Each transaction is
+// atomic and applied before the next; an error leaves the earlier ones in
+// place. With no write, it only counts. It refuses
 // more than maxMatches matches (0: no limit) with a *BatchTooLargeError. A
 // missing namespace matches nothing.
 //

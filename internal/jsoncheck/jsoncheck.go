@@ -4,9 +4,10 @@
 // U+FFFD, so that two different byte strings decode to one name), that no
 // object repeats a key (decoders disagree on which one wins), and that
 // its nesting and its number of values stay within limits. The check
-// runs in one pass, in time linear in the input, and allocates nothing
-// for well-formed input with small objects; it stops at the first
-// problem, so a hostile document costs only the bytes read up to it.
+// runs in one pass, in time linear in the input; it allocates a stack of
+// open containers and of the keys of small objects (maps only for objects
+// of more than 16 keys), and stops at the first problem, so a hostile
+// document costs only the bytes read up to it.
 //
 // Errors name the place in the document as a path ("filter.$and[3].year")
 // so that a caller can report the field.
