@@ -1,8 +1,10 @@
 package vectordb
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -203,7 +205,11 @@ func TestFilterSemantics(t *testing.T) {
 		}
 		seg.mergeAllLocked()
 		var got []string
-		for _, slot := range seg.evalLocked(n).ToArray() {
+		allowed, err := seg.evalLocked(ctx, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, slot := range allowed.ToArray() {
 			got = append(got, seg.ids[slot])
 		}
 		slices.Sort(got)
@@ -600,4 +606,84 @@ func allocatedBy(fn func()) uint64 {
 	fn()
 	runtime.ReadMemStats(&after)
 	return after.TotalAlloc - before.TotalAlloc
+}
+
+// TestFilterCostBound: a filter whose evaluation would touch more index
+// entries than its budget (filterWorkPerRecord per live record, at least
+// filterWorkMin) is refused with an *ArgumentError on every operation that
+// takes a filter, changing nothing; one within it gives the brute-force
+// answer.
+func TestFilterCostBound(t *testing.T) {
+	db := openMem(t)
+	ix, err := db.CreateIndex(ctx, IndexSpec{Name: "c", Dimension: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := ix.Namespace("t")
+	const n = 2000
+	recs := make([]Record, n)
+	for i := range recs {
+		recs[i] = Record{ID: fmt.Sprintf("r%04d", i), Values: []float32{1, float32(i)}, Metadata: Metadata{"x": float64(i)}}
+	}
+	for i := 0; i < n; i += 1000 {
+		if _, err := ns.Upsert(ctx, recs[i:i+1000]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Each clause covers all but its first i records of the column: the
+	// sum of what they cover passes the budget after a few hundred.
+	ranges := func(clauses int) Filter {
+		or := make([]any, clauses)
+		for i := range or {
+			or[i] = Filter{"x": Filter{"$gte": i}}
+		}
+		return Filter{"$or": or}
+	}
+	budget := max(filterWorkMin, filterWorkPerRecord*n)
+	over := budget/n*2 + 10 // touches about twice the budget
+	ok := 8
+	calls := map[string]func(Filter) (int, error){
+		"Query": func(f Filter) (int, error) {
+			res, err := ns.Query(ctx, QueryRequest{Vector: []float32{1, 1}, TopK: n, Filter: f})
+			return len(res.Matches), err
+		},
+		"FetchByMetadata": func(f Filter) (int, error) {
+			res, err := ns.FetchByMetadata(ctx, FetchByMetadataRequest{Filter: f, Limit: MaxListLimit})
+			return len(res.Records), err
+		},
+		"Update dry run": func(f Filter) (int, error) {
+			res, err := ns.Update(ctx, UpdateRequest{Filter: f, DryRun: true})
+			return res.MatchedRecords, err
+		},
+		"DeleteByFilter": func(f Filter) (int, error) {
+			_, err := ns.DeleteByFilter(ctx, f)
+			return -1, err
+		},
+	}
+	for name, call := range calls {
+		_, err := call(ranges(over))
+		var ae *ArgumentError
+		if !errors.As(err, &ae) || ae.Field != "filter" || !strings.Contains(ae.Reason, "too costly") {
+			t.Errorf("%s with %d range clauses: %v, want a too-costly *ArgumentError", name, over, err)
+		}
+	}
+	for name, call := range calls {
+		if name == "DeleteByFilter" {
+			continue
+		}
+		got, err := call(ranges(ok))
+		if err != nil || got != n {
+			t.Errorf("%s with %d range clauses: %d matches, %v; want %d", name, ok, got, err, n)
+		}
+	}
+	d, err := ix.DescribeNamespace(ctx, "t")
+	if err != nil || d.RecordCount != n {
+		t.Fatalf("the namespace changed: %+v, %v", d, err)
+	}
+	// A context already done stops the evaluation too.
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := ns.Query(done, QueryRequest{Vector: []float32{1, 1}, TopK: 1, Filter: ranges(ok)}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled: %v", err)
+	}
 }

@@ -136,7 +136,12 @@ func (h *Namespace) FetchByMetadata(ctx context.Context, req FetchByMetadataRequ
 			snap, ok = ns.readAgreeing(seg)
 		}
 		defer snap.Discard()
-		ids := seg.firstIDsLocked(seg.evalLocked(fn), after, limit+1)
+		allowed, err := seg.evalLocked(ctx, fn)
+		if err != nil {
+			seg.mu.RUnlock()
+			return FetchByMetadataResult{}, false, err
+		}
+		ids := seg.firstIDsLocked(allowed, after, limit+1)
 		seg.mu.RUnlock()
 		if len(ids) > limit {
 			ids = ids[:limit]

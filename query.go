@@ -223,7 +223,10 @@ func (s *segment) queryLocked(ctx context.Context, req *QueryRequest, sq sparseV
 	}
 	var allowed *roaring.Bitmap
 	if fn != nil {
-		allowed = s.evalLocked(fn)
+		var err error
+		if allowed, err = s.evalLocked(ctx, fn); err != nil {
+			return nil, err
+		}
 	}
 	var hits []hit
 	var err error

@@ -304,7 +304,12 @@ func (ix *index) writeMatching(ctx context.Context, name string, fn *fnode, maxM
 // REQUIRES: ns.writeMu held.
 func (ix *index) writeMatchingLocked(ctx context.Context, ns *namespace, seg *segment, fn *fnode, maxMatches int, check matchCheck, write matchWrite) (int, int, error) {
 	seg.mu.RLock()
-	ids := seg.idsLocked(seg.evalLocked(fn))
+	allowed, err := seg.evalLocked(ctx, fn)
+	if err != nil {
+		seg.mu.RUnlock()
+		return 0, 0, err
+	}
+	ids := seg.idsLocked(allowed)
 	seg.mu.RUnlock()
 	slices.Sort(ids)
 	total := len(ids)
