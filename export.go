@@ -10,6 +10,7 @@ import (
 	"io"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vectordb-go/vectordb/internal/stream"
 	"github.com/vectordb-go/vectordb/storage"
@@ -297,6 +298,12 @@ type ImportOptions struct {
 	// import fails with ErrNamespaceExists if the namespace exists when it
 	// starts or when it would commit.
 	Replace bool
+	// UTF8IDs refuses records whose ids are not valid UTF-8 (an
+	// *ArgumentError naming the record), as a service that hands ids to
+	// JSON clients needs: JSON cannot carry other bytes, and would
+	// rewrite them so that distinct ids look alike. The library itself
+	// takes any id bytes but NUL; JSON Lines imports hold only UTF-8.
+	UTF8IDs bool
 }
 
 // ImportNamespace creates the namespace called name from an export
@@ -526,7 +533,7 @@ func (im *importer) locked(fn func(*storage.Txn) error) error {
 func (im *importer) run(ctx context.Context, o *ImportOptions) (ExportInfo, error) {
 	src := im.src
 	im.startWriter()
-	err := im.read(ctx, src)
+	err := im.read(ctx, src, o.UTF8IDs)
 	if err != nil && ctx.Err() == nil {
 		// The records before the failure go to the writer too, so that
 		// the error reported is the first in the stream: a repeated id
@@ -551,8 +558,9 @@ func (im *importer) run(ctx context.Context, o *ImportOptions) (ExportInfo, erro
 	return info, nil
 }
 
-// read reads, validates and queues every record of the source.
-func (im *importer) read(ctx context.Context, src importSource) error {
+// read reads, validates and queues every record of the source; with
+// utf8IDs, ids must be valid UTF-8.
+func (im *importer) read(ctx context.Context, src importSource, utf8IDs bool) error {
 	for n := 0; ; n++ {
 		rec, pos, err := src.next()
 		if err == io.EOF {
@@ -569,6 +577,9 @@ func (im *importer) read(ctx context.Context, src importSource) error {
 		}
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if utf8IDs && !utf8.ValidString(rec.ID) {
+			return inField(src.field(pos), argErr("id", rec.ID, "is not valid UTF-8"))
 		}
 		var p preparedRecord
 		if err := prepareRecord(&rec, im.ix, &p); err != nil {

@@ -407,8 +407,19 @@ func asScalar(v any) (fvalue, bool) {
 	return fvalue{kind: 'n', n: f}, true
 }
 
-// describe names a rejected operand for an error message.
+// describe names a rejected operand for an error message, cut to a few
+// dozen bytes: a hostile operand (a number of millions of digits) must not
+// come back whole in the error.
 func describe(v any) string {
+	const max = 64
+	d := describeWhole(v)
+	if len(d) > max {
+		return d[:max] + "..."
+	}
+	return d
+}
+
+func describeWhole(v any) string {
 	if v == nil {
 		return "null"
 	}

@@ -82,7 +82,8 @@ func TestUpsertReplacesWholeRecord(t *testing.T) {
 }
 
 // TestUpdateEmptySetMetadata: an update whose only field is an empty
-// SetMetadata sets nothing, and is refused like one with no field at all,
+// SetMetadata (or an empty SparseValues on an index without sparse
+// values) sets nothing, and is refused like one with no field at all,
 // naming the field and costing nothing; by filter too. Values with an
 // empty SetMetadata update the values and leave the metadata alone.
 func TestUpdateEmptySetMetadata(t *testing.T) {
@@ -96,15 +97,22 @@ func TestUpdateEmptySetMetadata(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, req := range []UpdateRequest{
-		{ID: "a", SetMetadata: Metadata{}},
-		{ID: "missing", SetMetadata: Metadata{}},
-		{Filter: Filter{"k": "v"}, SetMetadata: Metadata{}},
+	for _, c := range []struct {
+		req   UpdateRequest
+		field string
+	}{
+		{UpdateRequest{ID: "a", SetMetadata: Metadata{}}, "setMetadata"},
+		{UpdateRequest{ID: "missing", SetMetadata: Metadata{}}, "setMetadata"},
+		{UpdateRequest{Filter: Filter{"k": "v"}, SetMetadata: Metadata{}}, "setMetadata"},
+		// Clearing the sparse values of a cosine index: nothing to do.
+		{UpdateRequest{ID: "a", SparseValues: &SparseValues{}}, "sparseValues"},
+		{UpdateRequest{ID: "a", SparseValues: &SparseValues{}, SetMetadata: Metadata{}}, "sparseValues"},
 	} {
+		req := c.req
 		res, err := ns.Update(ctx, req)
 		var ae *ArgumentError
-		if !errors.As(err, &ae) || ae.Field != "setMetadata" || !errors.Is(err, ErrInvalidArgument) {
-			t.Fatalf("%+v: err = %v, want an *ArgumentError on setMetadata", req, err)
+		if !errors.As(err, &ae) || ae.Field != c.field || !errors.Is(err, ErrInvalidArgument) {
+			t.Fatalf("%+v: err = %v, want an *ArgumentError on %s", req, err, c.field)
 		}
 		if res != (UpdateResult{}) {
 			t.Fatalf("%+v: a refused update reported %+v", req, res)

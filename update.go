@@ -86,6 +86,12 @@ func (h *Namespace) Update(ctx context.Context, req UpdateRequest) (UpdateResult
 			return UpdateResult{}, argErr("setMetadata", nil, "is empty, and nothing else is set: set at least one metadata key, or values or sparseValues")
 		}
 	}
+	if sp := req.SparseValues; req.Values == nil && len(req.SetMetadata) == 0 && sp != nil &&
+		len(sp.Indices) == 0 && len(sp.Values) == 0 && ix.metric != DotProduct {
+		// Clearing sparse values that a non-dotproduct index cannot hold
+		// changes nothing: refused, not billed as a no-op.
+		return UpdateResult{}, argErrf("sparseValues", nil, "is empty and this %s index holds no sparse values, and nothing else is set", ix.metric)
+	}
 	if req.Values != nil {
 		if err := checkVector("values", req.Values, ix.dim); err != nil {
 			return UpdateResult{}, err

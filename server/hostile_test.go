@@ -329,3 +329,62 @@ func FuzzRequestDecoding(f *testing.F) {
 		}
 	})
 }
+
+// TestHostileImports: an import over HTTP cannot smuggle in ids JSON
+// cannot carry (a native export holding them is refused), and a blank
+// JSON Lines body cannot empty a namespace with replace=true; both change
+// nothing. Error answers never echo a huge input back.
+func TestHostileImports(t *testing.T) {
+	srv, db, key := hostileServer(t)
+	// A native export with ids that are not UTF-8, made by the library
+	// (which takes any id bytes).
+	src, err := vectordb.Open("", &vectordb.Options{InMemory: true, MemTableSize: 8 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	six, err := src.CreateIndex(ctx, vectordb.IndexSpec{Name: "h", Dimension: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := six.Namespace("x").Upsert(ctx, []vectordb.Record{{ID: "k\xff", Values: []float32{1, 2}}, {ID: "k\xfe", Values: []float32{1, 2}}}); err != nil {
+		t.Fatal(err)
+	}
+	var native bytes.Buffer
+	if _, err := six.Namespace("x").Export(ctx, &native); err != nil {
+		t.Fatal(err)
+	}
+	before := dump(t, db)
+	for _, c := range []struct {
+		key, path, body, msg string
+	}{
+		{key, "/ix/h/namespaces/t1/import?replace=true", native.String(), "is not valid UTF-8"},
+		{"admin", "/ix/h/namespaces/t3/import", native.String(), "is not valid UTF-8"},
+		{key, "/ix/h/namespaces/t1/import?format=jsonl&replace=true", "\n", "blank body"},
+		{key, "/ix/h/namespaces/t1/import?format=jsonl&replace=true", " \r\n\t\n", "blank body"},
+	} {
+		st, raw, _ := send(t, srv, c.key, "POST", c.path, []byte(c.body))
+		if st != 400 || !strings.Contains(string(raw), c.msg) {
+			t.Errorf("POST %s %.40q: %d %s, want 400 with %q", c.path, c.body, st, raw, c.msg)
+		}
+	}
+	if after := dump(t, db); after != before {
+		t.Fatalf("refused imports changed the data:\n%s\nwas\n%s", after, before)
+	}
+	// Huge operands are cut in error answers.
+	huge := strings.Repeat("9", 1<<20)
+	for _, body := range []string{
+		`{"namespace":"t1","vector":[1,2],"topK":1,"filter":{"g":{"$gt":"` + huge + `"}}}`,
+		`{"namespace":"t1","vector":[1,2],"topK":1,"filter":{"g":{"$eq":[` + huge + `]}}}`,
+		`{"namespace":"t1","vector":[1,2],"topK":1,"filter":{"` + huge + `":1,"` + huge + `":2}}`,
+	} {
+		st, raw, _ := send(t, srv, key, "POST", "/ix/h/query", []byte(body))
+		if st != 400 || len(raw) > 1024 {
+			t.Errorf("a 1 MB operand: %d with a %d-byte answer, want 400 and a short answer: %.200s", st, len(raw), raw)
+		}
+	}
+	st, raw, _ := send(t, srv, key, "GET", "/ix/h/vectors/fetch?namespace=t1&ids="+strings.Repeat("%FF", 100_000), nil)
+	if st != 400 || len(raw) > 1024 {
+		t.Errorf("a long invalid id: %d with a %d-byte answer", st, len(raw))
+	}
+}

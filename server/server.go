@@ -54,6 +54,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -452,7 +453,7 @@ const maxBodyDepth = vectordb.MaxFilterDepth + 8
 func checkURL(r *http.Request) error {
 	for _, name := range []string{"index", "ns"} {
 		if v := r.PathValue(name); !utf8.ValidString(v) {
-			return badRequest("%s %q in the path is not valid UTF-8", pathField[name], v)
+			return badRequest("%s %s in the path is not valid UTF-8", pathField[name], clip(v))
 		}
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
@@ -461,15 +462,23 @@ func checkURL(r *http.Request) error {
 	}
 	for k, vs := range q {
 		if !utf8.ValidString(k) {
-			return badRequest("query parameter %q is not valid UTF-8", k)
+			return badRequest("query parameter %s is not valid UTF-8", clip(k))
 		}
 		for _, v := range vs {
 			if !utf8.ValidString(v) {
-				return badRequest("query parameter %s: %q is not valid UTF-8", k, v)
+				return badRequest("query parameter %s: %s is not valid UTF-8", clip(k), clip(v))
 			}
 		}
 	}
 	return nil
+}
+
+// clip quotes s for an error message, cut after 64 bytes.
+func clip(s string) string {
+	if len(s) > 64 {
+		return strconv.Quote(s[:64]) + "..."
+	}
+	return strconv.Quote(s)
 }
 
 // pathField names a path value in errors.

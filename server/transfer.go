@@ -395,7 +395,9 @@ func (h *Handler) importNamespace(w http.ResponseWriter, r *http.Request, c *cal
 	if err != nil {
 		return err
 	}
-	var opts vectordb.ImportOptions
+	// Ids travel in JSON on every other route: an id JSON cannot carry
+	// would come back rewritten, looking like another.
+	opts := vectordb.ImportOptions{UTF8IDs: true}
 	if s := r.URL.Query().Get("replace"); s != "" {
 		if opts.Replace, err = strconv.ParseBool(s); err != nil {
 			return badRequest("replace %q is not true or false", s)
@@ -427,13 +429,20 @@ func (h *Handler) importNamespace(w http.ResponseWriter, r *http.Request, c *cal
 	defer zr.Close()
 	var info vectordb.ExportInfo
 	if ff.JSONL {
-		info, err = c.ix.ImportNamespaceJSONL(r.Context(), ns.Name(), zr, &opts)
+		var src io.Reader = zr
+		if opts.Replace {
+			src = &notBlank{r: zr}
+		}
+		info, err = c.ix.ImportNamespaceJSONL(r.Context(), ns.Name(), src, &opts)
 	} else {
 		info, err = c.ix.ImportNamespace(r.Context(), ns.Name(), zr, &opts)
 	}
 	if err != nil {
 		if pace.cut() {
 			return errCutImport(pace)
+		}
+		if errors.Is(err, errBlankBody) {
+			return badRequest("blank body: replacing the namespace with nothing is refused; delete it, or send an export")
 		}
 		if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 			return badRequest("the client went away mid-import; nothing was imported")
@@ -449,4 +458,30 @@ func errCutImport(p *pace) error {
 	e := p.errSlow()
 	e.msg += "; nothing was imported"
 	return e
+}
+
+// errBlankBody is notBlank's: JSON Lines of nothing but white space.
+var errBlankBody = errors.New("server: blank JSON Lines body")
+
+// notBlank passes a JSON Lines body through, and fails at its end if it
+// held nothing but white space: with replace=true such a body would empty
+// the namespace, and it is far more often a failed export piped in (the
+// same rule as for an empty body).
+type notBlank struct {
+	r        io.Reader
+	nonSpace bool
+}
+
+func (b *notBlank) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	for _, c := range p[:n] {
+		if !b.nonSpace && c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			b.nonSpace = true
+			break
+		}
+	}
+	if err == io.EOF && !b.nonSpace {
+		return n, errBlankBody
+	}
+	return n, err
 }

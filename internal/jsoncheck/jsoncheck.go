@@ -471,8 +471,12 @@ func (s *scanner) errorf(format string, args ...any) error {
 }
 
 // renderKey writes a key in a path as it is when that is unambiguous,
-// quoted otherwise.
+// quoted otherwise, and cut after maxKey bytes.
 func renderKey(k string) string {
+	const maxKey = 64
+	if len(k) > maxKey {
+		return strconv.Quote(k[:maxKey]) + "..."
+	}
 	if k == "" {
 		return `""`
 	}
