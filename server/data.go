@@ -37,7 +37,8 @@ func (h *Handler) data(limit int64, fn func(w http.ResponseWriter, r *http.Reque
 			writeDataError(w, err)
 			return
 		}
-		c := &call{w: w, r: r, key: k, ix: ix, limit: limit}
+		c := &call{w: w, r: r, key: k, ix: ix, limit: limit, h: h}
+		defer func() { c.body.release() }()
 		if err := fn(w, r, c); err != nil {
 			writeDataError(w, err)
 		}
@@ -51,9 +52,20 @@ type call struct {
 	key   *Key
 	ix    *vectordb.Index
 	limit int64
+	h     *Handler
+	body  *bodyGuard // the body's share of the request budget, once decode ran
 }
 
-func (c *call) decode(v any) error { return decode(c.w, c.r, c.limit, v) }
+// decode decodes the body into v under rule, holding its share of the
+// request budget until the handler returns or releases it (releaseBody).
+func (c *call) decode(v any, rule bodyRule) error {
+	c.body = &bodyGuard{h: c.h, rule: rule}
+	return decodeBody(c.w, c.r, c.limit, c.body, v)
+}
+
+// releaseBody gives the body's share back, once the decoded request is no
+// longer needed.
+func (c *call) releaseBody() { c.body.release() }
 
 // Wire limits, Pinecone's, whatever the database's own options allow:
 // records per upsert, ids per fetch or delete, and topK or page size when
@@ -62,6 +74,33 @@ const (
 	maxWireRecords  = 1000
 	maxTopK         = 10000
 	maxTopKIncludes = 1000
+)
+
+// The most JSON values a valid body of each route holds, as jsoncheck
+// counts them (every object, array, string, number, true, false and
+// null; keys do not count), so that one that cannot be valid is refused
+// before it is decoded; with room for both spellings of each field and
+// for fields the server ignores.
+const (
+	bodyFields        = 64                                   // the top-level object's scalar members, and room
+	maxVectorValues   = 1 + vectordb.MaxDimension            // the array and its values
+	maxSparseValues   = 2 * (3 + 2*vectordb.MaxSparseValues) // two spellings of an object of two arrays
+	maxMetadataValues = 1 + vectordb.MaxMetadataBytes/3      // each value past the object's takes 3 bytes of JSON at least ("", in a list)
+)
+
+var (
+	upsertBody = bodyRule{} // bounded by its size only
+	queryBody  = bodyRule{bodyFields + maxVectorValues + maxSparseValues + vectordb.MaxFilterNodes,
+		fmt.Sprintf("a valid query has no vector of more than %d values, no sparse vector of more than %d entries and no filter of more than %d values",
+			vectordb.MaxDimension, vectordb.MaxSparseValues, vectordb.MaxFilterNodes)}
+	updateBody = bodyRule{bodyFields + maxVectorValues + maxSparseValues + 2*maxMetadataValues + vectordb.MaxFilterNodes,
+		fmt.Sprintf("a valid update has no values of more than %d, no sparse values of more than %d entries, no setMetadata of more than %d bytes and no filter of more than %d values",
+			vectordb.MaxDimension, vectordb.MaxSparseValues, vectordb.MaxMetadataBytes, vectordb.MaxFilterNodes)}
+	deleteBody = bodyRule{bodyFields + 1 + maxWireRecords + vectordb.MaxFilterNodes,
+		fmt.Sprintf("a valid delete has no more than %d ids and no filter of more than %d values", maxWireRecords, vectordb.MaxFilterNodes)}
+	filterBody = bodyRule{bodyFields + vectordb.MaxFilterNodes,
+		fmt.Sprintf("a valid body of this route has no filter of more than %d values", vectordb.MaxFilterNodes)}
+	namespaceBody = bodyRule{} // small: bounded by its size only
 )
 
 // namespace returns the handle of namespace name, if the key reaches it.
@@ -127,7 +166,7 @@ func (h *Handler) upsert(w http.ResponseWriter, r *http.Request, c *call) error 
 		Vectors   []vector `json:"vectors"`
 		Namespace string   `json:"namespace"`
 	}
-	if err := c.decode(&req); err != nil {
+	if err := c.decode(&req, upsertBody); err != nil {
 		return err
 	}
 	ns, err := c.namespace(req.Namespace)
@@ -179,7 +218,7 @@ func (h *Handler) query(w http.ResponseWriter, r *http.Request, c *call) error {
 		IncludeMetadata      *bool           `json:"includeMetadata"`
 		IncludeMetadataSnake *bool           `json:"include_metadata"`
 	}
-	if err := c.decode(&req); err != nil {
+	if err := c.decode(&req, queryBody); err != nil {
 		return err
 	}
 	ns, err := c.namespace(req.Namespace)
@@ -209,23 +248,27 @@ func (h *Handler) query(w http.ResponseWriter, r *http.Request, c *call) error {
 	if q.TopK >= 1 && q.TopK <= maxTopK {
 		n = q.TopK
 	}
-	rsv, err := h.reserve(w, r, int64(n)*recordBound(c, vectordb.MaxIDBytes, q.IncludeValues, q.IncludeMetadata), func() string {
-		what := fmt.Sprintf("topK %d", q.TopK)
+	sure, all := recordBound(c, vectordb.MaxIDBytes, q.IncludeValues, q.IncludeMetadata)
+	topK, values, metadata := q.TopK, q.IncludeValues, q.IncludeMetadata // not q: its vector and filter may go after the call
+	what := func() string {
+		s := fmt.Sprintf("topK %d", topK)
 		switch {
-		case q.IncludeValues && q.IncludeMetadata:
-			what += " with includeValues and includeMetadata"
-		case q.IncludeValues:
-			what += " with includeValues"
-		case q.IncludeMetadata:
-			what += " with includeMetadata"
+		case values && metadata:
+			s += " with includeValues and includeMetadata"
+		case values:
+			s += " with includeValues"
+		case metadata:
+			s += " with includeMetadata"
 		}
-		return fmt.Sprintf("%s at dimension %d", what, c.ix.Dimension())
-	})
+		return fmt.Sprintf("%s at dimension %d", s, c.ix.Dimension())
+	}
+	rsv, err := h.reserve(w, r, int64(n)*sure, int64(n)*all, what)
 	if err != nil {
 		return err
 	}
 	defer rsv.release()
 	res, err := ns.Query(r.Context(), q)
+	c.releaseBody()
 	if err != nil {
 		return err
 	}
@@ -233,7 +276,9 @@ func (h *Handler) query(w http.ResponseWriter, r *http.Request, c *call) error {
 	for _, m := range res.Matches {
 		size += recordSize(m.ID, m.Values, m.SparseValues, m.Metadata)
 	}
-	rsv.shrink(size)
+	if err := h.settle(w, r, rsv, size, what); err != nil {
+		return err
+	}
 	writeMatches(w, &res, ns.Name(), rsv)
 	return nil
 }
@@ -247,13 +292,15 @@ func (h *Handler) fetch(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err := checkCount("ids", len(q["ids"])); err != nil {
 		return err
 	}
-	var bound int64
+	var sure, bound int64
 	for _, id := range q["ids"] {
-		bound += recordBound(c, min(len(id), vectordb.MaxIDBytes), true, true)
+		s, b := recordBound(c, min(len(id), vectordb.MaxIDBytes), true, true)
+		sure, bound = sure+s, bound+b
 	}
-	rsv, err := h.reserve(w, r, bound, func() string {
+	what := func() string {
 		return fmt.Sprintf("a fetch of %d ids at dimension %d", len(q["ids"]), c.ix.Dimension())
-	})
+	}
+	rsv, err := h.reserve(w, r, sure, bound, what)
 	if err != nil {
 		return err
 	}
@@ -269,7 +316,9 @@ func (h *Handler) fetch(w http.ResponseWriter, r *http.Request, c *call) error {
 		size += recordSize(rec.ID, rec.Values, rec.SparseValues, rec.Metadata)
 	}
 	res.Records = nil
-	rsv.shrink(size)
+	if err := h.settle(w, r, rsv, size, what); err != nil {
+		return err
+	}
 	writeRecords(w, keys, recs, ns.Name(), "", res.Usage.ReadUnits, rsv)
 	return nil
 }
@@ -282,7 +331,7 @@ func (h *Handler) fetchByMetadata(w http.ResponseWriter, r *http.Request, c *cal
 		PaginationToken      string          `json:"paginationToken"`
 		PaginationTokenSnake string          `json:"pagination_token"`
 	}
-	if err := c.decode(&req); err != nil {
+	if err := c.decode(&req, filterBody); err != nil {
 		return err
 	}
 	ns, err := c.namespace(req.Namespace)
@@ -304,14 +353,15 @@ func (h *Handler) fetchByMetadata(w http.ResponseWriter, r *http.Request, c *cal
 	if req.Limit == 0 {
 		n = vectordb.DefaultListLimit
 	}
-	rsv, err := h.reserve(w, r, int64(n)*recordBound(c, vectordb.MaxIDBytes, true, true), func() string {
-		return fmt.Sprintf("limit %d at dimension %d", n, c.ix.Dimension())
-	})
+	sure, all := recordBound(c, vectordb.MaxIDBytes, true, true)
+	what := func() string { return fmt.Sprintf("limit %d at dimension %d", n, c.ix.Dimension()) }
+	rsv, err := h.reserve(w, r, int64(n)*sure, int64(n)*all, what)
 	if err != nil {
 		return err
 	}
 	defer rsv.release()
 	res, err := ns.FetchByMetadata(r.Context(), vectordb.FetchByMetadataRequest{Filter: f, Limit: req.Limit, PaginationToken: token})
+	c.releaseBody()
 	if err != nil {
 		return err
 	}
@@ -321,7 +371,9 @@ func (h *Handler) fetchByMetadata(w http.ResponseWriter, r *http.Request, c *cal
 		keys[i] = rec.ID
 		size += recordSize(rec.ID, rec.Values, rec.SparseValues, rec.Metadata)
 	}
-	rsv.shrink(size)
+	if err := h.settle(w, r, rsv, size, what); err != nil {
+		return err
+	}
 	writeRecords(w, keys, res.Records, ns.Name(), res.NextToken, res.Usage.ReadUnits, rsv)
 	return nil
 }
@@ -339,7 +391,7 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request, c *call) error 
 		DryRun            *bool             `json:"dryRun"`
 		DryRunSnake       *bool             `json:"dry_run"`
 	}
-	if err := c.decode(&req); err != nil {
+	if err := c.decode(&req, updateBody); err != nil {
 		return err
 	}
 	ns, err := c.namespace(req.Namespace)
@@ -378,7 +430,7 @@ func (h *Handler) delete(w http.ResponseWriter, r *http.Request, c *call) error 
 		DeleteAllSnake *bool           `json:"delete_all"`
 		Filter         json.RawMessage `json:"filter"`
 	}
-	if err := c.decode(&req); err != nil {
+	if err := c.decode(&req, deleteBody); err != nil {
 		return err
 	}
 	ns, err := c.namespace(req.Namespace)
@@ -434,7 +486,8 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, c *call) error {
 	case limit < 0 || limit > vectordb.MaxListLimit: // the database refuses it
 		n = 0
 	}
-	rsv, err := h.reserve(w, r, int64(n)*(recordOverhead+vectordb.MaxIDBytes), func() string { return fmt.Sprintf("limit %d", n) })
+	bound := int64(n) * (recordOverhead + heapBytes(vectordb.MaxIDBytes))
+	rsv, err := h.reserve(w, r, bound, bound, func() string { return fmt.Sprintf("limit %d", n) })
 	if err != nil {
 		return err
 	}
@@ -445,7 +498,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, c *call) error {
 	}
 	var size int64
 	for _, id := range res.IDs {
-		size += recordOverhead + int64(len(id))
+		size += recordOverhead + heapBytes(len(id))
 	}
 	rsv.shrink(size)
 	writeIDs(w, res.IDs, ns.Name(), res.NextToken, res.Usage.ReadUnits)
@@ -469,7 +522,7 @@ func (h *Handler) describeStats(w http.ResponseWriter, r *http.Request, c *call)
 		var req struct {
 			Filter json.RawMessage `json:"filter"`
 		}
-		if err := c.decode(&req); err != nil {
+		if err := c.decode(&req, filterBody); err != nil {
 			return err
 		}
 		if f, err := filterOf(req.Filter); err != nil {
@@ -544,7 +597,7 @@ func (h *Handler) createNamespace(w http.ResponseWriter, r *http.Request, c *cal
 	var req struct {
 		Name string `json:"name"`
 	}
-	if err := c.decode(&req); err != nil {
+	if err := c.decode(&req, namespaceBody); err != nil {
 		return err
 	}
 	ns, err := c.namespace(req.Name)

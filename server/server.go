@@ -20,12 +20,18 @@
 //
 // Responses are bounded in memory across requests, beside the database's
 // own MemoryBudget: a query, fetch, fetch by metadata or list first
-// reserves, from Config.MaxResponseBytes, the most its result may take
-// (from its topK or ids or limit, the index's dimension, and whether
-// values and metadata come back), keeps what the result takes once it is
-// known, and gives that back as its response streams out. A request that
-// cannot get its reservation within Config.ResponseWait gets 429 with
-// Retry-After; one that may need more than the whole budget gets 400.
+// reserves, from Config.MaxResponseBytes, the most its result may take in
+// memory (from its topK or ids or limit, the index's dimension, and
+// whether values and metadata come back; at most half the budget, beyond
+// which one request at a time materializes its result), keeps what the
+// result takes once it is known, and gives that back as its response
+// streams out. Request bodies are bounded too: each reserves, from
+// Config.MaxRequestBytes, what it takes read and decoded (bounded from its
+// declared length, then from its JSON tokens before it is decoded), and a
+// body that cannot be valid for its route is refused from its tokens. A
+// request that cannot get its reservation within Config.ResponseWait gets
+// 429 with Retry-After; one that may need more than the whole budget gets
+// 400 (a response) or 413 (a body).
 //
 // Beyond Pinecone's protocol, a namespace moves over HTTP while the
 // server runs: GET /ix/{index}/namespaces/{ns}/export?format=F streams
@@ -50,6 +56,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -89,27 +96,52 @@ type Config struct {
 	Logger *slog.Logger
 	// MaxResponseBytes bounds the memory that the results of queries,
 	// fetches, fetches by metadata and lists hold at once, across all
-	// requests, in bytes counted as the database counts a record's size
-	// (id, 4 bytes per dense value, 8 per sparse one, metadata's JSON
-	// size) plus a little per record. Each request reserves the most its
-	// result may take before it runs (topK, ids or limit times the
-	// largest record it may return, at the index's dimension, with
-	// values and metadata as asked), keeps what the result takes once it
-	// is known, and gives each record's share back once the record is
-	// written (a client that stops reading keeps its share until the
-	// connection's write deadline, http.Server.WriteTimeout). A request
-	// that cannot get its share waits up to ResponseWait, then gets 429
-	// with Retry-After; one that may need more than MaxResponseBytes gets
-	// 400. Reservations are granted in
-	// arrival order, but one of at most a 64th of the budget passes
-	// waiting ones when it fits. Default 256 MiB, which holds the largest
-	// response the wire limits allow (topK 1000 with values and metadata
-	// at dimension 20,000: about 138 MB) or about three topK-1000 queries
+	// requests, in bytes counted as the decoded Go values hold them (id,
+	// 4 bytes per dense value, 8 per sparse one, metadata's map, keys,
+	// boxed values and strings) plus a little per record. Each request
+	// reserves the most its result may take before it runs (topK, ids or
+	// limit times the largest record it may return, at the index's
+	// dimension, with values and metadata as asked, metadata counted at
+	// the most 40,960 bytes of it take decoded: 520 KiB), but at most
+	// half the budget, or what its ids and values alone may take if that
+	// is more; it keeps what the result takes once it is known, and gives
+	// each record's share back once the record is written (a client that
+	// stops reading keeps its share until the connection's write
+	// deadline, http.Server.WriteTimeout). A request that may take more
+	// than it reserved (topK over about 250 with metadata) also waits its
+	// turn for the one overdraft slot while the database materializes its
+	// result, then tops its reservation up to what the result takes. A
+	// request that cannot get its share waits up to ResponseWait, then
+	// gets 429 with Retry-After; one whose ids and values may take more
+	// than MaxResponseBytes, or whose result takes more, gets 400.
+	// Reservations are granted in arrival order, but one of at most a
+	// 64th of the budget passes waiting ones when it fits. Default 256
+	// MiB, which holds the largest response without metadata the wire
+	// limits allow (topK 1000 with values at dimension 20,000: about 83
+	// MB, 99 MB on a dotproduct index) or about three topK-1000 queries
 	// with values at that dimension at once; negative: no bound.
 	MaxResponseBytes int64
+	// MaxRequestBytes bounds the memory that request bodies hold at once,
+	// across all requests: each body's bytes and their decoded form, with
+	// what the database builds from it during the call. Each request
+	// reserves, before it reads its body, 10 times its declared length
+	// (the route's limit, 2 or 4 MB, if it declares none), then, once it
+	// has read it and before it decodes it, what this body takes decoded,
+	// bounded from its JSON tokens (more than 10 times its length only
+	// for bodies of short numbers, small records, or many tiny objects or
+	// keys; such a body of more than about 400 KB gets 429 at once when
+	// another such one waits for its share). It keeps its share until
+	// the handler returns (queries and fetches by metadata: until the
+	// database call returns). A request that cannot get its share waits up
+	// to ResponseWait, then gets 429 with Retry-After; a body that would
+	// take more than MaxRequestBytes decoded gets 413. A client that
+	// declares a large body and sends it slowly keeps its share until the
+	// connection's read deadline (http.Server.ReadTimeout). Default 256
+	// MiB: twelve 2 MB upserts at once; negative: no bound.
+	MaxRequestBytes int64
 	// ResponseWait is the longest a request waits for its share of
-	// MaxResponseBytes (never past its own context). Default two
-	// seconds.
+	// MaxResponseBytes or MaxRequestBytes (never past its own context).
+	// Default two seconds.
 	ResponseWait time.Duration
 	// MaxTransfers bounds the namespace exports and imports running at
 	// once; more get 429. Scoped keys (Key.Index set) together get at
@@ -150,6 +182,9 @@ type Handler struct {
 	metrics        *metrics
 	metricsHandler http.Handler
 	responses      *byteSemaphore // of Config.MaxResponseBytes; nil: no bound (respbudget.go)
+	overdraft      *byteSemaphore // of one slot: the request that may hold more than it reserved of responses
+	requests       *byteSemaphore // of Config.MaxRequestBytes; nil: no bound
+	bodyOverdraft  *byteSemaphore // of one slot: the request that waits to grow its share of requests
 	responseWait   time.Duration
 
 	transfers transfers // exports' and imports' limits and slots (transfer.go)
@@ -193,6 +228,13 @@ func New(db *vectordb.DB, cfg Config) (*Handler, error) {
 		h.responses = newByteSemaphore(defaultMaxResponseBytes)
 	case cfg.MaxResponseBytes > 0:
 		h.responses = newByteSemaphore(cfg.MaxResponseBytes)
+	}
+	h.overdraft, h.bodyOverdraft = newByteSemaphore(1), newByteSemaphore(1)
+	switch {
+	case cfg.MaxRequestBytes == 0:
+		h.requests = newByteSemaphore(defaultMaxRequestBytes)
+	case cfg.MaxRequestBytes > 0:
+		h.requests = newByteSemaphore(cfg.MaxRequestBytes)
 	}
 	h.responseWait = cfg.ResponseWait
 	if h.responseWait <= 0 {
@@ -406,15 +448,29 @@ func jsonKind(k string) string {
 // surrogate, no repeated key, at most maxBodyDepth deep) before anything
 // is decoded; a body declared longer than limit is refused unread.
 func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+	return decodeBody(w, r, limit, nil, v)
+}
+
+// decodeBody is decode, holding g's share of the request budget (none if
+// g is nil) for the body and its decoded form: g.reserve is called before
+// reading with the most reading and decoding an ordinary body of the
+// declared length (or limit, if none is declared) may take, then, once the
+// body is read, with what this body and its decoded form take; a body of
+// more values than g.rule allows is refused before anything is decoded.
+func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, g *bodyGuard, v any) error {
 	if r.ContentLength > limit { // refused unread
 		return &http.MaxBytesError{Limit: limit}
 	}
-	var buf bytes.Buffer
-	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength) + bytes.MinRead) // one allocation: ReadFrom wants MinRead spare at EOF
+	expect := limit
+	if r.ContentLength >= 0 {
+		expect = r.ContentLength
 	}
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
-	body := buf.Bytes()
+	if g != nil {
+		if err := g.reserve(w, r, bodyUpfront(expect)); err != nil {
+			return err
+		}
+	}
+	body, err := readBody(http.MaxBytesReader(w, r.Body, limit), expect)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -422,13 +478,24 @@ func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
 		}
 		return badRequest("reading the body: %v", err)
 	}
+	lim := jsoncheck.Limits{MaxDepth: maxBodyDepth}
+	if g != nil {
+		shape := scanShape(body)
+		if g.rule.values > 0 && shape.values > g.rule.values {
+			return badRequest("malformed JSON body: more than %d values; %s", g.rule.values, g.rule.valid)
+		}
+		if err := g.reserve(w, r, shape.decodedBytes(len(body))); err != nil {
+			return err
+		}
+		lim.MaxValues = g.rule.values
+	}
 	if len(bytes.TrimSpace(body)) == 0 { // no body: the defaults
 		return nil
 	}
 	// encoding/json would rewrite invalid UTF-8 and lone surrogates to
 	// U+FFFD (merging distinct ids and namespaces) and let a repeated key
 	// win silently: refuse both, and bound the nesting, before decoding.
-	if err := jsoncheck.Check("body", body, jsoncheck.Limits{MaxDepth: maxBodyDepth}); err != nil {
+	if err := jsoncheck.Check("body", body, lim); err != nil {
 		return badRequest("malformed JSON body: %v", err)
 	}
 	if err := json.Unmarshal(body, v); err != nil {
@@ -439,6 +506,32 @@ func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
 		return badRequest("malformed JSON body: %v", err)
 	}
 	return nil
+}
+
+// readBody reads r to its end, allocating only for bytes received: the
+// buffer starts at 64 KiB at most and doubles as data arrive, up to expect
+// bytes (the declared length, if any) and one more to see the end.
+func readBody(r io.Reader, expect int64) ([]byte, error) {
+	buf := make([]byte, 0, min(expect+1, 64<<10))
+	for {
+		if len(buf) == cap(buf) {
+			next := 2 * cap(buf)
+			if want := expect + 1; int64(len(buf)) < want {
+				next = int(min(int64(next), want))
+			}
+			grown := make([]byte, len(buf), next)
+			copy(grown, buf)
+			buf = grown
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }
 
 // maxBodyDepth bounds the nesting of a request body: room for a filter
@@ -466,7 +559,10 @@ func checkURL(r *http.Request) error {
 		}
 		for _, v := range vs {
 			if !utf8.ValidString(v) {
-				return badRequest("query parameter %s: %s is not valid UTF-8", clip(k), clip(v))
+				if len(k) > 64 {
+					k = k[:64] + "..."
+				}
+				return badRequest("query parameter %s: %s is not valid UTF-8", k, clip(v))
 			}
 		}
 	}
