@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/vectordb-go/vectordb/ivf"
+	"github.com/vectordb-go/vectordb/internal/ivf"
 )
 
 // Fair admission. Every namespace operation runs under a slot of the DB's

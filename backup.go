@@ -13,8 +13,8 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/vectordb-go/vectordb/internal/storage"
 	"github.com/vectordb-go/vectordb/internal/stream"
-	"github.com/vectordb-go/vectordb/storage"
 )
 
 // Whole-database backups. A backup is a stream (internal/stream) whose

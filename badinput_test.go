@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vectordb-go/vectordb/storage"
+	"github.com/vectordb-go/vectordb/internal/storage"
 )
 
 // snapshot captures everything a call could change: every stored key and

@@ -8,8 +8,8 @@ import (
 	"math"
 	"slices"
 
-	"github.com/vectordb-go/vectordb/ivf"
-	"github.com/vectordb-go/vectordb/storage"
+	"github.com/vectordb-go/vectordb/internal/ivf"
+	"github.com/vectordb-go/vectordb/internal/storage"
 )
 
 // Check verifies that the database is consistent, and returns an error

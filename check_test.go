@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vectordb-go/vectordb/storage"
+	"github.com/vectordb-go/vectordb/internal/storage"
 )
 
 // TestCheckFindsDamage damages a healthy database in one way at a time,

@@ -12,8 +12,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/vectordb-go/vectordb/internal/storage"
 	"github.com/vectordb-go/vectordb/internal/stream"
-	"github.com/vectordb-go/vectordb/storage"
 )
 
 // Namespace export and import. An export is a stream (internal/stream:

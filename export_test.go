@@ -13,8 +13,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/vectordb-go/vectordb/internal/storage"
 	"github.com/vectordb-go/vectordb/internal/stream"
-	"github.com/vectordb-go/vectordb/storage"
 )
 
 // exportRecords fills ns of a dotproduct index with records of every

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vectordb-go/vectordb/storage"
+	"github.com/vectordb-go/vectordb/internal/storage"
 )
 
 var errInjected = errors.New("injected storage fault")

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vectordb-go/vectordb/storage"
+	"github.com/vectordb-go/vectordb/internal/storage"
 )
 
 // Index is a handle to an index: a set of namespaces sharing a dimension

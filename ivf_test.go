@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/vectordb-go/vectordb/benchmarks/datagen"
-	"github.com/vectordb-go/vectordb/storage"
+	"github.com/vectordb-go/vectordb/internal/storage"
 )
 
 // ivfData returns n base vectors and nq held-out queries of a generated

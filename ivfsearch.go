@@ -7,7 +7,7 @@ import (
 
 	"github.com/RoaringBitmap/roaring/v2"
 
-	"github.com/vectordb-go/vectordb/ivf"
+	"github.com/vectordb-go/vectordb/internal/ivf"
 )
 
 // ivfState is a segment's IVF index: lists holding a copy of every live

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vectordb-go/vectordb/ivf"
-	"github.com/vectordb-go/vectordb/storage"
+	"github.com/vectordb-go/vectordb/internal/ivf"
+	"github.com/vectordb-go/vectordb/internal/storage"
 )
 
 // errDropped: the namespace was dropped while its IVF was being persisted.
@@ -19,7 +19,7 @@ const ivfPartBytes = 1 << 20
 
 // persistIVF stores st, seg's IVF, so that a restart does not retrain: the
 // centroids, and each record's list with a checksum of its values (see
-// storage/ivf.go). A namespace dropped meanwhile is left alone.
+// internal/storage/ivf.go). A namespace dropped meanwhile is left alone.
 func (ns *namespace) persistIVF(ctx context.Context, seg *segment, st *ivfState) error {
 	ix := ns.ix
 	q := st.lists.Quantizer()

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/vectordb-go/vectordb/storage"
+	"github.com/vectordb-go/vectordb/internal/storage"
 )
 
 // Dropping data. DeleteNamespace, DeleteAll and DeleteIndex remove the

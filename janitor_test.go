@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vectordb-go/vectordb/storage"
+	"github.com/vectordb-go/vectordb/internal/storage"
 )
 
 // TestDropReclaimsSpace deletes a namespace large enough for DropPrefix

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/vectordb-go/vectordb/storage"
+	"github.com/vectordb-go/vectordb/internal/storage"
 )
 
 // hot returns the namespace's segment, loading it from storage on first

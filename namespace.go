@@ -6,7 +6,7 @@ import (
 	"iter"
 	"time"
 
-	"github.com/vectordb-go/vectordb/storage"
+	"github.com/vectordb-go/vectordb/internal/storage"
 )
 
 // Namespace is a handle to one namespace of an index: one tenant's records.

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vectordb-go/vectordb/storage"
+	"github.com/vectordb-go/vectordb/internal/storage"
 )
 
 func TestUpsertFetchRoundTrip(t *testing.T) {

@@ -6,8 +6,8 @@ import (
 
 	"github.com/RoaringBitmap/roaring/v2"
 
+	"github.com/vectordb-go/vectordb/internal/storage"
 	"github.com/vectordb-go/vectordb/simd"
-	"github.com/vectordb-go/vectordb/storage"
 )
 
 // QueryRequest is a similarity query. Exactly one of Vector and ID is set.

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/vectordb-go/vectordb/storage"
+	"github.com/vectordb-go/vectordb/internal/storage"
 )
 
 // Quota limits a namespace's size: its live records and its accounted

@@ -9,7 +9,7 @@ import (
 
 	"github.com/RoaringBitmap/roaring/v2"
 
-	"github.com/vectordb-go/vectordb/ivf"
+	"github.com/vectordb-go/vectordb/internal/ivf"
 	"github.com/vectordb-go/vectordb/simd"
 )
 

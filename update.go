@@ -3,7 +3,7 @@ package vectordb
 import (
 	"context"
 
-	"github.com/vectordb-go/vectordb/storage"
+	"github.com/vectordb-go/vectordb/internal/storage"
 )
 
 // UpdateRequest changes one record, by ID, or the metadata of every

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vectordb-go/vectordb/storage"
+	"github.com/vectordb-go/vectordb/internal/storage"
 )
 
 func TestOpenArguments(t *testing.T) {

@@ -9,8 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vectordb-go/vectordb/ivf"
-	"github.com/vectordb-go/vectordb/storage"
+	"github.com/vectordb-go/vectordb/internal/ivf"
+	"github.com/vectordb-go/vectordb/internal/storage"
 )
 
 // The write path. Every write to a namespace runs under the index gate
