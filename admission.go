@@ -22,7 +22,7 @@ import (
 // limit, only while they are free and nobody waits (tryExtra), and hands
 // them back as soon as someone does (contended): the limit reserves room
 // for other tenants without idling the CPU when there are none. Long operations yield between steps (yield), and IVF
-// builds run their workers at background priority (ivf.WithGate): they
+// builds run their workers at background priority (scheduler.gate): they
 // get a slot when no operation waits for one, and one in bgShare while
 // operations queue.
 //
@@ -339,27 +339,16 @@ func removeTenant(ring []*tenant, t *tenant) []*tenant {
 	return ring
 }
 
-// A call's admission travels in its context, for the code below it that
+// admission is a call's hold on the scheduler: Namespace.begin returns
+// it, and the call passes it, as a parameter, to the code below it that
 // may take more cores (parallel scans) or hand its slot over (bulk
-// writes).
-type admissionKey struct{}
-
-// admission is a call's hold on the scheduler. A call runs in one
+// writes). A nil *admission is a call outside the scheduler: it never
+// yields and may borrow every core it asks for. A call runs in one
 // goroutine, so since needs no lock.
 type admission struct {
 	s     *scheduler
 	key   tenantKey
 	since time.Time // when the call got (or got back) its slot
-}
-
-func withAdmission(ctx context.Context, a *admission) context.Context {
-	return context.WithValue(ctx, admissionKey{}, a)
-}
-
-// admissionOf returns ctx's admission, or nil outside an admitted call.
-func admissionOf(ctx context.Context) *admission {
-	a, _ := ctx.Value(admissionKey{}).(*admission)
-	return a
 }
 
 // yieldQuantum is how long a call holds its slot before yield gives it
@@ -368,10 +357,10 @@ func admissionOf(ctx context.Context) *admission {
 // namespace), so a yielding bulk write keeps its share.
 const yieldQuantum = time.Millisecond
 
-// yield gives waiting calls their turn between steps of ctx's call, if it
-// was admitted and has held its slot for yieldQuantum.
-func yield(ctx context.Context) {
-	a := admissionOf(ctx)
+// yield gives waiting calls their turn between steps of a's call, if it
+// has held its slot for yieldQuantum; ctx bounds the wait for the slot's
+// return.
+func (a *admission) yield(ctx context.Context) {
 	if a == nil || time.Since(a.since) < yieldQuantum {
 		return
 	}
@@ -379,19 +368,29 @@ func yield(ctx context.Context) {
 	a.since = time.Now()
 }
 
-// extraWorkers borrows up to n slots for helper goroutines of ctx's call
-// and returns how many it got, each to be given back with
-// a.s.releaseExtra; outside an admitted call it grants all n.
-func extraWorkers(ctx context.Context, n int) (got int, a *admission) {
-	a = admissionOf(ctx)
+// extraWorkers borrows up to n slots for helper goroutines of a's call
+// and returns how many it got, each to be given back with giveBack;
+// outside the scheduler (a nil a) it grants all n.
+func (a *admission) extraWorkers(n int) (got int) {
 	if a == nil {
-		return n, nil
+		return n
 	}
 	for got < n && a.s.tryExtra(a.key) {
 		got++
 	}
-	return got, a
+	return got
 }
+
+// giveBack returns one slot that extraWorkers lent.
+func (a *admission) giveBack() {
+	if a != nil {
+		a.s.releaseExtra(a.key)
+	}
+}
+
+// contended reports whether a helper of a's call should hand its core
+// back: other calls wait for a slot.
+func (a *admission) contended() bool { return a != nil && a.s.contended() }
 
 // gate returns an ivf.Gate that admits each block of an IVF build as a
 // slot of key's, at background priority unless foreground. A foreground

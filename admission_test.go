@@ -513,7 +513,7 @@ func TestSchedulerInvariants(t *testing.T) {
 					if err != nil {
 						continue
 					}
-					n, _ := extraWorkers(withAdmission(context.Background(), &admission{s: s, key: k}), r.IntN(3))
+					n := (&admission{s: s, key: k}).extraWorkers(r.IntN(3))
 					if r.IntN(2) == 0 {
 						s.yield(context.Background(), k)
 					}

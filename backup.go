@@ -71,7 +71,7 @@ func (db *DB) Backup(ctx context.Context, w io.Writer) (BackupInfo, error) {
 	defer db.leave()
 	// Read units are kept in memory and flushed now and then: flush them
 	// so that the snapshot has them up to date.
-	if err := db.flushReadUnits(); err != nil {
+	if err := db.flushReadUnits(ctx); err != nil {
 		return BackupInfo{}, storageErr(err)
 	}
 	t := db.store.Snapshot()
@@ -284,7 +284,7 @@ func restorePairs(ctx context.Context, st *storage.Store, sr *stream.Reader) err
 		if len(batch) == 0 {
 			return nil
 		}
-		err := st.Update(func(t *storage.Txn) error {
+		err := st.Update(ctx, func(t *storage.Txn) error {
 			for _, kv := range batch {
 				if err := t.Set(kv[0], kv[1]); err != nil {
 					return err

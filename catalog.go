@@ -65,6 +65,12 @@ type namespace struct {
 	createdAt time.Time
 	usage     *usage // shared by every generation of the same name
 
+	// gone is closed (once, by markGone) when this generation leaves the
+	// index's map, replaced or dropped, or its index is deleted: reads
+	// that found it empty wait on it for its successor.
+	gone     chan struct{}
+	goneOnce sync.Once
+
 	// writeMu serializes writers and segment loads.
 	writeMu sync.Mutex
 	dropped bool // guarded by writeMu
@@ -129,7 +135,7 @@ func (db *DB) load() error {
 		return err
 	}
 	if fresh {
-		err := s.Update(func(t *storage.Txn) error {
+		err := s.Update(context.Background(), func(t *storage.Txn) error { // at Open, which takes no context
 			if err := t.Set(storage.FormatKey(), storage.EncodeUint32(storage.FormatVersion)); err != nil {
 				return err
 			}
@@ -213,7 +219,7 @@ func (db *DB) loadCatalog(t *storage.Txn) error {
 		if err != nil {
 			return false, fmt.Errorf("%w: namespace %q: %v", ErrCorrupt, name, err)
 		}
-		ns := &namespace{ix: ix, id: r.ID, name: name, createdAt: time.Unix(0, r.CreatedAt), usage: &usage{}}
+		ns := &namespace{ix: ix, id: r.ID, name: name, createdAt: time.Unix(0, r.CreatedAt), usage: &usage{}, gone: make(chan struct{})}
 		if r.MaxRecords != 0 || r.MaxBytes != 0 {
 			ns.quota.Store(&Quota{MaxRecords: int64(r.MaxRecords), MaxBytes: int64(r.MaxBytes)})
 		}
@@ -297,7 +303,7 @@ func catalogNames(t *storage.Txn, key []byte, id uint32) (bool, error) {
 // transactions of at most flushChunk namespaces. Each namespace's catalog
 // entry is read in the same transaction, so a concurrent drop makes the
 // commit conflict and the retry skips the dropped namespace.
-func (db *DB) flushReadUnits() error {
+func (db *DB) flushReadUnits(ctx context.Context) error {
 	// One flush at a time (the flusher and Backup): each writes the values
 	// it read, and a stale one committed last would win.
 	db.flushMu.Lock()
@@ -324,7 +330,7 @@ func (db *DB) flushReadUnits() error {
 		batch := todo[:min(chunk, len(todo))]
 		todo = todo[len(batch):]
 		var written []pending
-		err := db.store.Update(func(t *storage.Txn) error {
+		err := db.store.Update(ctx, func(t *storage.Txn) error {
 			written = written[:0]
 			for _, p := range batch {
 				live, err := checkLive(t, p.ns)
@@ -382,7 +388,7 @@ func (db *DB) runFlusher(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			if err := db.flushReadUnits(); err != nil && !errors.Is(err, storage.ErrClosed) {
+			if err := db.flushReadUnits(ctx); err != nil && !errors.Is(err, storage.ErrClosed) && ctx.Err() == nil {
 				db.opts.Logger.Warningf("flushing read units: %v", err)
 			}
 		}

@@ -72,7 +72,7 @@ func TestCheckFindsDamage(t *testing.T) {
 
 func set(t *testing.T, db *DB, k, v []byte) {
 	t.Helper()
-	if err := db.store.Update(func(tx *storage.Txn) error { return tx.Set(k, v) }); err != nil {
+	if err := db.store.Update(ctx, func(tx *storage.Txn) error { return tx.Set(k, v) }); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -178,9 +178,7 @@ func exportSnapshot(ctx context.Context, t *storage.Txn, ns *namespace, sink exp
 	var mdKey, mdJSON []byte
 	n := 0
 	err = scanRecords(ctx, t, storage.VectorPrefix(ix.id, ns.id), func(id, val []byte) error {
-		if n++; n%yieldEvery == 0 {
-			yield(ctx)
-		}
+		n++
 		view, err := storage.ParseVector(val)
 		if err != nil {
 			return err
@@ -393,12 +391,12 @@ func (h *Index) importNamespace(ctx context.Context, name string, opts *ImportOp
 	if old := ix.lookup(canon); old != nil {
 		im.quota = old.effectiveQuota()
 	}
-	if err := im.stage(canon); err != nil {
+	if err := im.stage(ctx, canon); err != nil {
 		return ExportInfo{}, err
 	}
 	info, err := im.run(ctx, &o)
 	if err != nil {
-		im.abandon()
+		im.abandon(context.WithoutCancel(ctx)) // cleans up after a cancellation too
 		return ExportInfo{}, err
 	}
 	return info, nil
@@ -500,19 +498,19 @@ const importTxnShare = 4
 // key that makes an interrupted import's data droppable. Both happen under
 // the index gate, once the index is known live, so that a DeleteIndex
 // cannot have cleared the index's keys before the id lease is written.
-func (im *importer) stage(name string) error {
+func (im *importer) stage(ctx context.Context, name string) error {
 	ix := im.ix
 	ix.gate.RLock()
 	defer ix.gate.RUnlock()
 	if ix.dropped.Load() {
 		return fmt.Errorf("%w: %q", ErrIndexNotFound, ix.name)
 	}
-	ns, err := ix.newNamespace(name, time.Now(), &usage{})
+	ns, err := ix.newNamespace(ctx, name, time.Now(), &usage{})
 	if err != nil {
 		return err
 	}
 	im.ns = ns
-	return storageErr(ix.db.store.Update(func(t *storage.Txn) error {
+	return storageErr(ix.db.store.Update(ctx, func(t *storage.Txn) error {
 		return t.Set(storage.StagingKey(ix.id, ns.id), nil)
 	}))
 }
@@ -520,19 +518,19 @@ func (im *importer) stage(name string) error {
 // locked runs fn in a transaction under the index gate, failing once the
 // index is deleted (so that no write lands under a dropped index's prefix
 // after the janitor has cleared it).
-func (im *importer) locked(fn func(*storage.Txn) error) error {
+func (im *importer) locked(ctx context.Context, fn func(*storage.Txn) error) error {
 	im.ix.gate.RLock()
 	defer im.ix.gate.RUnlock()
 	if im.ix.dropped.Load() {
 		return fmt.Errorf("%w: %q", ErrIndexNotFound, im.ix.name)
 	}
-	return storageErr(im.ix.db.store.Update(fn))
+	return storageErr(im.ix.db.store.Update(ctx, fn))
 }
 
 // run reads the records, writes them in batches and commits.
 func (im *importer) run(ctx context.Context, o *ImportOptions) (ExportInfo, error) {
 	src := im.src
-	im.startWriter()
+	im.startWriter(ctx)
 	err := im.read(ctx, src, o.UTF8IDs)
 	if err != nil && ctx.Err() == nil {
 		// The records before the failure go to the writer too, so that
@@ -552,7 +550,7 @@ func (im *importer) run(ctx context.Context, o *ImportOptions) (ExportInfo, erro
 	if err != nil {
 		return ExportInfo{}, err
 	}
-	if err := im.commit(o); err != nil {
+	if err := im.commit(ctx, o); err != nil {
 		return ExportInfo{}, err
 	}
 	return info, nil
@@ -561,7 +559,7 @@ func (im *importer) run(ctx context.Context, o *ImportOptions) (ExportInfo, erro
 // read reads, validates and queues every record of the source; with
 // utf8IDs, ids must be valid UTF-8.
 func (im *importer) read(ctx context.Context, src importSource, utf8IDs bool) error {
-	for n := 0; ; n++ {
+	for {
 		rec, pos, err := src.next()
 		if err == io.EOF {
 			break
@@ -571,9 +569,6 @@ func (im *importer) read(ctx context.Context, src importSource, utf8IDs bool) er
 		}
 		if err != nil {
 			return err
-		}
-		if n%yieldEvery == yieldEvery-1 {
-			yield(ctx)
 		}
 		if err := ctx.Err(); err != nil {
 			return err
@@ -628,14 +623,14 @@ func (im *importer) checkQuota() error {
 }
 
 // startWriter starts the goroutine that writes queued batches.
-func (im *importer) startWriter() {
+func (im *importer) startWriter(ctx context.Context) {
 	im.pending = make(chan importBatch) // one batch written while the next fills
 	im.done = make(chan error, 1)
 	go func() {
 		var err error
 		for b := range im.pending {
 			if err == nil {
-				if err = im.write(b); err != nil {
+				if err = im.write(ctx, b); err != nil {
 					im.failed.Store(true)
 				}
 			}
@@ -659,12 +654,12 @@ func (im *importer) flush() {
 }
 
 // write commits one batch.
-func (im *importer) write(b importBatch) error {
+func (im *importer) write(ctx context.Context, b importBatch) error {
 	ix, ns := im.ix, im.ns
 	if err := ix.db.disk.admit(b.txn); err != nil {
 		return err
 	}
-	return im.locked(func(t *storage.Txn) error {
+	return im.locked(ctx, func(t *storage.Txn) error {
 		for i := range b.recs {
 			p := &b.recs[i]
 			if im.dedupe() {
@@ -688,7 +683,7 @@ func (im *importer) write(b importBatch) error {
 
 // commit publishes the imported namespace, replacing the namespace of the
 // same name if there is one and o allows it.
-func (im *importer) commit(o *ImportOptions) error {
+func (im *importer) commit(ctx context.Context, o *ImportOptions) error {
 	ix, ns := im.ix, im.ns
 	charge := uint64(writeUnits(im.written))
 	ns.records.Store(im.records)
@@ -709,7 +704,7 @@ func (im *importer) commit(o *ImportOptions) error {
 			if err := im.checkQuota(); err != nil {
 				return err
 			}
-			err := ix.db.store.Update(func(t *storage.Txn) error {
+			err := ix.db.store.Update(ctx, func(t *storage.Txn) error {
 				if err := unstage(t); err != nil {
 					return err
 				}
@@ -738,7 +733,7 @@ func (im *importer) commit(o *ImportOptions) error {
 		}
 		ns.usage = old.usage
 		ns.quota.Store(old.quota.Load())
-		err := ix.replaceLocked(old, ns, charge, unstage)
+		err := ix.replaceLocked(ctx, old, ns, charge, unstage)
 		old.writeMu.Unlock()
 		if err == nil {
 			ix.db.wakeJanitor()
@@ -749,9 +744,9 @@ func (im *importer) commit(o *ImportOptions) error {
 
 // abandon turns a failed import's staging key into a pending drop. If
 // that fails too, the staging key stays and the next Open drops the data.
-func (im *importer) abandon() {
+func (im *importer) abandon(ctx context.Context) {
 	ix, ns := im.ix, im.ns
-	err := ix.db.store.Update(func(t *storage.Txn) error {
+	err := ix.db.store.Update(ctx, func(t *storage.Txn) error {
 		if err := t.Delete(storage.StagingKey(ix.id, ns.id)); err != nil {
 			return err
 		}
@@ -776,7 +771,7 @@ func (db *DB) dropStaged() error {
 	if err != nil || len(keys) == 0 {
 		return err
 	}
-	return db.store.Update(func(t *storage.Txn) error {
+	return db.store.Update(context.Background(), func(t *storage.Txn) error { // at Open, which takes no context
 		for _, k := range keys {
 			ixID, nsID, err := storage.IDPairFromKey(k)
 			if err != nil {

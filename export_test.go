@@ -398,10 +398,10 @@ func TestImportInterruptedDropsAtOpen(t *testing.T) {
 	// An import that stages and writes its records, then stops (the
 	// process dies) before its last transaction.
 	im := &importer{ix: ix.ix, src: &streamSource{}}
-	if err := im.stage("dst"); err != nil {
+	if err := im.stage(ctx, "dst"); err != nil {
 		t.Fatal(err)
 	}
-	im.startWriter()
+	im.startWriter(ctx)
 	for _, rec := range exportRecords(r, 8, 50) {
 		var p preparedRecord
 		if err := prepareRecord(&rec, ix.ix, &p); err != nil {

@@ -34,7 +34,7 @@ func requiredFilter(f Filter) (*fnode, error) {
 // removes records and bytes, so the quota never refuses it, even on a
 // namespace past a lowered quota.
 func (h *Namespace) DeleteByFilter(ctx context.Context, filter Filter) (DeleteResult, error) {
-	ctx, err := h.begin(ctx)
+	_, err := h.begin(ctx)
 	if err != nil {
 		return DeleteResult{}, err
 	}
@@ -102,7 +102,7 @@ type FetchByMetadataResult struct {
 // moment); records written between pages appear or not according to their
 // ids. It costs the read units of a Fetch of the records returned.
 func (h *Namespace) FetchByMetadata(ctx context.Context, req FetchByMetadataRequest) (FetchByMetadataResult, error) {
-	ctx, err := h.begin(ctx)
+	_, err := h.begin(ctx)
 	if err != nil {
 		return FetchByMetadataResult{}, err
 	}

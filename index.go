@@ -144,11 +144,11 @@ func (h *Index) CreateNamespace(ctx context.Context, name string) (NamespaceDesc
 	if ix.lookup(canon) != nil {
 		return NamespaceDescription{}, fmt.Errorf("%w: %q", ErrNamespaceExists, canon)
 	}
-	ns, err := ix.newNamespace(canon, time.Now(), &usage{})
+	ns, err := ix.newNamespace(ctx, canon, time.Now(), &usage{})
 	if err != nil {
 		return NamespaceDescription{}, err
 	}
-	err = h.db.store.Update(func(t *storage.Txn) error {
+	err = h.db.store.Update(ctx, func(t *storage.Txn) error {
 		return ix.putNamespace(t, ns, storage.Stats{})
 	})
 	if err != nil {

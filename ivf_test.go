@@ -488,7 +488,7 @@ func TestIVFStoredDamage(t *testing.T) {
 		bad := hdr
 		damage(&bad)
 		db := openDir(t, dir, o)
-		if err := db.store.Update(func(tx *storage.Txn) error { return tx.Set(key, bad.Encode()) }); err != nil {
+		if err := db.store.Update(ctx, func(tx *storage.Txn) error { return tx.Set(key, bad.Encode()) }); err != nil {
 			t.Fatal(err)
 		}
 		ix, _ := db.Index("d")

@@ -76,8 +76,8 @@ func (ns *namespace) startBuild(seg *segment) {
 	ns.background(func(ctx context.Context) {
 		// The build's workers run at background priority: a slot of the
 		// namespace's only while no operation waits for one.
-		ctx = ivf.WithGate(ctx, ns.ix.db.sched.gate(ns.key(), false))
-		if _, err := ns.build(ctx, seg); err != nil && ctx.Err() == nil && !errors.Is(err, errDropped) {
+		gate := ns.ix.db.sched.gate(ns.key(), false)
+		if _, err := ns.build(ctx, gate, seg); err != nil && ctx.Err() == nil && !errors.Is(err, errDropped) {
 			ns.buildFailed.Store(time.Now().UnixNano())
 			ns.ix.db.opts.Logger.Warningf("IVF build of namespace %q of index %q failed: %v", ns.name, ns.ix.name, err)
 		}
@@ -125,9 +125,9 @@ func (ns *namespace) background(fn func(ctx context.Context)) {
 // is in service; writes continue throughout, and those made during the
 // build are applied to the new index before it takes over.
 // REQUIRES: ns.buildMu held.
-func (ns *namespace) build(ctx context.Context, seg *segment) (*ivfState, error) {
+func (ns *namespace) build(ctx context.Context, gate ivf.Gate, seg *segment) (*ivfState, error) {
 	for attempt := 0; ; attempt++ {
-		st, err := ns.buildOnce(ctx, seg)
+		st, err := ns.buildOnce(ctx, gate, seg)
 		if err == errCompacted && attempt < 3 {
 			continue
 		}
@@ -159,7 +159,7 @@ type buildSample struct {
 	qslots  []uint32  // each query's own slot
 }
 
-func (ns *namespace) buildOnce(ctx context.Context, seg *segment) (st *ivfState, err error) {
+func (ns *namespace) buildOnce(ctx context.Context, gate ivf.Gate, seg *segment) (st *ivfState, err error) {
 	start := time.Now()
 	smp, err := seg.startBuild(uint64(ns.id))
 	if err != nil {
@@ -177,24 +177,24 @@ func (ns *namespace) buildOnce(ctx context.Context, seg *segment) (st *ivfState,
 	}()
 	dim := seg.dim
 	nlist := nlistFor(smp.live)
-	q, err := ivf.Train(ctx, ivfMetric(seg.metric), dim, smp.train, ivf.TrainConfig{NList: nlist, Seed: uint64(ns.id)<<32 | uint64(smp.live)})
+	q, err := ivf.Train(ctx, ivfMetric(seg.metric), dim, smp.train, ivf.TrainConfig{NList: nlist, Seed: uint64(ns.id)<<32 | uint64(smp.live), Gate: gate})
 	if err != nil {
 		return nil, err
 	}
 	if !ns.current(seg) {
 		return nil, errDropped
 	}
-	lists, err := seg.fillLists(ctx, q, smp)
+	lists, err := seg.fillLists(ctx, gate, q, smp)
 	if err != nil {
 		return nil, err
 	}
 	if !ns.current(seg) {
 		return nil, errDropped
 	}
-	if err := seg.catchUp(ctx, lists, smp.epoch); err != nil {
+	if err := seg.catchUp(ctx, gate, lists, smp.epoch); err != nil {
 		return nil, err
 	}
-	nprobe, recall, err := seg.calibrate(ctx, lists, smp, ns.ix.db.opts.IVFTargetRecall)
+	nprobe, recall, err := seg.calibrate(ctx, gate, lists, smp, ns.ix.db.opts.IVFTargetRecall)
 	if err != nil {
 		return nil, err
 	}
@@ -270,7 +270,7 @@ func (s *segment) startBuild(seed uint64) (*buildSample, error) {
 // segment's lock on a copy of each chunk, and the rows are then copied
 // into the (still private) lists under a read lock. Rows written since the
 // build started are in the journal and get fixed later.
-func (s *segment) fillLists(ctx context.Context, q *ivf.Quantizer, smp *buildSample) (*ivf.Lists, error) {
+func (s *segment) fillLists(ctx context.Context, gate ivf.Gate, q *ivf.Quantizer, smp *buildSample) (*ivf.Lists, error) {
 	assign := make([]int32, smp.n)
 	buf := simd.AlignedFloats(s.chunkRows * s.stride)
 	for base := 0; base < smp.n; base += s.chunkRows {
@@ -282,7 +282,7 @@ func (s *segment) fillLists(ctx context.Context, q *ivf.Quantizer, smp *buildSam
 		}
 		copy(buf, s.chunks[base>>s.chunkShift][:rows*s.stride])
 		s.mu.RUnlock()
-		if err := q.AssignBatch(ctx, buf, s.stride, rows, assign[base:base+rows]); err != nil {
+		if err := q.AssignBatch(ctx, gate, buf, s.stride, rows, assign[base:base+rows]); err != nil {
 			return nil, err
 		}
 	}
@@ -314,7 +314,7 @@ func (s *segment) fillLists(ctx context.Context, q *ivf.Quantizer, smp *buildSam
 // catchUp applies the journal to the private lists in rounds, each taking
 // the journal so far and assigning its rows without the lock, until what
 // is left is small enough to apply under the write lock at the swap.
-func (s *segment) catchUp(ctx context.Context, lists *ivf.Lists, epoch uint64) error {
+func (s *segment) catchUp(ctx context.Context, gate ivf.Gate, lists *ivf.Lists, epoch uint64) error {
 	const small = 1024
 	for range 4 {
 		if err := ctx.Err(); err != nil {
@@ -347,7 +347,7 @@ func (s *segment) catchUp(ctx context.Context, lists *ivf.Lists, epoch uint64) e
 		}
 		s.mu.RUnlock()
 		assign := make([]int32, len(slots))
-		if err := lists.Quantizer().AssignBatch(ctx, rows, s.dim, len(slots), assign); err != nil {
+		if err := lists.Quantizer().AssignBatch(ctx, gate, rows, s.dim, len(slots), assign); err != nil {
 			return err
 		}
 		for i, slot := range slots {
@@ -383,8 +383,8 @@ func (s *segment) applyJournalLocked(lists *ivf.Lists, j *roaring.Bitmap) {
 // nprobe p exactly when its list is among the first p probed (every row
 // that outranks it is a true neighbour too), so the ranks give the recall
 // at every nprobe at once.
-func (s *segment) calibrate(ctx context.Context, lists *ivf.Lists, smp *buildSample, target float64) (int, float64, error) {
-	truth, err := s.calibrationTruth(ctx, smp)
+func (s *segment) calibrate(ctx context.Context, gate ivf.Gate, lists *ivf.Lists, smp *buildSample, target float64) (int, float64, error) {
+	truth, err := s.calibrationTruth(ctx, gate, smp)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -466,7 +466,7 @@ func (s *segment) calibrate(ctx context.Context, lists *ivf.Lists, smp *buildSam
 // the chunk while it is in cache: one pass over memory per worker instead
 // of one per query, which for a large namespace is the difference between
 // seconds and tens of seconds.
-func (s *segment) calibrationTruth(ctx context.Context, smp *buildSample) ([][]hit, error) {
+func (s *segment) calibrationTruth(ctx context.Context, gate ivf.Gate, smp *buildSample) ([][]hit, error) {
 	nq := len(smp.qslots)
 	asc := s.metric.ascending()
 	tops := make([]*topK, nq)
@@ -476,11 +476,10 @@ func (s *segment) calibrationTruth(ctx context.Context, smp *buildSample) ([][]h
 		norms[i] = simd.SquaredNorm(smp.queries[i*s.dim : (i+1)*s.dim])
 	}
 	// Each worker owns the queries i%workers == w and scans the segment a
-	// chunk at a time, each chunk admitted by ctx's gate and read under
+	// chunk at a time, each chunk admitted by gate and read under
 	// the read lock (taken after the gate: never wait for a slot holding
 	// a lock that an admitted writer may wait for).
 	workers := min(runtime.GOMAXPROCS(0), nq)
-	gate := ivf.GateOf(ctx)
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
 	for w := range workers {
@@ -491,7 +490,7 @@ func (s *segment) calibrationTruth(ctx context.Context, smp *buildSample) ([][]h
 					errs[w] = err
 					return
 				}
-				release, err := gate(ctx)
+				release, err := gate.Admit(ctx)
 				if err != nil {
 					errs[w] = err
 					return
@@ -569,7 +568,7 @@ func (h *Namespace) BuildIVF(ctx context.Context) (IVFDescription, error) {
 	if err != nil {
 		return IVFDescription{}, err
 	}
-	st, err := ns.build(ivf.WithGate(ctx, h.idx.db.sched.gate(h.key(), true)), seg)
+	st, err := ns.build(ctx, h.idx.db.sched.gate(h.key(), true), seg)
 	if errors.Is(err, errDropped) {
 		return IVFDescription{}, fmt.Errorf("%w: %q (deleted during the build)", ErrNamespaceNotFound, h.name)
 	}

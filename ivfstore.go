@@ -67,12 +67,12 @@ func (ns *namespace) persistIVF(ctx context.Context, seg *segment, st *ivfState)
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		err := ns.writeIVF(func(t *storage.Txn) error { return t.Set(storage.IVFPartKey(ix.id, ns.id, h.Gen, uint32(i)), p) })
+		err := ns.writeIVF(ctx, func(t *storage.Txn) error { return t.Set(storage.IVFPartKey(ix.id, ns.id, h.Gen, uint32(i)), p) })
 		if err != nil {
 			return ignoreDropped(err)
 		}
 	}
-	if err := ns.writeIVF(func(t *storage.Txn) error { return t.Set(storage.IVFHeaderKey(ix.id, ns.id), h.Encode()) }); err != nil {
+	if err := ns.writeIVF(ctx, func(t *storage.Txn) error { return t.Set(storage.IVFHeaderKey(ix.id, ns.id), h.Encode()) }); err != nil {
 		return ignoreDropped(err)
 	}
 	ns.ivfDesc.Store(&ivfDescCache{st.describe()})
@@ -92,7 +92,7 @@ func (ns *namespace) persistIVF(ctx context.Context, seg *segment, st *ivfState)
 	}
 	for len(stale) > 0 {
 		n := min(len(stale), 1000)
-		err := ns.writeIVF(func(t *storage.Txn) error {
+		err := ns.writeIVF(ctx, func(t *storage.Txn) error {
 			for _, k := range stale[:n] {
 				if err := t.Delete(k); err != nil {
 					return err
@@ -118,7 +118,7 @@ func ignoreDropped(err error) error {
 // writeIVF commits fn as a write of the namespace's IVF keys, under the
 // same locks as record writes, so that nothing lands under the prefix of a
 // dropped namespace (which the janitor may have cleared already).
-func (ns *namespace) writeIVF(fn func(t *storage.Txn) error) error {
+func (ns *namespace) writeIVF(ctx context.Context, fn func(t *storage.Txn) error) error {
 	ix := ns.ix
 	ix.gate.RLock()
 	defer ix.gate.RUnlock()
@@ -130,7 +130,7 @@ func (ns *namespace) writeIVF(fn func(t *storage.Txn) error) error {
 	if ns.dropped {
 		return errDropped
 	}
-	return ix.db.store.Update(fn)
+	return ix.db.store.Update(ctx, fn)
 }
 
 // loadIVF attaches the stored IVF, if any, to seg, freshly loaded in t

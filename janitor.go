@@ -140,7 +140,7 @@ func (db *DB) processDrops(ctx context.Context) error {
 				return nil
 			}
 		}
-		if err := db.store.Update(func(t *storage.Txn) error { return t.Delete(d.key) }); err != nil {
+		if err := db.store.Update(ctx, func(t *storage.Txn) error { return t.Delete(d.key) }); err != nil {
 			return err
 		}
 	}

@@ -30,19 +30,20 @@ func (h *Namespace) Name() string { return h.name }
 
 // begin admits a call and waits for the namespace's turn at the
 // scheduler (admission.go); on success the caller must call leave, and
-// should run the call with the returned context, which carries the
-// admission.
-func (h *Namespace) begin(ctx context.Context) (context.Context, error) {
+// passes the admission to the code that may yield its slot or borrow
+// more (a ticket, not a context value: the context carries deadlines and
+// cancellation only).
+func (h *Namespace) begin(ctx context.Context) (*admission, error) {
 	if err := h.enter(ctx); err != nil {
-		return ctx, err
+		return nil, err
 	}
 	a := &admission{s: h.idx.db.sched, key: h.key()}
 	if err := a.s.acquire(ctx, a.key); err != nil {
 		h.idx.db.leave()
-		return ctx, err
+		return nil, err
 	}
 	a.since = time.Now()
-	return withAdmission(ctx, a), nil
+	return a, nil
 }
 
 // leave ends a call admitted by begin.
@@ -97,13 +98,13 @@ type preparedRecord struct {
 // *BatchTooLargeError and the caller should split the batch. Upsert copies
 // what it keeps: the caller may reuse records afterwards.
 func (h *Namespace) Upsert(ctx context.Context, records []Record) (UpsertResult, error) {
-	ctx, err := h.begin(ctx)
+	adm, err := h.begin(ctx)
 	if err != nil {
 		return UpsertResult{}, err
 	}
 	defer h.leave()
 	ix := h.ix()
-	prep, err := h.prepareUpsert(ctx, records)
+	prep, err := h.prepareUpsert(ctx, adm, records)
 	if err != nil {
 		return UpsertResult{}, err
 	}
@@ -154,8 +155,8 @@ func (h *Namespace) Upsert(ctx context.Context, records []Record) (UpsertResult,
 const yieldEvery = 128
 
 // prepareUpsert validates and encodes records, and checks that the batch
-// fits in one transaction.
-func (h *Namespace) prepareUpsert(ctx context.Context, records []Record) ([]preparedRecord, error) {
+// fits in one transaction, yielding adm's slot between steps.
+func (h *Namespace) prepareUpsert(ctx context.Context, adm *admission, records []Record) ([]preparedRecord, error) {
 	ix := h.ix()
 	maxRecords := h.idx.db.opts.MaxBatchRecords
 	switch {
@@ -173,7 +174,7 @@ func (h *Namespace) prepareUpsert(ctx context.Context, records []Record) ([]prep
 	for i := range records {
 		if i%yieldEvery == yieldEvery-1 {
 			// A bulk upsert lets other namespaces' calls in between steps.
-			yield(ctx)
+			adm.yield(ctx)
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
@@ -299,7 +300,7 @@ type DeleteResult struct {
 // small Options.MemTableSize makes that bite below the record cap). A
 // delete only shrinks the namespace, so its quota never refuses it.
 func (h *Namespace) Delete(ctx context.Context, ids []string) (DeleteResult, error) {
-	ctx, err := h.begin(ctx)
+	_, err := h.begin(ctx)
 	if err != nil {
 		return DeleteResult{}, err
 	}
@@ -360,7 +361,7 @@ func (h *Namespace) Delete(ctx context.Context, ids []string) (DeleteResult, err
 // old records are removed in the background. Cumulative usage counters
 // carry over. A namespace that does not exist is left alone.
 func (h *Namespace) DeleteAll(ctx context.Context) (DeleteResult, error) {
-	ctx, err := h.begin(ctx)
+	_, err := h.begin(ctx)
 	if err != nil {
 		return DeleteResult{}, err
 	}
@@ -384,7 +385,7 @@ type FetchResult struct {
 // Options.MaxBatchRecords ids per call. The records are copies the caller
 // owns.
 func (h *Namespace) Fetch(ctx context.Context, ids []string) (FetchResult, error) {
-	ctx, err := h.begin(ctx)
+	_, err := h.begin(ctx)
 	if err != nil {
 		return FetchResult{}, err
 	}
@@ -449,10 +450,12 @@ func readGenerations[T any](ix *index, name string, read func(ns *namespace) (T,
 		}
 		// The swap follows its commit at once (under the same locks);
 		// the wait is bounded all the same.
-		deadline := time.Now().Add(swapWait)
-		for ix.lookup(name) == ns && !ix.dropped.Load() && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Microsecond)
+		wait := time.NewTimer(swapWait)
+		select {
+		case <-ns.gone:
+		case <-wait.C:
 		}
+		wait.Stop()
 		if ix.lookup(name) == ns || ix.dropped.Load() {
 			return res, ns, nil
 		}
@@ -521,7 +524,7 @@ type ListResult struct {
 // List returns a page of the namespace's record ids in bytewise order. It
 // reads keys only.
 func (h *Namespace) List(ctx context.Context, opts ListOptions) (ListResult, error) {
-	ctx, err := h.begin(ctx)
+	_, err := h.begin(ctx)
 	if err != nil {
 		return ListResult{}, err
 	}

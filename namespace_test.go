@@ -617,7 +617,7 @@ func TestDeleteAllKeepsFlushedReadUnits(t *testing.T) {
 	old := h.ix.lookup("t")
 	ru := old.usage.readUnits.Load()
 	// The flusher's transaction commits ...
-	err := db.store.Update(func(tx *storage.Txn) error {
+	err := db.store.Update(ctx, func(tx *storage.Txn) error {
 		if live, err := checkLive(tx, old); err != nil || !live {
 			t.Fatalf("live %v %v", live, err)
 		}

@@ -76,7 +76,7 @@ type QueryResult struct {
 // product, or squared Euclidean distance. A namespace that does not exist
 // gives no matches.
 func (h *Namespace) Query(ctx context.Context, req QueryRequest) (QueryResult, error) {
-	ctx, err := h.begin(ctx)
+	adm, err := h.begin(ctx)
 	if err != nil {
 		return QueryResult{}, err
 	}
@@ -107,7 +107,7 @@ func (h *Namespace) Query(ctx context.Context, req QueryRequest) (QueryResult, e
 		}
 		if !req.IncludeMetadata {
 			seg.mu.RLock()
-			res.Matches, err = seg.queryLocked(ctx, &req, sq, fn, ix.db.opts.IVFMinRecords)
+			res.Matches, err = seg.queryLocked(ctx, adm, &req, sq, fn, ix.db.opts.IVFMinRecords)
 			empty := seg.n == 0
 			seg.mu.RUnlock()
 			// A load that found the generation dropped answers with an
@@ -125,7 +125,7 @@ func (h *Namespace) Query(ctx context.Context, req QueryRequest) (QueryResult, e
 		}
 		defer snap.Discard()
 		live := false
-		res.Matches, err = seg.queryLocked(ctx, &req, sq, fn, ix.db.opts.IVFMinRecords)
+		res.Matches, err = seg.queryLocked(ctx, adm, &req, sq, fn, ix.db.opts.IVFMinRecords)
 		if err == nil {
 			res.Matches, live, err = attachMetadata(snap, ns, res.Matches)
 		}
@@ -210,7 +210,7 @@ func attachMetadata(snap *storage.Txn, ns *namespace, matches []Match) ([]Match,
 // queryLocked runs a validated query against the segment and builds the
 // matches. minRecords is Options.IVFMinRecords.
 // REQUIRES: s.mu held for reading.
-func (s *segment) queryLocked(ctx context.Context, req *QueryRequest, sq sparseVec, fn *fnode, minRecords int) ([]Match, error) {
+func (s *segment) queryLocked(ctx context.Context, adm *admission, req *QueryRequest, sq sparseVec, fn *fnode, minRecords int) ([]Match, error) {
 	q := make([]float32, s.dim)
 	if req.ID != "" {
 		slot, ok := s.slots[req.ID]
@@ -233,7 +233,7 @@ func (s *segment) queryLocked(ctx context.Context, req *QueryRequest, sq sparseV
 	if nprobe := s.nprobeLocked(req, sq, allowed, minRecords); nprobe > 0 {
 		hits, err = s.searchIVFLocked(ctx, q, simd.SquaredNorm(q), req.TopK, nprobe, allowed)
 	} else {
-		hits, err = s.searchLocked(ctx, q, simd.SquaredNorm(q), sq, req.TopK, allowed)
+		hits, err = s.searchLocked(ctx, adm, q, simd.SquaredNorm(q), sq, req.TopK, allowed)
 	}
 	if err != nil {
 		return nil, err

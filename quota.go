@@ -100,7 +100,7 @@ func (h *Index) SetNamespaceQuota(ctx context.Context, name string, q Quota) err
 		}
 		rec := ns.record()
 		rec.MaxRecords, rec.MaxBytes = uint64(q.MaxRecords), uint64(q.MaxBytes)
-		err := h.db.store.Update(func(t *storage.Txn) error {
+		err := h.db.store.Update(ctx, func(t *storage.Txn) error {
 			return t.Set(storage.NamespaceKey(ix.id, ns.name), rec.Encode())
 		})
 		if err == nil {

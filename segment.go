@@ -302,10 +302,10 @@ const sparseScanRatio = 4
 // best first, among the live rows or, if allowed is not nil, the allowed
 // ones. qNormSq is |q|^2; sq is the sparse part (dotproduct only). Large
 // scans are split across up to GOMAXPROCS goroutines, as many as the
-// call's admission lets run (see extraWorkers), and ctx is checked between
-// chunks.
+// call's admission adm lets run (see extraWorkers; nil: all), and ctx is
+// checked between chunks.
 // REQUIRES: mu held for reading.
-func (s *segment) searchLocked(ctx context.Context, q []float32, qNormSq float32, sq sparseVec, k int, allowed *roaring.Bitmap) ([]hit, error) {
+func (s *segment) searchLocked(ctx context.Context, adm *admission, q []float32, qNormSq float32, sq sparseVec, k int, allowed *roaring.Bitmap) ([]hit, error) {
 	if allowed != nil {
 		c := int(allowed.GetCardinality())
 		if c == 0 {
@@ -319,13 +319,10 @@ func (s *segment) searchLocked(ctx context.Context, q []float32, qNormSq float32
 	nchunks := (s.n + s.chunkRows - 1) >> s.chunkShift
 	asc := s.metric.ascending()
 	workers := 1
-	var adm *admission
 	if s.n*s.stride >= parallelMinFloats {
 		// Helpers beyond the call's own goroutine run on extra admission
 		// slots, taken only while the CPU is free to take.
-		var extra int
-		extra, adm = extraWorkers(ctx, min(runtime.GOMAXPROCS(0), nchunks)-1)
-		workers = 1 + extra
+		workers += adm.extraWorkers(min(runtime.GOMAXPROCS(0), nchunks) - 1)
 	}
 	if workers <= 1 {
 		t := newTopK(k, asc, s.ids)
@@ -346,7 +343,7 @@ func (s *segment) searchLocked(ctx context.Context, q []float32, qNormSq float32
 	scan := func(t *topK, helper bool) {
 		scores := make([]float32, s.chunkRows)
 		for {
-			if helper && adm != nil && adm.s.contended() {
+			if helper && adm.contended() {
 				return // hand the core back; the others finish the scan
 			}
 			c := int(next.Add(1) - 1)
@@ -360,9 +357,7 @@ func (s *segment) searchLocked(ctx context.Context, q []float32, qNormSq float32
 		tops[w] = newTopK(k, asc, s.ids)
 		if w > 0 {
 			wg.Go(func() {
-				if adm != nil {
-					defer adm.s.releaseExtra(adm.key)
-				}
+				defer adm.giveBack()
 				scan(tops[w], true)
 			})
 		}

@@ -64,7 +64,7 @@ type UpdateResult struct {
 // old and new size of each record, per request; a dry run costs the read
 // units of fetching the matches and is not limited by MaxUpdateByFilter.
 func (h *Namespace) Update(ctx context.Context, req UpdateRequest) (UpdateResult, error) {
-	ctx, err := h.begin(ctx)
+	_, err := h.begin(ctx)
 	if err != nil {
 		return UpdateResult{}, err
 	}

@@ -129,7 +129,7 @@ func (db *DB) Close() error {
 		db.closed = true
 		db.life.Unlock()
 		db.bg.Wait()
-		ferr := db.flushReadUnits()
+		ferr := db.flushReadUnits(context.Background()) // the last flush: whatever else is cancelled
 		cerr := db.store.Close()
 		db.closeErr = storageErr(errors.Join(ferr, cerr))
 	})
@@ -304,7 +304,7 @@ func (db *DB) CreateIndex(ctx context.Context, spec IndexSpec) (*Index, error) {
 		createdAt: now, protection: spec.DeletionProtection, tags: tags, nextNS: 1, leasedNS: 1,
 		creating: make(map[string]*nameLock),
 	}
-	err = db.store.Update(func(t *storage.Txn) error {
+	err = db.store.Update(ctx, func(t *storage.Txn) error {
 		if err := t.Set(storage.IndexKey(ix.name), ix.record().Encode()); err != nil {
 			return err
 		}
@@ -424,7 +424,7 @@ func (db *DB) ConfigureIndex(ctx context.Context, name string, cfg IndexConfig) 
 	if cfg.DeletionProtection != nil {
 		rec.DeletionProtection = *cfg.DeletionProtection
 	}
-	err = db.store.Update(func(t *storage.Txn) error { return t.Set(storage.IndexKey(name), rec.Encode()) })
+	err = db.store.Update(ctx, func(t *storage.Txn) error { return t.Set(storage.IndexKey(name), rec.Encode()) })
 	if err != nil {
 		return IndexDescription{}, storageErr(err)
 	}
@@ -495,7 +495,7 @@ func (db *DB) DeleteIndex(ctx context.Context, name string) error {
 		storage.ReadUnitsPrefix(ix.id),
 		storage.NamespaceSeqKey(ix.id),
 	}}
-	err = db.store.Update(func(t *storage.Txn) error {
+	err = db.store.Update(ctx, func(t *storage.Txn) error {
 		if err := t.Delete(storage.IndexKey(name)); err != nil {
 			return err
 		}
@@ -505,6 +505,10 @@ func (db *DB) DeleteIndex(ctx context.Context, name string) error {
 		return storageErr(err)
 	}
 	ix.dropped.Store(true)
+	ix.namespaces.Range(func(_, v any) bool {
+		v.(*namespace).markGone()
+		return true
+	})
 	delete(db.mu.indexes, name)
 	db.dropIndexHot(ix)
 	db.wakeJanitor()

@@ -46,7 +46,7 @@ func TestOpenRefusesForeignData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Update(func(t *storage.Txn) error { return t.Set([]byte("hello"), []byte("world")) }); err != nil {
+	if err := s.Update(ctx, func(t *storage.Txn) error { return t.Set([]byte("hello"), []byte("world")) }); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -61,7 +61,7 @@ func TestOpenRefusesForeignData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Update(func(t *storage.Txn) error {
+	if err := s.Update(ctx, func(t *storage.Txn) error {
 		return t.Set(storage.FormatKey(), storage.EncodeUint32(storage.FormatVersion+1))
 	}); err != nil {
 		t.Fatal(err)
@@ -276,7 +276,7 @@ func TestDropResumesAfterCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	drop := storage.DropRecord{Prefixes: [][]byte{storage.NamespaceDataPrefix(gone.ix.id, gone.id)}}
-	err = s.Update(func(t *storage.Txn) error {
+	err = s.Update(ctx, func(t *storage.Txn) error {
 		if err := t.Delete(storage.NamespaceKey(gone.ix.id, "gone")); err != nil {
 			return err
 		}

@@ -78,7 +78,7 @@ func (ix *index) write(ctx context.Context, name string, create bool, fn writeFn
 			if !create {
 				return nil, nil
 			}
-			m, retry, err := ix.createAndWrite(name, fn)
+			m, retry, err := ix.createAndWrite(ctx, name, fn)
 			if retry {
 				continue
 			}
@@ -90,7 +90,7 @@ func (ix *index) write(ctx context.Context, name string, create bool, fn writeFn
 			ns.writeMu.Unlock()
 			continue
 		}
-		m, err := ix.commit(ns, false, fn)
+		m, err := ix.commit(ctx, ns, false, fn)
 		if err == nil {
 			ns.apply(m)
 		}
@@ -101,17 +101,17 @@ func (ix *index) write(ctx context.Context, name string, create bool, fn writeFn
 
 // createAndWrite creates the namespace and runs fn in one transaction. It
 // reports retry if another writer created the namespace first.
-func (ix *index) createAndWrite(name string, fn writeFn) (*mutation, bool, error) {
+func (ix *index) createAndWrite(ctx context.Context, name string, fn writeFn) (*mutation, bool, error) {
 	unlock := ix.lockName(name)
 	defer unlock()
 	if ix.lookup(name) != nil {
 		return nil, true, nil
 	}
-	ns, err := ix.newNamespace(name, time.Now(), &usage{})
+	ns, err := ix.newNamespace(ctx, name, time.Now(), &usage{})
 	if err != nil {
 		return nil, false, err
 	}
-	m, err := ix.commit(ns, true, fn)
+	m, err := ix.commit(ctx, ns, true, fn)
 	if err != nil {
 		return nil, false, err
 	}
@@ -151,9 +151,9 @@ func (ix *index) lockName(name string) (unlock func()) {
 // commit runs fn in a transaction that also writes ns's counters, and the
 // namespace's catalog entry when isNew.
 // REQUIRES: ns.writeMu held, or ns not yet published and its name locked.
-func (ix *index) commit(ns *namespace, isNew bool, fn writeFn) (*mutation, error) {
+func (ix *index) commit(ctx context.Context, ns *namespace, isNew bool, fn writeFn) (*mutation, error) {
 	var m *mutation
-	err := ix.db.store.Update(func(t *storage.Txn) error {
+	err := ix.db.store.Update(ctx, func(t *storage.Txn) error {
 		m = &mutation{}
 		if err := fn(t, ns, m); err != nil {
 			return err
@@ -360,7 +360,7 @@ func (ix *index) writeMatchingLocked(ctx context.Context, ns *namespace, seg *se
 	units := 0
 	for first := true; first || len(ids) > 0; first = false {
 		var took int
-		m, err := ix.commit(ns, false, func(t *storage.Txn, ns *namespace, m *mutation) error {
+		m, err := ix.commit(ctx, ns, false, func(t *storage.Txn, ns *namespace, m *mutation) error {
 			var err error
 			if took, err = write(t, ns, ids, m); err != nil {
 				return err
@@ -419,7 +419,7 @@ const nsIDLease = 64
 // newNamespace returns a new, unpublished namespace under a fresh id. The
 // id is consumed even if the namespace is never committed: ids are never
 // reused, gaps are harmless.
-func (ix *index) newNamespace(name string, created time.Time, u *usage) (*namespace, error) {
+func (ix *index) newNamespace(ctx context.Context, name string, created time.Time, u *usage) (*namespace, error) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	if ix.nextNS == ix.leasedNS {
@@ -427,7 +427,7 @@ func (ix *index) newNamespace(name string, created time.Time, u *usage) (*namesp
 			return nil, fmt.Errorf("vectordb: index %q has used up its namespace ids", ix.name)
 		}
 		next := ix.leasedNS + nsIDLease
-		err := ix.db.store.Update(func(t *storage.Txn) error {
+		err := ix.db.store.Update(ctx, func(t *storage.Txn) error {
 			return t.Set(storage.NamespaceSeqKey(ix.id), storage.EncodeUint32(next))
 		})
 		if err != nil {
@@ -437,7 +437,7 @@ func (ix *index) newNamespace(name string, created time.Time, u *usage) (*namesp
 	}
 	id := ix.nextNS
 	ix.nextNS++
-	return &namespace{ix: ix, id: id, name: name, createdAt: created, usage: u}, nil
+	return &namespace{ix: ix, id: id, name: name, createdAt: created, usage: u, gone: make(chan struct{})}, nil
 }
 
 // putNamespace writes the catalog entry and counters of a namespace made
@@ -487,12 +487,12 @@ func (ix *index) dropNamespace(ctx context.Context, name string, keep bool) (boo
 			err  error
 		)
 		if keep {
-			if next, err = ix.newNamespace(old.name, old.createdAt, old.usage); err == nil {
+			if next, err = ix.newNamespace(ctx, old.name, old.createdAt, old.usage); err == nil {
 				next.quota.Store(old.quota.Load())
 			}
 		}
 		if err == nil {
-			err = ix.replaceLocked(old, next, minWriteUnits, nil)
+			err = ix.replaceLocked(ctx, old, next, minWriteUnits, nil)
 		}
 		old.writeMu.Unlock()
 		if err != nil {
@@ -511,11 +511,11 @@ func (ix *index) dropNamespace(ctx context.Context, name string, keep bool) (boo
 // and runs extra if set. It holds ix.mu so that the namespace map changes
 // together with the catalog.
 // REQUIRES: old.writeMu held and old live.
-func (ix *index) replaceLocked(old, next *namespace, charge uint64, extra func(*storage.Txn) error) error {
+func (ix *index) replaceLocked(ctx context.Context, old, next *namespace, charge uint64, extra func(*storage.Txn) error) error {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	drop := storage.DropRecord{Prefixes: [][]byte{storage.NamespaceDataPrefix(ix.id, old.id)}}
-	err := ix.db.store.Update(func(t *storage.Txn) error {
+	err := ix.db.store.Update(ctx, func(t *storage.Txn) error {
 		// Reading the old read-unit counter puts it in this transaction's
 		// read set: a flusher commit racing this one forces a retry, so the
 		// value carried over is never stale.
@@ -558,6 +558,7 @@ func (ix *index) replaceLocked(old, next *namespace, charge uint64, extra func(*
 	ix.db.dropHot(old)
 	if next == nil {
 		ix.namespaces.Delete(old.name)
+		old.markGone()
 		return nil
 	}
 	next.usage.writeUnits.Add(charge)
@@ -568,5 +569,9 @@ func (ix *index) replaceLocked(old, next *namespace, charge uint64, extra func(*
 		ix.db.addHot(next, seg)
 	}
 	ix.namespaces.Store(next.name, next)
+	old.markGone()
 	return nil
 }
+
+// markGone tells the readers waiting on ns.gone that ns has left the map.
+func (ns *namespace) markGone() { ns.goneOnce.Do(func() { close(ns.gone) }) }

@@ -96,7 +96,7 @@ func TestAssignIsNearest(t *testing.T) {
 		}
 		var s Scratch
 		out := make([]int32, n)
-		if err := q.AssignBatch(context.Background(), x, dim, n, out); err != nil {
+		if err := q.AssignBatch(context.Background(), nil, x, dim, n, out); err != nil {
 			t.Fatal(err)
 		}
 		for i := range n {

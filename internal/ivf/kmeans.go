@@ -25,6 +25,9 @@ type TrainConfig struct {
 	// SeedSample is how many sample points per centroid k-means++ seeds
 	// from. Default 4.
 	SeedSample int
+	// Gate admits each block of the parallel loops. Default: none, every
+	// block runs at once.
+	Gate Gate
 }
 
 // Defaults of TrainConfig.
@@ -72,7 +75,7 @@ func Train(ctx context.Context, metric Metric, dim int, sample []float32, cfg Tr
 		}
 	}
 	km := &kmeans{
-		ctx: ctx, dim: dim, n: n, k: k, x: sample, spherical: metric == Cosine,
+		ctx: ctx, gate: cfg.Gate, dim: dim, n: n, k: k, x: sample, spherical: metric == Cosine,
 		rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
 	}
 	if err := km.seed(cfg.SeedSample); err != nil {
@@ -92,6 +95,7 @@ func normalize(v []float32) {
 
 type kmeans struct {
 	ctx       context.Context // checked between blocks of points
+	gate      Gate            // admits each block of parallel
 	dim, n, k int
 	x         []float32 // n points
 	xnorm     []float32 // |x|^2
@@ -408,7 +412,7 @@ func (km *kmeans) splitEmpty(size []int) {
 func abs32(x float32) float32 { return math.Float32frombits(math.Float32bits(x) &^ (1 << 31)) }
 
 // parallel runs fn over [0, total) in blocks across GOMAXPROCS goroutines,
-// each block admitted by ctx's Gate and each goroutine with its own score
+// each block admitted by km.gate and each goroutine with its own score
 // buffer of k floats, and returns the sum of fn's
 // results. It stops early, leaving blocks undone, once ctx is done: the
 // caller then returns ctx's error.
@@ -421,13 +425,12 @@ func (km *kmeans) parallel(total int, fn func(lo, hi int, scores []float32) int)
 		wg    sync.WaitGroup
 		works = min(runtime.GOMAXPROCS(0), (total+block-1)/block)
 	)
-	gate := GateOf(km.ctx)
 	for range works {
 		wg.Go(func() {
 			scores := make([]float32, km.k)
 			part := 0
 			for {
-				release, err := gate(km.ctx)
+				release, err := km.gate.Admit(km.ctx)
 				if err != nil {
 					break
 				}

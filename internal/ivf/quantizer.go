@@ -117,9 +117,9 @@ func (q *Quantizer) Assign(x []float32, s *Scratch) int {
 }
 
 // AssignBatch assigns n rows of rows (row i at rows[i*stride:]) into out,
-// split across GOMAXPROCS goroutines, each block admitted by ctx's Gate. It checks ctx every few thousand
-// rows.
-func (q *Quantizer) AssignBatch(ctx context.Context, rows []float32, stride, n int, out []int32) error {
+// split across GOMAXPROCS goroutines, each block admitted by gate (nil:
+// all at once). It checks ctx every few thousand rows.
+func (q *Quantizer) AssignBatch(ctx context.Context, gate Gate, rows []float32, stride, n int, out []int32) error {
 	const block = 1024
 	workers := min(runtime.GOMAXPROCS(0), (n+block-1)/block)
 	var (
@@ -127,12 +127,11 @@ func (q *Quantizer) AssignBatch(ctx context.Context, rows []float32, stride, n i
 		next int
 		wg   sync.WaitGroup
 	)
-	gate := GateOf(ctx)
 	for range workers {
 		wg.Go(func() {
 			var s Scratch
 			for {
-				release, err := gate(ctx)
+				release, err := gate.Admit(ctx)
 				if err != nil {
 					return
 				}

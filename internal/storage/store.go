@@ -258,8 +258,10 @@ func (s *Store) wrap(fn func(*Txn) error) func(*badger.Txn) error {
 // Update runs fn in a read-write transaction and commits it, retrying the
 // whole of fn on a conflict, and while a DropPrefix blocks writes (Badger
 // refuses commits then rather than queue them). fn must therefore compute
-// everything it writes inside the transaction.
-func (s *Store) Update(fn func(*Txn) error) error {
+// everything it writes inside the transaction. The first attempt runs
+// whatever ctx says; once ctx is done Update stops retrying and returns
+// ctx's error, having committed nothing.
+func (s *Store) Update(ctx context.Context, fn func(*Txn) error) error {
 	var err error
 	conflicts := 0
 	backoff := blockedBackoffMin
@@ -277,14 +279,30 @@ func (s *Store) Update(fn func(*Txn) error) error {
 			}
 			// Back off, with jitter, so that the writers that collided
 			// do not collide again in lockstep.
-			time.Sleep(time.Duration(rand.Int64N(int64(time.Millisecond) << min(conflicts, 6))))
+			if err := sleep(ctx, time.Duration(rand.Int64N(int64(time.Millisecond)<<min(conflicts, 6)))); err != nil {
+				return err
+			}
 		case errors.Is(err, badger.ErrBlockedWrites) && waited < blockedWritesMaxWait:
-			time.Sleep(backoff)
+			if err := sleep(ctx, backoff); err != nil {
+				return err
+			}
 			waited += backoff
 			backoff = min(2*backoff, blockedBackoffMax)
 		default:
 			return translate("commit", err)
 		}
+	}
+}
+
+// sleep waits for d, or until ctx is done, and returns ctx's error then.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 
@@ -564,7 +582,7 @@ func (s *Store) DeletePrefix(ctx context.Context, prefix []byte, maxBytes int) e
 		if len(keys) == 0 {
 			return nil
 		}
-		err = s.Update(func(t *Txn) error {
+		err = s.Update(ctx, func(t *Txn) error {
 			for _, k := range keys {
 				if err := t.Delete(k); err != nil {
 					return err

@@ -41,7 +41,7 @@ func TestCallerErrorsPassThrough(t *testing.T) {
 	s := openTest(t, "")
 	defer s.Close()
 	mine := errors.New("mine")
-	if err := s.Update(func(*Txn) error { return fmt.Errorf("wrapped: %w", mine) }); !errors.Is(err, mine) {
+	if err := s.Update(context.Background(), func(*Txn) error { return fmt.Errorf("wrapped: %w", mine) }); !errors.Is(err, mine) {
 		t.Fatalf("Update lost the caller's error: %v", err)
 	}
 	if err := s.View(func(*Txn) error { return mine }); err != mine {
@@ -49,11 +49,53 @@ func TestCallerErrorsPassThrough(t *testing.T) {
 	}
 }
 
+// TestUpdateStopsRetryingWhenDone: a transaction that conflicts on every
+// attempt is retried while its context lives, and no more once it is
+// done: Update then returns the context's error, having committed
+// nothing.
+func TestUpdateStopsRetryingWhenDone(t *testing.T) {
+	s := openTest(t, "")
+	defer s.Close()
+	key := VectorKey(1, 1, "k")
+	conflicting := func(attempts *int, after func()) func(*Txn) error {
+		return func(tx *Txn) error {
+			*attempts++
+			if _, err := tx.Get(key, nil); err != nil { // in the read set
+				return err
+			}
+			// Another writer commits the key first: this attempt conflicts.
+			if err := s.Update(context.Background(), func(o *Txn) error { return o.Set(key, []byte{byte(*attempts)}) }); err != nil {
+				return err
+			}
+			after()
+			return tx.Set(VectorKey(1, 1, "mine"), []byte("x"))
+		}
+	}
+	var attempts int
+	if err := s.Update(context.Background(), conflicting(&attempts, func() {})); !errors.Is(err, ErrConflict) || attempts != conflictRetries {
+		t.Fatalf("live context: err = %v after %d attempts, want ErrConflict after %d", err, attempts, conflictRetries)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	attempts = 0
+	if err := s.Update(ctx, conflicting(&attempts, cancel)); !errors.Is(err, context.Canceled) || attempts != 1 {
+		t.Fatalf("cancelled context: err = %v after %d attempts, want context.Canceled after 1", err, attempts)
+	}
+	err := s.View(func(tx *Txn) error {
+		if found, err := tx.Get(VectorKey(1, 1, "mine"), nil); found || err != nil {
+			t.Fatalf("a conflicting transaction committed: found %v, %v", found, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestTxnTooBigIsTranslated(t *testing.T) {
 	s := openTest(t, "")
 	defer s.Close()
 	val := make([]byte, 64<<10)
-	err := s.Update(func(t *Txn) error {
+	err := s.Update(context.Background(), func(t *Txn) error {
 		for i := 0; ; i++ {
 			if err := t.Set(VectorKey(1, 1, fmt.Sprint(i)), val); err != nil {
 				return err
@@ -72,7 +114,7 @@ func TestDeletePrefixLeavesNeighbours(t *testing.T) {
 	// relation, but a string-prefix layout would have let "1" swallow
 	// "1x"; the fixed-width layout must keep them apart.
 	put := func(ns uint32, n int) {
-		err := s.Update(func(t *Txn) error {
+		err := s.Update(context.Background(), func(t *Txn) error {
 			for i := range n {
 				if err := t.Set(VectorKey(1, ns, fmt.Sprintf("id%05d", i)), []byte("v")); err != nil {
 					return err
@@ -111,7 +153,7 @@ func TestDeletePrefixLeavesNeighbours(t *testing.T) {
 func TestIterateStartAndStop(t *testing.T) {
 	s := openTest(t, "")
 	defer s.Close()
-	err := s.Update(func(t *Txn) error {
+	err := s.Update(context.Background(), func(t *Txn) error {
 		for _, id := range []string{"a", "b", "c", "d"} {
 			if err := t.Set(VectorKey(1, 1, id), []byte(id)); err != nil {
 				return err
@@ -153,7 +195,7 @@ func TestDeletePrefixRespectsTxnCaps(t *testing.T) {
 	defer s.Close()
 	n := int(s.MaxTxnEntries()) * 2
 	for b := 0; b < n; b += 1000 {
-		err := s.Update(func(t *Txn) error {
+		err := s.Update(context.Background(), func(t *Txn) error {
 			for i := b; i < b+1000; i++ {
 				if err := t.Set(VectorKey(1, 1, fmt.Sprintf("%08d", i)), nil); err != nil {
 					return err
@@ -211,7 +253,7 @@ func TestUpdateRetriesConflicts(t *testing.T) {
 	for range goroutines {
 		wg.Go(func() {
 			for range each {
-				err := s.Update(func(tx *Txn) error {
+				err := s.Update(context.Background(), func(tx *Txn) error {
 					v, _, err := tx.GetCopy(key)
 					if err != nil {
 						return err
