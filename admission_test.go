@@ -46,13 +46,29 @@ func (s *scheduler) queued() int {
 	return int(s.waiting.Load()) + s.bgWaiting
 }
 
-func granted(ch <-chan error) bool {
-	select {
-	case err := <-ch:
-		return err == nil
-	case <-time.After(20 * time.Millisecond):
+// queuedFor counts key's calls waiting, foreground and background.
+func (s *scheduler) queuedFor(key tenantKey) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if tn := s.tenants[key]; tn != nil {
+		return len(tn.waiters) + len(tn.bg)
+	}
+	return 0
+}
+
+// granted reports whether the call from acquireAsync whose result ch
+// receives holds its slot; it must be the only call of key's that may be
+// queued. The scheduler grants under mu, taking the call out of its
+// queue, and only the test's own calls release slots, so the answer is
+// settled when asked: a call still queued was not granted, and the
+// result of one no longer queued is on its way (mustGrant waits for it).
+func granted(t *testing.T, s *scheduler, ch <-chan error, key tenantKey) bool {
+	t.Helper()
+	if s.queuedFor(key) > 0 {
 		return false
 	}
+	mustGrant(t, ch, "a call out of its queue")
+	return true
 }
 
 func mustGrant(t *testing.T, ch <-chan error, what string) {
@@ -85,7 +101,7 @@ func TestSchedulerNamespaceLimit(t *testing.T) {
 	}
 	// A second call of the same namespace waits, though a slot is free...
 	a2 := acquireAsync(t, s, ctx, keyA, false)
-	if granted(a2) {
+	if granted(t, s, a2, keyA) {
 		t.Fatal("a namespace got more slots than NamespaceConcurrency")
 	}
 	// ...which another namespace (also one of the same name in another
@@ -172,7 +188,7 @@ func TestSchedulerBackgroundYieldsToForeground(t *testing.T) {
 	fg := acquireAsync(t, s, ctx, keyB, false)
 	s.release(keyA)
 	mustGrant(t, fg, "foreground")
-	if granted(bg) {
+	if granted(t, s, bg, keyB) {
 		t.Fatal("background worker ran before a queued foreground call")
 	}
 	s.release(keyB)
@@ -314,13 +330,31 @@ func TestNamespaceConcurrencyLimitsCalls(t *testing.T) {
 	if res, err := b.Query(ctx, q); err != nil || len(res.Matches) != 1 {
 		t.Fatalf("b's query while a is busy: %v, %v", res, err)
 	}
-	short, cancel := context.WithTimeout(ctx, 30*time.Millisecond)
-	defer cancel()
-	if _, err := a.Query(short, q); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("a's second call ran past NamespaceConcurrency: %v", err)
-	}
-	if _, err := a.Upsert(short, []Record{{ID: "y", Values: []float32{1, 2, 3, 4}}}); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("a's write ran past NamespaceConcurrency: %v", err)
+	// a's other calls queue for its slot (the scheduler lists them
+	// waiting) until their context ends.
+	for _, c := range []struct {
+		what string
+		call func(context.Context) error
+	}{
+		{"second call", func(c context.Context) error { _, err := a.Query(c, q); return err }},
+		{"write", func(c context.Context) error {
+			_, err := a.Upsert(c, []Record{{ID: "y", Values: []float32{1, 2, 3, 4}}})
+			return err
+		}},
+	} {
+		cctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- c.call(cctx) }()
+		for deadline := time.Now().Add(30 * time.Second); db.sched.queuedFor(a.key()) == 0; time.Sleep(100 * time.Microsecond) {
+			if len(done) > 0 || time.Now().After(deadline) {
+				cancel()
+				t.Fatalf("a's %s did not queue for its slot: %v", c.what, <-done)
+			}
+		}
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Fatalf("a's %s ran past NamespaceConcurrency: %v", c.what, err)
+		}
 	}
 	db.sched.release(a.key())
 	if res, err := a.Fetch(ctx, []string{"x", "y"}); err != nil || len(res.Records) != 1 {
@@ -393,7 +427,7 @@ func TestSchedulerBackgroundTakesFreeSlot(t *testing.T) {
 	}
 	fg := acquireAsync(t, s, ctx, keyA, false) // A's second call queues: ring = [A]
 	bg := acquireAsync(t, s, ctx, keyB, true)  // B's build worker: a slot is free, B holds none
-	if !granted(bg) {
+	if !granted(t, s, bg, keyB) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		t.Fatalf("B's background worker queued with free=%d, B running=%d (waits until A's long call ends)", s.free, s.tenants[keyB].running)
@@ -414,7 +448,7 @@ func TestSchedulerBackgroundNotBehindOthers(t *testing.T) {
 	}
 	bgA := acquireAsync(t, s, ctx, keyA, true) // A at limit: queues
 	bgB := acquireAsync(t, s, ctx, keyB, true) // slot free, B idle
-	if !granted(bgB) {
+	if !granted(t, s, bgB, keyB) {
 		t.Fatal("B's background worker queued behind A's with a free slot")
 	}
 	s.release(keyA)
@@ -573,7 +607,7 @@ func TestSchedulerBorrowsIdleSlots(t *testing.T) {
 		t.Fatal("no idle slot lent to a namespace at its limit")
 	}
 	b := acquireAsync(t, s, ctx, keyB, false)
-	if granted(b) {
+	if granted(t, s, b, keyB) {
 		t.Fatal("granted with every slot held")
 	}
 	if !s.contended() {

@@ -240,7 +240,20 @@ func TestDropDoesNotDisturbOtherTenants(t *testing.T) {
 			writes.Add(1)
 		}
 	})
-	time.Sleep(20 * time.Millisecond)
+	// The drops start once the writer is under way, and it must go on
+	// writing after them.
+	progress := func(what string, past int64) int64 {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); writes.Load() <= past; time.Sleep(time.Millisecond) {
+			if t.Failed() || time.Now().After(deadline) {
+				stop.Store(true)
+				wg.Wait()
+				t.Fatalf("the other tenant made no progress %s", what)
+			}
+		}
+		return writes.Load()
+	}
+	before := progress("before the drops", 0)
 	if err := ix.DeleteNamespace(ctx, "big"); err != nil {
 		t.Fatal(err)
 	}
@@ -248,11 +261,9 @@ func TestDropDoesNotDisturbOtherTenants(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitDrops(t, db)
+	progress("once the drops were done", before)
 	stop.Store(true)
 	wg.Wait()
-	if writes.Load() == 0 {
-		t.Fatal("the other tenant made no progress")
-	}
 }
 
 // within fails the test if fn does not return within a generous bound:
@@ -282,7 +293,17 @@ func TestDeleteIndexWaitsAlone(t *testing.T) {
 	a.ix.gate.RLock() // a writer of index a, mid-commit
 	deleted := make(chan error, 1)
 	go func() { deleted <- db.DeleteIndex(ctx, "a") }()
-	time.Sleep(20 * time.Millisecond) // let DeleteIndex reach the gate
+	// Wait until DeleteIndex waits for the gate: a pending writer lock
+	// makes TryRLock fail.
+	for deadline := time.Now().Add(30 * time.Second); a.ix.gate.TryRLock(); time.Sleep(time.Millisecond) {
+		a.ix.gate.RUnlock()
+		if len(deleted) > 0 {
+			t.Fatalf("DeleteIndex returned (%v) while a write held the gate", <-deleted)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("DeleteIndex never waited for the index's writer gate")
+		}
+	}
 	within(t, "catalog calls during DeleteIndex", func() {
 		if _, err := db.Index("b"); err != nil {
 			t.Error(err)

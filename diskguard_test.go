@@ -120,8 +120,13 @@ func TestDiskGuardOnSmallFileSystem(t *testing.T) {
 	t.Logf("refused with ErrDiskFull after %d records (%d MiB of vectors): %v", acked, acked*256*4>>20, err)
 	// The storage engine keeps compacting what was written: it must find
 	// the room it needs (on a full tmpfs, a write through its mmapped
-	// files would kill the process with SIGBUS).
-	time.Sleep(2 * time.Second)
+	// files would kill the process with SIGBUS; a compaction that fails
+	// for want of space is retried, and stays due).
+	for deadline := time.Now().Add(time.Minute); db.store.CompactionDue(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("compaction never settled on the nearly full file system")
+		}
+	}
 	if err := db.Check(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -28,6 +29,8 @@ func TestEverythingAtOnceThenClose(t *testing.T) {
 		return err == nil || errors.Is(err, ErrClosed) || errors.Is(err, ErrNamespaceNotFound) ||
 			errors.Is(err, ErrQuotaExceeded) || errors.Is(err, ErrNamespaceExists) || errors.Is(err, ErrEmptyNamespace)
 	}
+	const buildIVF = 18 // a kind of its own among the calls of case 15
+	var succeeded [19]atomic.Int64
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
 	for g := range 8 {
@@ -42,7 +45,8 @@ func TestEverythingAtOnceThenClose(t *testing.T) {
 				h := ix.Namespace(names[r.IntN(len(names))])
 				id := fmt.Sprint("r", r.IntN(200))
 				var err error
-				switch r.IntN(18) {
+				kind, called := r.IntN(18), true
+				switch kind {
 				case 0, 1, 2:
 					recs := make([]Record, 1+r.IntN(30))
 					for j := range recs {
@@ -58,11 +62,11 @@ func TestEverythingAtOnceThenClose(t *testing.T) {
 				case 6:
 					_, err = h.DeleteByFilter(ctx, Filter{"g": 2.0})
 				case 7:
-					if r.IntN(4) == 0 {
+					if called = r.IntN(4) == 0; called {
 						_, err = h.DeleteAll(ctx)
 					}
 				case 8:
-					if r.IntN(4) == 0 {
+					if called = r.IntN(4) == 0; called {
 						err = ix.DeleteNamespace(ctx, h.Name())
 					}
 				case 9:
@@ -83,11 +87,12 @@ func TestEverythingAtOnceThenClose(t *testing.T) {
 						_, err = ix.ImportNamespace(ctx, names[r.IntN(len(names))], &buf, &ImportOptions{Replace: r.IntN(2) == 0})
 					}
 				case 17:
-					if r.IntN(10) == 0 {
+					if called = r.IntN(10) == 0; called {
 						_, err = db.Backup(ctx, io.Discard)
 					}
 				case 15:
 					if r.IntN(10) == 0 {
+						kind = buildIVF
 						_, err = h.BuildIVF(ctx)
 					} else {
 						err = ix.SetNamespaceQuota(ctx, h.Name(), Quota{MaxRecords: 150})
@@ -97,10 +102,31 @@ func TestEverythingAtOnceThenClose(t *testing.T) {
 					t.Errorf("goroutine %d, step %d: %v", g, i, err)
 					return
 				}
+				if called && err == nil {
+					succeeded[kind].Add(1)
+				}
 			}
 		})
 	}
-	time.Sleep(700 * time.Millisecond)
+	// Close once every kind of call has succeeded at least once, while
+	// they all go on.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Millisecond) {
+		kind, least := 0, succeeded[0].Load()
+		for k := range succeeded {
+			if n := succeeded[k].Load(); n < least {
+				kind, least = k, n
+			}
+		}
+		if least >= 1 {
+			break
+		}
+		if t.Failed() || time.Now().After(deadline) {
+			close(stop)
+			wg.Wait()
+			db.Close()
+			t.Fatalf("calls of kind %d succeeded %d times before Close", kind, least)
+		}
+	}
 	if err := db.Close(); err != nil {
 		t.Fatalf("Close under load: %v", err)
 	}

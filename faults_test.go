@@ -3,6 +3,7 @@ package vectordb
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"sync/atomic"
@@ -79,14 +80,9 @@ func TestFaultInjection(t *testing.T) {
 				return err
 			}
 			_, err := idx(db).ImportNamespace(ctx, "imported", &buf, nil)
-			if err != nil {
-				// A failed import's data go with a pending drop: let the
-				// janitor finish before the database is compared.
-				for n := 1; n > 0; n, _ = db.pendingDrops() {
-					time.Sleep(time.Millisecond)
-				}
-			}
-			return err
+			// A failed import's data go with a pending drop: let the
+			// janitor finish before the database is compared.
+			return afterDrops(db, err)
 		}},
 		{"JSON Lines export and import", func(db *DB) error {
 			var buf bytes.Buffer
@@ -94,12 +90,7 @@ func TestFaultInjection(t *testing.T) {
 				return err
 			}
 			_, err := idx(db).ImportNamespaceJSONL(ctx, "imported", &buf, nil)
-			if err != nil {
-				for n := 1; n > 0; n, _ = db.pendingDrops() {
-					time.Sleep(time.Millisecond)
-				}
-			}
-			return err
+			return afterDrops(db, err)
 		}},
 		{"import replacing", func(db *DB) error {
 			var buf bytes.Buffer
@@ -107,12 +98,7 @@ func TestFaultInjection(t *testing.T) {
 				return err
 			}
 			_, err := idx(db).ImportNamespace(ctx, "t", &buf, &ImportOptions{Replace: true})
-			if err != nil {
-				for n := 1; n > 0; n, _ = db.pendingDrops() {
-					time.Sleep(time.Millisecond)
-				}
-			}
-			return err
+			return afterDrops(db, err)
 		}},
 		{"backup", func(db *DB) error {
 			_, err := db.Backup(ctx, io.Discard)
@@ -207,3 +193,21 @@ func idx(db *DB) *Index {
 }
 
 func ns(db *DB, name string) *Namespace { return idx(db).Namespace(name) }
+
+// afterDrops returns err, once the janitor has finished every pending
+// drop if err is not nil. Should they not finish within a generous time,
+// it returns an error that is not the injected one, failing the test.
+func afterDrops(db *DB, err error) error {
+	if err == nil {
+		return nil
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Millisecond) {
+		n, perr := db.pendingDrops()
+		if perr == nil && n == 0 {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d drops still pending (%v) after the call failed with %v", n, perr, err)
+		}
+	}
+}

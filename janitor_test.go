@@ -1,10 +1,12 @@
 package vectordb
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -129,7 +131,16 @@ func TestDropPrefixKeepsOpenSnapshots(t *testing.T) {
 	if _, err := h.DeleteAll(ctx); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond) // the janitor runs meanwhile
+	// The janitor takes the drop up at once and must then wait, inside
+	// DropPrefix, for the snapshot: see it there before looking.
+	for deadline := time.Now().Add(30 * time.Second); !janitorWaitsForSnapshots(); time.Sleep(time.Millisecond) {
+		if n, err := db.pendingDrops(); err != nil || n != 1 {
+			t.Fatalf("pending drops %d (%v): the drop did not wait for the open snapshot", n, err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the janitor never waited for the open snapshot")
+		}
+	}
 	if n, err := db.pendingDrops(); err != nil || n != 1 {
 		t.Fatalf("pending drops %d (%v): the drop did not wait for the open snapshot", n, err)
 	}
@@ -142,4 +153,26 @@ func TestDropPrefixKeepsOpenSnapshots(t *testing.T) {
 	if empty, err := db.store.PrefixEmpty(storage.NamespaceDataPrefix(ix.ix.id, ns.id)); err != nil || !empty {
 		t.Fatalf("prefix empty %v, %v", empty, err)
 	}
+}
+
+// janitorWaitsForSnapshots reports whether the janitor goroutine is in
+// DropPrefix's wait for the transactions begun before it, from a dump of
+// every goroutine's stack: the storage engine exposes no such state, and
+// this one holds for as long as the snapshot the test keeps open does.
+func janitorWaitsForSnapshots() bool {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	for g := range bytes.SplitSeq(buf, []byte("\n\n")) {
+		if bytes.Contains(g, []byte("(*DB).runJanitor")) && bytes.Contains(g, []byte("storage.(*snapshots).waitBegunBefore")) {
+			return true
+		}
+	}
+	return false
 }

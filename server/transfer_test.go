@@ -169,13 +169,20 @@ func TestTransferLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// lines sends n records, pausing before each (and before the
-	// stall-th a long while), then closes w.
-	lines := func(w *io.PipeWriter, n, stall int, pause time.Duration) {
+	// lines sends n records, pausing before each (the pace of a slow
+	// client, not a wait for anything), then closes w. Before the
+	// stall-th it stops until cut is closed (the server has answered),
+	// or, should the server never cut it off, a minute has passed.
+	lines := func(w *io.PipeWriter, n, stall int, pause time.Duration, cut <-chan struct{}) {
 		for i := range n {
 			time.Sleep(pause)
 			if i == stall {
-				time.Sleep(3 * time.Second)
+				select {
+				case <-cut:
+					w.Close()
+					return
+				case <-time.After(time.Minute):
+				}
 			}
 			if _, err := fmt.Fprintf(w, `{"id":"r%d","values":[1,%d]}`+"\n", i, i); err != nil {
 				return
@@ -203,7 +210,7 @@ func TestTransferLimits(t *testing.T) {
 
 	// A slow but steady import: 1.5 s, five times the server's timeouts.
 	pr, pw := io.Pipe()
-	go lines(pw, 15, -1, 100*time.Millisecond)
+	go lines(pw, 15, -1, 100*time.Millisecond, nil)
 	st, ans, err := post("/ix/docs/namespaces/slow/import?format=jsonl", pr)
 	if err != nil || st != 200 || !strings.Contains(ans, `"recordCount":15`) {
 		t.Fatalf("slow import: %d %s %v", st, ans, err)
@@ -211,8 +218,11 @@ func TestTransferLimits(t *testing.T) {
 
 	// A stalled one is cut off, and leaves nothing.
 	pr, pw = io.Pipe()
-	go lines(pw, 5, 2, 0)
-	if st, ans, err := post("/ix/docs/namespaces/stalled/import?format=jsonl", pr); err == nil && st == 200 {
+	cut := make(chan struct{})
+	go lines(pw, 5, 2, 0, cut)
+	st, ans, err = post("/ix/docs/namespaces/stalled/import?format=jsonl", pr)
+	close(cut)
+	if err == nil && st == 200 {
 		t.Fatalf("stalled import succeeded: %s", ans)
 	}
 	pr.Close()
@@ -331,8 +341,9 @@ func TestTransferRefusals(t *testing.T) {
 // its client keeps reading, and is cut off, freeing its slot, when the
 // client stops.
 func TestExportDeadlines(t *testing.T) {
+	const timeout = 300 * time.Millisecond
 	srv, db := testServerWith(t, Config{MaxTransfers: 1, TransferIdleTimeout: time.Second}, func(s *http.Server) {
-		s.ReadTimeout, s.WriteTimeout, s.IdleTimeout = 300*time.Millisecond, 300*time.Millisecond, 10*time.Second
+		s.ReadTimeout, s.WriteTimeout, s.IdleTimeout = timeout, timeout, 10*time.Second
 	})
 	ix, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: "docs", Dimension: 128})
 	if err != nil {
@@ -364,10 +375,14 @@ func TestExportDeadlines(t *testing.T) {
 		return resp
 	}
 
-	// A slow reader, a little at a time for a second or more.
+	// A slow reader, a little at a time, pausing between reads (the pace
+	// of a slow client, not a wait for anything) for a second or more:
+	// its pauses alone add up to twice the write timeout or more, and it
+	// gets every line.
+	const pause = 2 * time.Millisecond
 	resp := get("/ix/docs/namespaces/big/export?format=jsonl")
 	buf := make([]byte, 64<<10)
-	lines, start := 0, time.Now()
+	lines, pauses := 0, 0
 	for {
 		k, err := resp.Body.Read(buf)
 		lines += bytes.Count(buf[:k], []byte("\n"))
@@ -375,13 +390,14 @@ func TestExportDeadlines(t *testing.T) {
 			break
 		}
 		if err != nil {
-			t.Fatalf("slow read cut after %v, %d lines: %v", time.Since(start), lines, err)
+			t.Fatalf("slow read cut after %d pauses, %d lines: %v", pauses, lines, err)
 		}
-		time.Sleep(2 * time.Millisecond)
+		time.Sleep(pause)
+		pauses++
 	}
 	resp.Body.Close()
-	if lines != n || time.Since(start) < 300*time.Millisecond {
-		t.Fatalf("slow read: %d lines in %v", lines, time.Since(start))
+	if lines != n || time.Duration(pauses)*pause < 2*timeout {
+		t.Fatalf("slow read: %d lines of %d, %d pauses of %v: not a read that outlasts the write timeout of %v", lines, n, pauses, pause, timeout)
 	}
 
 	// A reader that stops: the export is cut, and its slot given back.
@@ -389,7 +405,7 @@ func TestExportDeadlines(t *testing.T) {
 	if _, err := io.ReadFull(resp.Body, buf); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		small := get("/ix/docs/namespaces/small/export?format=jsonl")
 		io.Copy(io.Discard, small.Body)
 		small.Body.Close()

@@ -218,6 +218,19 @@ func (s *Store) VerifyChecksum() error { return translate("verify", s.db.VerifyC
 // Size reports Badger's estimate of the LSM and value-log sizes in bytes.
 func (s *Store) Size() (lsm, vlog int64) { return s.db.Size() }
 
+// CompactionDue reports whether Badger's compactors have work due: a
+// level (other than the last) at or over its target, by the score they
+// pick levels with. For tests, which wait on it for background compaction
+// to settle.
+func (s *Store) CompactionDue() bool {
+	for _, l := range s.db.Levels() {
+		if l.Score >= 1 {
+			return true
+		}
+	}
+	return false
+}
+
 // ErrNoGarbage is returned by RunValueLogGC when there was nothing to
 // collect (or collection does not apply, as in memory).
 var ErrNoGarbage = errors.New("storage: no value log garbage")
