@@ -43,8 +43,8 @@ type BackupIndex struct {
 	Namespaces int    `json:"namespaces"`
 }
 
-// BackupInfo reports a backup or a restore.
-type BackupInfo struct {
+// BackupResult is what Backup and Restore return.
+type BackupResult struct {
 	CreatedAt time.Time     // when the backup's snapshot was taken
 	Indexes   []BackupIndex // the catalog at that moment
 	Keys      int64         // storage keys written or read
@@ -64,15 +64,15 @@ type BackupInfo struct {
 // Backups are always full: the storage engine's versions would give
 // changed keys cheaply, but not the keys that a namespace drop removed
 // whole, so an incremental stream could not say what to delete.
-func (db *DB) Backup(ctx context.Context, w io.Writer) (BackupInfo, error) {
+func (db *DB) Backup(ctx context.Context, w io.Writer) (BackupResult, error) {
 	if err := db.enter(); err != nil {
-		return BackupInfo{}, err
+		return BackupResult{}, err
 	}
 	defer db.leave()
 	// Read units are kept in memory and flushed now and then: flush them
 	// so that the snapshot has them up to date.
 	if err := db.flushReadUnits(ctx); err != nil {
-		return BackupInfo{}, storageErr(err)
+		return BackupResult{}, storageErr(err)
 	}
 	t := db.store.Snapshot()
 	defer t.Discard()
@@ -80,23 +80,23 @@ func (db *DB) Backup(ctx context.Context, w io.Writer) (BackupInfo, error) {
 	return info, storageErr(err)
 }
 
-func backupSnapshot(ctx context.Context, t *storage.Txn, w io.Writer) (BackupInfo, error) {
+func backupSnapshot(ctx context.Context, t *storage.Txn, w io.Writer) (BackupResult, error) {
 	hdr := backupHeader{Format: int(stream.Version), StorageFormat: storage.FormatVersion,
 		Vectordb: moduleVersion(), CreatedAt: time.Now().UTC()}
 	skip, err := unreachablePrefixes(t)
 	if err != nil {
-		return BackupInfo{}, err
+		return BackupResult{}, err
 	}
 	if hdr.Indexes, err = backupCatalog(t); err != nil {
-		return BackupInfo{}, err
+		return BackupResult{}, err
 	}
 	raw, err := json.Marshal(hdr)
 	if err != nil {
-		return BackupInfo{}, err
+		return BackupResult{}, err
 	}
 	sw, err := stream.NewWriter(w, stream.KindBackup, raw)
 	if err != nil {
-		return BackupInfo{}, err
+		return BackupResult{}, err
 	}
 	n := 0
 	err = t.Iterate(storage.IterOptions{}, func(k, v []byte) (bool, error) {
@@ -116,10 +116,10 @@ func backupSnapshot(ctx context.Context, t *storage.Txn, w io.Writer) (BackupInf
 	})
 	if err != nil {
 		sw.Abort()
-		return BackupInfo{}, err
+		return BackupResult{}, err
 	}
 	tot, err := sw.Close()
-	return BackupInfo{CreatedAt: hdr.CreatedAt, Indexes: hdr.Indexes, Keys: tot.Items, RawBytes: tot.RawBytes, Bytes: tot.Bytes}, err
+	return BackupResult{CreatedAt: hdr.CreatedAt, Indexes: hdr.Indexes, Keys: tot.Items, RawBytes: tot.RawBytes, Bytes: tot.Bytes}, err
 }
 
 // unreachablePrefixes lists the key ranges a backup leaves out: pending
@@ -176,37 +176,37 @@ func backupCatalog(t *storage.Txn) ([]BackupIndex, error) {
 // Backup. dir must not exist or be empty; Restore refuses anything else
 // with an *ArgumentError. It writes into a new directory beside dir,
 // verifies the result with Check, and renames it to dir only then: a
-// damaged or truncated stream (ErrBadStream), a cancelled ctx or a crash
+// damaged or truncated stream (a *StreamError), a cancelled ctx or a crash
 // leaves dir as it was (a crash may leave the temporary directory, named
 // dir + ".restore-*", behind). Open dir afterwards to use the database.
-func Restore(ctx context.Context, dir string, r io.Reader) (BackupInfo, error) {
+func Restore(ctx context.Context, dir string, r io.Reader) (BackupResult, error) {
 	if dir == "" {
-		return BackupInfo{}, argErr("dir", dir, "is required")
+		return BackupResult{}, argErr("dir", dir, "is required")
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return BackupInfo{}, argErr("dir", dir, err.Error())
+		return BackupResult{}, argErr("dir", dir, err.Error())
 	}
 	if filepath.Dir(abs) == abs {
-		return BackupInfo{}, argErr("dir", dir, "must not be a file system root")
+		return BackupResult{}, argErr("dir", dir, "must not be a file system root")
 	}
 	dir = abs
 	switch entries, err := os.ReadDir(dir); {
 	case err == nil && len(entries) > 0:
-		return BackupInfo{}, argErr("dir", dir, "must be empty or not exist")
+		return BackupResult{}, argErr("dir", dir, "must be empty or not exist")
 	case err != nil && !os.IsNotExist(err):
-		return BackupInfo{}, argErr("dir", dir, err.Error())
+		return BackupResult{}, argErr("dir", dir, err.Error())
 	}
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		return BackupInfo{}, err
+		return BackupResult{}, err
 	}
 	tmp, err := os.MkdirTemp(filepath.Dir(dir), filepath.Base(dir)+".restore-*")
 	if err != nil {
-		return BackupInfo{}, err
+		return BackupResult{}, err
 	}
 	if err := os.Chmod(tmp, 0o755); err != nil { // as Open would create it
 		os.RemoveAll(tmp)
-		return BackupInfo{}, err
+		return BackupResult{}, err
 	}
 	info, err := restoreInto(ctx, tmp, r)
 	if err == nil {
@@ -214,31 +214,31 @@ func Restore(ctx context.Context, dir string, r io.Reader) (BackupInfo, error) {
 	}
 	if err != nil {
 		os.RemoveAll(tmp)
-		return BackupInfo{}, err
+		return BackupResult{}, err
 	}
 	return info, nil
 }
 
 // restoreInto writes the backup read from r into the empty directory dir
 // and checks the database it makes.
-func restoreInto(ctx context.Context, dir string, r io.Reader) (BackupInfo, error) {
+func restoreInto(ctx context.Context, dir string, r io.Reader) (BackupResult, error) {
 	var hdr backupHeader
 	sr, err := openStream(r, stream.KindBackup, &hdr)
 	if err != nil {
-		return BackupInfo{}, err
+		return BackupResult{}, err
 	}
 	defer sr.Close()
 	if hdr.StorageFormat != storage.FormatVersion {
-		return BackupInfo{}, fmt.Errorf("%w: the backup holds storage format %d, this build reads %d", ErrIncompatible, hdr.StorageFormat, storage.FormatVersion)
+		return BackupResult{}, fmt.Errorf("%w: the backup holds storage format %d, this build reads %d", ErrIncompatible, hdr.StorageFormat, storage.FormatVersion)
 	}
 	// The defaults, unsynced: one Sync at the end makes it all durable.
 	o, err := (&Options{Durability: DurabilityProcess}).withDefaults()
 	if err != nil {
-		return BackupInfo{}, err
+		return BackupResult{}, err
 	}
 	st, err := storage.Open(o.storageOptions(dir))
 	if err != nil {
-		return BackupInfo{}, err
+		return BackupResult{}, err
 	}
 	err = restorePairs(ctx, st, sr)
 	if err == nil {
@@ -248,29 +248,29 @@ func restoreInto(ctx context.Context, dir string, r io.Reader) (BackupInfo, erro
 		err = cerr
 	}
 	if err != nil {
-		return BackupInfo{}, storageErr(err)
+		return BackupResult{}, storageErr(err)
 	}
 	db, err := Open(dir, &Options{IVFMinRecords: -1})
 	if err != nil {
-		return BackupInfo{}, badContent("does not open", err)
+		return BackupResult{}, badContent("does not open", err)
 	}
 	err = db.Check(ctx)
 	if cerr := db.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return BackupInfo{}, badContent("fails its check", err)
+		return BackupResult{}, badContent("fails its check", err)
 	}
 	tot := sr.Totals()
-	return BackupInfo{CreatedAt: hdr.CreatedAt, Indexes: hdr.Indexes, Keys: tot.Items, RawBytes: tot.RawBytes}, nil
+	return BackupResult{CreatedAt: hdr.CreatedAt, Indexes: hdr.Indexes, Keys: tot.Items, RawBytes: tot.RawBytes}, nil
 }
 
 // badContent reports a restored database that does not open or check:
-// the stream's content was wrong (ErrBadStream) if the error is about the
-// data; a cancelled context or a system error passes through.
+// the stream's content was wrong (a *StreamError) if the error is about
+// the data; a cancelled context or a system error passes through.
 func badContent(what string, err error) error {
 	if errors.Is(err, ErrCorrupt) || errors.Is(err, ErrIncompatible) {
-		return fmt.Errorf("%w: the restored database %s: %w", ErrBadStream, what, err)
+		return &StreamError{Reason: "the restored database " + what, Block: -1, Item: -1, Err: err}
 	}
 	return err
 }
@@ -302,7 +302,7 @@ func restorePairs(ctx context.Context, st *storage.Store, sr *stream.Reader) err
 			return flush()
 		}
 		if err != nil {
-			return err
+			return fromStream(err, -1)
 		}
 		if n%loadCheckEvery == 0 {
 			if err := ctx.Err(); err != nil {
@@ -311,11 +311,11 @@ func restorePairs(ctx context.Context, st *storage.Store, sr *stream.Reader) err
 		}
 		klen, k := binary.Uvarint(item)
 		if k <= 0 || klen == 0 || klen > uint64(len(item)-k) {
-			return fmt.Errorf("%w: item %d: malformed key", ErrBadStream, n)
+			return &StreamError{Reason: "malformed key", Block: sr.Block(), Item: int64(n)}
 		}
 		key := bytes.Clone(item[k : k+int(klen)])
 		if n > 0 && bytes.Compare(key, last) <= 0 {
-			return fmt.Errorf("%w: item %d: keys out of order", ErrBadStream, n)
+			return &StreamError{Reason: "keys out of order", Block: sr.Block(), Item: int64(n)}
 		}
 		last = key
 		val := bytes.Clone(item[k+int(klen):])

@@ -92,7 +92,7 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	if info.Bytes != int64(buf.Len()) || len(info.Indexes) != 2 || info.Indexes[1].Namespaces != 2 {
-		t.Fatalf("BackupInfo %+v for %d bytes", info, buf.Len())
+		t.Fatalf("BackupResult %+v for %d bytes", info, buf.Len())
 	}
 	dir := filepath.Join(t.TempDir(), "restored")
 	rinfo, err := Restore(ctx, dir, &buf)
@@ -167,16 +167,16 @@ func TestRestoreRefuses(t *testing.T) {
 	for range 12 {
 		n := r.IntN(len(bk))
 		_, err := Restore(ctx, target, bytes.NewReader(bk[:n]))
-		wantErr(t, err, ErrBadStream)
+		wantErr(t, err, errStream)
 		b := bytes.Clone(bk)
 		b[r.IntN(len(b))] ^= 0x40
 		_, err = Restore(ctx, target, bytes.NewReader(b))
-		wantErr(t, err, ErrBadStream)
+		wantErr(t, err, errStream)
 	}
 	ix, _ := src.Index("a")
 	exp := exportBytes(t, ix.Namespace(""))
 	_, err = Restore(ctx, target, bytes.NewReader(exp))
-	wantErr(t, err, ErrBadStream)
+	wantErr(t, err, errStream)
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
 	_, err = Restore(cctx, target, bytes.NewReader(bk))

@@ -82,7 +82,7 @@ func badInputCases(db *DB) []badCase {
 	update := func(req UpdateRequest) func(dense, hyb *Index) error {
 		return func(dense, _ *Index) error { _, err := ns(dense).Update(ctx, req); return err }
 	}
-	create := func(spec IndexSpec) func(dense, hyb *Index) error {
+	create := func(spec CreateIndexRequest) func(dense, hyb *Index) error {
 		return func(*Index, *Index) error { _, err := db.CreateIndex(ctx, spec); return err }
 	}
 	good := func(id string) Record { return Record{ID: id, Values: []float32{1, 2, 3, 4}} }
@@ -93,11 +93,11 @@ func badInputCases(db *DB) []badCase {
 	for i := range 21 {
 		manyTags[fmt.Sprintf("k%d", i)] = "v"
 	}
-	tooMany := make([]Record, DefaultMaxBatchRecords+1)
+	tooMany := make([]Record, defaultMaxBatchRecords+1)
 	for i := range tooMany {
 		tooMany[i] = good(fmt.Sprint(i))
 	}
-	manyIDs := make([]string, DefaultMaxBatchRecords+1)
+	manyIDs := make([]string, defaultMaxBatchRecords+1)
 	for i := range manyIDs {
 		manyIDs[i] = fmt.Sprint(i)
 	}
@@ -109,24 +109,24 @@ func badInputCases(db *DB) []badCase {
 
 	return []badCase{
 		// Index specs and configuration.
-		{"index name empty", create(IndexSpec{Name: "", Dimension: 4}), ErrInvalidArgument, "name"},
-		{"index name upper case", create(IndexSpec{Name: "Docs", Dimension: 4}), ErrInvalidArgument, "name"},
-		{"index name underscore", create(IndexSpec{Name: "a_b", Dimension: 4}), ErrInvalidArgument, "name"},
-		{"index name leading dash", create(IndexSpec{Name: "-a", Dimension: 4}), ErrInvalidArgument, "name"},
-		{"index name trailing dash", create(IndexSpec{Name: "a-", Dimension: 4}), ErrInvalidArgument, "name"},
-		{"index name invalid UTF-8", create(IndexSpec{Name: "a\xff", Dimension: 4}), ErrInvalidArgument, "name"},
-		{"index name too long", create(IndexSpec{Name: strings.Repeat("a", 46), Dimension: 4}), ErrInvalidArgument, "name"},
-		{"dimension zero", create(IndexSpec{Name: "x", Dimension: 0}), ErrInvalidArgument, "dimension"},
-		{"dimension negative", create(IndexSpec{Name: "x", Dimension: -3}), ErrInvalidArgument, "dimension"},
-		{"dimension too large", create(IndexSpec{Name: "x", Dimension: MaxDimension + 1}), ErrInvalidArgument, "dimension"},
-		{"unknown metric", create(IndexSpec{Name: "x", Dimension: 4, Metric: "manhattan"}), ErrInvalidArgument, "metric"},
-		{"tag key invalid", create(IndexSpec{Name: "x", Dimension: 4, Tags: map[string]string{"a b": "v"}}), ErrInvalidArgument, "tags"},
-		{"tag value too long", create(IndexSpec{Name: "x", Dimension: 4, Tags: map[string]string{"k": strings.Repeat("v", 121)}}), ErrInvalidArgument, "tags"},
-		{"tag value control char", create(IndexSpec{Name: "x", Dimension: 4, Tags: map[string]string{"k": "a\nb"}}), ErrInvalidArgument, "tags"},
-		{"too many tags", create(IndexSpec{Name: "x", Dimension: 4, Tags: manyTags}), ErrInvalidArgument, "tags"},
-		{"index exists", create(IndexSpec{Name: "dense", Dimension: 4}), ErrIndexExists, ""},
+		{"index name empty", create(CreateIndexRequest{Name: "", Dimension: 4}), ErrInvalidArgument, "name"},
+		{"index name upper case", create(CreateIndexRequest{Name: "Docs", Dimension: 4}), ErrInvalidArgument, "name"},
+		{"index name underscore", create(CreateIndexRequest{Name: "a_b", Dimension: 4}), ErrInvalidArgument, "name"},
+		{"index name leading dash", create(CreateIndexRequest{Name: "-a", Dimension: 4}), ErrInvalidArgument, "name"},
+		{"index name trailing dash", create(CreateIndexRequest{Name: "a-", Dimension: 4}), ErrInvalidArgument, "name"},
+		{"index name invalid UTF-8", create(CreateIndexRequest{Name: "a\xff", Dimension: 4}), ErrInvalidArgument, "name"},
+		{"index name too long", create(CreateIndexRequest{Name: strings.Repeat("a", 46), Dimension: 4}), ErrInvalidArgument, "name"},
+		{"dimension zero", create(CreateIndexRequest{Name: "x", Dimension: 0}), ErrInvalidArgument, "dimension"},
+		{"dimension negative", create(CreateIndexRequest{Name: "x", Dimension: -3}), ErrInvalidArgument, "dimension"},
+		{"dimension too large", create(CreateIndexRequest{Name: "x", Dimension: MaxDimension + 1}), ErrInvalidArgument, "dimension"},
+		{"unknown metric", create(CreateIndexRequest{Name: "x", Dimension: 4, Metric: "manhattan"}), ErrInvalidArgument, "metric"},
+		{"tag key invalid", create(CreateIndexRequest{Name: "x", Dimension: 4, Tags: map[string]string{"a b": "v"}}), ErrInvalidArgument, "tags"},
+		{"tag value too long", create(CreateIndexRequest{Name: "x", Dimension: 4, Tags: map[string]string{"k": strings.Repeat("v", 121)}}), ErrInvalidArgument, "tags"},
+		{"tag value control char", create(CreateIndexRequest{Name: "x", Dimension: 4, Tags: map[string]string{"k": "a\nb"}}), ErrInvalidArgument, "tags"},
+		{"too many tags", create(CreateIndexRequest{Name: "x", Dimension: 4, Tags: manyTags}), ErrInvalidArgument, "tags"},
+		{"index exists", create(CreateIndexRequest{Name: "dense", Dimension: 4}), ErrIndexExists, ""},
 		{"configure bad tag", func(*Index, *Index) error {
-			_, err := db.ConfigureIndex(ctx, "dense", IndexConfig{Tags: map[string]string{"": "v"}})
+			_, err := db.ConfigureIndex(ctx, "dense", ConfigureIndexRequest{Tags: map[string]string{"": "v"}})
 			return err
 		}, ErrInvalidArgument, "tags"},
 		{"delete protected index", func(*Index, *Index) error { return db.DeleteIndex(ctx, "hyb") }, ErrDeletionProtected, ""},
@@ -241,25 +241,25 @@ func badInputCases(db *DB) []badCase {
 		}, ErrInvalidArgument, "limit"},
 
 		// Listing.
-		{"list negative limit", func(dense, _ *Index) error { _, err := ns(dense).List(ctx, ListOptions{Limit: -1}); return err }, ErrInvalidArgument, "limit"},
+		{"list negative limit", func(dense, _ *Index) error { _, err := ns(dense).List(ctx, ListRequest{Limit: -1}); return err }, ErrInvalidArgument, "limit"},
 		{"list limit too large", func(dense, _ *Index) error {
-			_, err := ns(dense).List(ctx, ListOptions{Limit: MaxListLimit + 1})
+			_, err := ns(dense).List(ctx, ListRequest{Limit: MaxListLimit + 1})
 			return err
 		}, ErrInvalidArgument, "limit"},
 		{"list garbage token", func(dense, _ *Index) error {
-			_, err := ns(dense).List(ctx, ListOptions{PaginationToken: "!!"})
+			_, err := ns(dense).List(ctx, ListRequest{PaginationToken: "!!"})
 			return err
 		}, ErrInvalidArgument, "paginationToken"},
 		{"list namespace token", func(dense, _ *Index) error {
-			_, err := ns(dense).List(ctx, ListOptions{PaginationToken: encodeToken(tokenNamespaces, "t1")})
+			_, err := ns(dense).List(ctx, ListRequest{PaginationToken: encodeToken(tokenNamespaces, "t1")})
 			return err
 		}, ErrInvalidArgument, "paginationToken"},
 		{"list namespaces bad limit", func(dense, _ *Index) error {
-			_, err := dense.ListNamespaces(ctx, ListNamespacesOptions{Limit: -5})
+			_, err := dense.ListNamespaces(ctx, ListNamespacesRequest{Limit: -5})
 			return err
 		}, ErrInvalidArgument, "limit"},
 		{"list namespaces id token", func(dense, _ *Index) error {
-			_, err := dense.ListNamespaces(ctx, ListNamespacesOptions{PaginationToken: encodeToken(tokenIDs, "a")})
+			_, err := dense.ListNamespaces(ctx, ListNamespacesRequest{PaginationToken: encodeToken(tokenIDs, "a")})
 			return err
 		}, ErrInvalidArgument, "paginationToken"},
 
@@ -292,7 +292,7 @@ func badInputCases(db *DB) []badCase {
 			return err
 		}, context.Canceled, ""},
 		{"cancelled create index", func(*Index, *Index) error {
-			_, err := db.CreateIndex(cancelled, IndexSpec{Name: "made", Dimension: 4})
+			_, err := db.CreateIndex(cancelled, CreateIndexRequest{Name: "made", Dimension: 4})
 			return err
 		}, context.Canceled, ""},
 		{"cancelled delete index", func(*Index, *Index) error { return db.DeleteIndex(cancelled, "dense") }, context.Canceled, ""},
@@ -317,7 +317,7 @@ var cancelled = func() context.Context {
 func TestBadInputChangesNothing(t *testing.T) {
 	db := openMem(t)
 	dense := mustIndex(t, db, "dense", 4, Cosine)
-	hyb, err := db.CreateIndex(ctx, IndexSpec{Name: "hyb", Dimension: 4, Metric: DotProduct, DeletionProtection: true})
+	hyb, err := db.CreateIndex(ctx, CreateIndexRequest{Name: "hyb", Dimension: 4, Metric: DotProduct, DeletionProtection: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -153,7 +153,7 @@ func TestConcurrentCreate(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	page, err := ix.ListNamespaces(ctx, ListNamespacesOptions{})
+	page, err := ix.ListNamespaces(ctx, ListNamespacesRequest{})
 	if err != nil || len(page.Namespaces) != 1 || page.Namespaces[0].RecordCount != 8 {
 		t.Fatalf("namespaces = %+v %v", page, err)
 	}
@@ -311,7 +311,7 @@ func TestDeleteIndexWaitsAlone(t *testing.T) {
 		if _, err := db.ListIndexes(ctx); err != nil {
 			t.Error(err)
 		}
-		if _, err := db.CreateIndex(ctx, IndexSpec{Name: "c", Dimension: 2}); err != nil {
+		if _, err := db.CreateIndex(ctx, CreateIndexRequest{Name: "c", Dimension: 2}); err != nil {
 			t.Error(err)
 		}
 	})

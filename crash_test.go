@@ -49,7 +49,7 @@ func TestCrashChild(t *testing.T) {
 	}
 	ix, err := db.Index("crash")
 	if errors.Is(err, ErrIndexNotFound) {
-		ix, err = db.CreateIndex(ctx, IndexSpec{Name: "crash", Dimension: 4, Metric: Euclidean})
+		ix, err = db.CreateIndex(ctx, CreateIndexRequest{Name: "crash", Dimension: 4, Metric: Euclidean})
 	}
 	if err != nil {
 		fmt.Println("error", err)

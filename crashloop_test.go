@@ -337,7 +337,7 @@ func TestCrashLoopChild(t *testing.T) {
 	}
 	ix, err := db.Index(loopIndexName)
 	if errors.Is(err, ErrIndexNotFound) {
-		ix, err = db.CreateIndex(ctx, IndexSpec{Name: loopIndexName, Dimension: loopDim, Metric: Euclidean})
+		ix, err = db.CreateIndex(ctx, CreateIndexRequest{Name: loopIndexName, Dimension: loopDim, Metric: Euclidean})
 	}
 	if err != nil {
 		fail(err)

@@ -51,7 +51,7 @@ func TestDiskGuardRefusesGrowingWrites(t *testing.T) {
 			return err
 		},
 		"create index": func() error {
-			_, err := db.CreateIndex(ctx, IndexSpec{Name: "other", Dimension: 4})
+			_, err := db.CreateIndex(ctx, CreateIndexRequest{Name: "other", Dimension: 4})
 			return err
 		},
 	}

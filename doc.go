@@ -15,7 +15,7 @@
 // counters of them.
 //
 //	db, err := vectordb.Open(dir, nil)
-//	ix, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: "docs", Dimension: 768})
+//	ix, err := db.CreateIndex(ctx, vectordb.CreateIndexRequest{Name: "docs", Dimension: 768})
 //	tenant := ix.Namespace("customer-42")
 //	_, err = tenant.Upsert(ctx, []vectordb.Record{{ID: "a", Values: vec}})
 //	res, err := tenant.Query(ctx, vectordb.QueryRequest{Vector: q, TopK: 10})
@@ -74,9 +74,12 @@
 // into a namespace, atomically (all or nothing; ImportOptions.Replace
 // swaps it for an existing one). [DB.Backup] writes the whole database the
 // same way, and [Restore] rebuilds a directory from it. A damaged or
-// truncated stream fails with [ErrBadStream]. [Namespace.ExportJSONL] and
-// [Index.ImportNamespaceJSONL] do the same for one namespace as JSON
-// Lines with Pinecone's field names, for interchange with other tools.
+// truncated stream fails with a [*StreamError], which wraps [ErrCorrupt]
+// (as stored data that cannot be decoded does): errors.As tells the
+// caller's bad input from the database's own damage.
+// [Namespace.ExportJSONL] and [Index.ImportNamespaceJSONL] do the same
+// for one namespace as JSON Lines with Pinecone's field names, for
+// interchange with other tools.
 // Package server serves a DB over HTTP in Pinecone's REST protocol.
 //
 // # Errors

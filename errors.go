@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
+
+	"github.com/vectordb-go/vectordb/internal/stream"
 )
 
 // Sentinel errors. Every error a vectordb call returns for one of these
@@ -45,7 +48,11 @@ var (
 	// ErrIncompatible is returned by Open when the directory holds data in
 	// another format version, or data that is not a vectordb database.
 	ErrIncompatible = errors.New("vectordb: incompatible data directory")
-	// ErrCorrupt is returned when stored data cannot be decoded.
+	// ErrCorrupt is returned when stored data cannot be decoded or is
+	// inconsistent, and wrapped by every *StreamError (an export, backup
+	// or JSON Lines input that is damaged or truncated). To tell the
+	// caller's bad input from the database's own damage, use errors.As
+	// with *StreamError first.
 	ErrCorrupt = errors.New("vectordb: corrupt data")
 	// ErrQuotaExceeded is returned (as a *QuotaError) by a write that would
 	// take a namespace past its quota. The write changes nothing.
@@ -110,6 +117,74 @@ func (e *MetricError) Error() string {
 
 // Unwrap returns ErrMetricMismatch and ErrInvalidArgument.
 func (e *MetricError) Unwrap() []error { return []error{ErrMetricMismatch, ErrInvalidArgument} }
+
+// StreamError reports an input stream that ImportNamespace,
+// ImportNamespaceJSONL or Restore refuses: damaged, truncated, of the
+// wrong kind (a backup given as an export, or the reverse), of a newer
+// format version, inconsistent with itself, or, for JSON Lines, a line
+// that is not a record's JSON object. Nothing of such an input is
+// imported or restored. It unwraps to ErrCorrupt and to its cause, if
+// any; the data already stored is not damaged, so an HTTP server answers
+// it as the client's error.
+type StreamError struct {
+	Reason string // what is wrong
+	// Block is the block of an export or backup stream where the damage
+	// was found, counting the header block as 0; -1 when unknown or not
+	// in a block (the preamble, a JSON Lines input).
+	Block int64
+	// Item is the record of an export, or the key of a backup, counting
+	// from 0; -1 when unknown or not about one item.
+	Item int64
+	// Line is the line of a JSON Lines input, counting from 1; 0 for
+	// other streams.
+	Line int64
+	// Err is the cause, or nil: the reader's error, say a decompressor's
+	// checksum or a cut connection.
+	Err error
+}
+
+func (e *StreamError) Error() string {
+	var b strings.Builder
+	b.WriteString("vectordb: corrupt or unreadable stream: ")
+	if e.Line > 0 {
+		fmt.Fprintf(&b, "line %d: ", e.Line)
+	}
+	if e.Block >= 0 {
+		fmt.Fprintf(&b, "block %d: ", e.Block)
+	}
+	if e.Item >= 0 {
+		fmt.Fprintf(&b, "item %d: ", e.Item)
+	}
+	b.WriteString(e.Reason)
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns ErrCorrupt and the cause, if any.
+func (e *StreamError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{ErrCorrupt}
+	}
+	return []error{ErrCorrupt, e.Err}
+}
+
+// badStream returns a *StreamError about no block or item in particular.
+func badStream(format string, args ...any) *StreamError {
+	return &StreamError{Reason: fmt.Sprintf(format, args...), Block: -1, Item: -1}
+}
+
+// fromStream turns the stream reader's *stream.CorruptError into a
+// *StreamError about item (-1: none); other errors pass through.
+func fromStream(err error, item int64) error {
+	var ce *stream.CorruptError
+	if errors.As(err, &ce) {
+		return &StreamError{Reason: ce.Reason, Block: ce.Block, Item: item, Err: ce.Err}
+	}
+	return err
+}
 
 // BatchTooLargeError reports a batch beyond the limits of one atomic call.
 // It unwraps to both ErrBatchTooLarge and ErrInvalidArgument.

@@ -76,10 +76,10 @@ func TestEverythingAtOnceThenClose(t *testing.T) {
 				case 12:
 					_, err = h.Fetch(ctx, []string{id})
 				case 13:
-					_, err = h.List(ctx, ListOptions{Limit: 10})
+					_, err = h.List(ctx, ListRequest{Limit: 10})
 				case 14:
 					if _, err = ix.DescribeStats(ctx); err == nil {
-						_, err = db.Stats()
+						_, err = db.Stats(ctx)
 					}
 				case 16:
 					var buf bytes.Buffer

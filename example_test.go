@@ -19,7 +19,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer db.Close()
-	ix, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: "docs", Dimension: 2, Metric: vectordb.Cosine})
+	ix, err := db.CreateIndex(ctx, vectordb.CreateIndexRequest{Name: "docs", Dimension: 2, Metric: vectordb.Cosine})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func ExampleNamespace_Upsert() {
 	ctx := context.Background()
 	db, _ := vectordb.Open("", &vectordb.Options{InMemory: true})
 	defer db.Close()
-	ix, _ := db.CreateIndex(ctx, vectordb.IndexSpec{Name: "docs", Dimension: 3})
+	ix, _ := db.CreateIndex(ctx, vectordb.CreateIndexRequest{Name: "docs", Dimension: 3})
 	_, err := ix.Namespace("t").Upsert(ctx, []vectordb.Record{
 		{ID: "ok", Values: []float32{1, 2, 3}},
 		{ID: "short", Values: []float32{1, 2}},
@@ -76,7 +76,7 @@ func ExampleNamespace_IDs() {
 	ctx := context.Background()
 	db, _ := vectordb.Open("", &vectordb.Options{InMemory: true})
 	defer db.Close()
-	ix, _ := db.CreateIndex(ctx, vectordb.IndexSpec{Name: "docs", Dimension: 1, Metric: vectordb.Euclidean})
+	ix, _ := db.CreateIndex(ctx, vectordb.CreateIndexRequest{Name: "docs", Dimension: 1, Metric: vectordb.Euclidean})
 	ns := ix.Namespace("t")
 	ns.Upsert(ctx, []vectordb.Record{
 		{ID: "doc#2", Values: []float32{2}},
@@ -104,7 +104,7 @@ func ExampleNamespace_Export() {
 		log.Fatal(err)
 	}
 	defer db.Close()
-	ix, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: "docs", Dimension: 2})
+	ix, err := db.CreateIndex(ctx, vectordb.CreateIndexRequest{Name: "docs", Dimension: 2})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func ExampleNamespace_Export() {
 		log.Fatal(err)
 	}
 	defer scratch.Close()
-	six, err := scratch.CreateIndex(ctx, vectordb.IndexSpec{Name: "check", Dimension: ix.Dimension(), Metric: ix.Metric()})
+	six, err := scratch.CreateIndex(ctx, vectordb.CreateIndexRequest{Name: "check", Dimension: ix.Dimension(), Metric: ix.Metric()})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -33,13 +33,6 @@ import (
 // turns its staging key into a pending drop; one interrupted by a crash is
 // dropped at the next Open.
 
-// ErrBadStream is returned by ImportNamespace and Restore for a stream
-// that is damaged, truncated, of the wrong kind (a backup given as an
-// export, or the reverse), of a newer format version, or inconsistent
-// with itself; and by ImportNamespaceJSONL for a line that is not a
-// record's JSON object, or input its reader reports damaged.
-var ErrBadStream = stream.ErrCorrupt
-
 // exportHeader is the header of a namespace export.
 type exportHeader struct {
 	Format    int       `json:"format"`   // stream.Version
@@ -52,11 +45,17 @@ type exportHeader struct {
 	Records   int64     `json:"records"`
 }
 
-// ExportInfo reports an export or an import.
-type ExportInfo struct {
-	Records  int64 // records written or read
+// ExportResult is what Export and ExportJSONL return.
+type ExportResult struct {
+	Records  int64 // records written
 	RawBytes int64 // bytes of record data, uncompressed
-	Bytes    int64 // bytes of the stream (0 for an import)
+	Bytes    int64 // bytes written to the stream
+}
+
+// ImportResult is what ImportNamespace and ImportNamespaceJSONL return.
+type ImportResult struct {
+	Records  int64 // records read and imported
+	RawBytes int64 // bytes of record data, uncompressed
 }
 
 // Export writes every record of the namespace (id, values, sparse values,
@@ -73,23 +72,23 @@ type ExportInfo struct {
 // space waits for it. It takes no scheduler slot: its pace is usually
 // w's, and a slot held while a slow client reads would keep other
 // tenants' calls waiting. It is not metered.
-func (h *Namespace) Export(ctx context.Context, w io.Writer) (ExportInfo, error) {
+func (h *Namespace) Export(ctx context.Context, w io.Writer) (ExportResult, error) {
 	return h.export(ctx, &streamSink{w: w})
 }
 
 // export writes the namespace through sink, from one snapshot.
-func (h *Namespace) export(ctx context.Context, sink exportSink) (ExportInfo, error) {
+func (h *Namespace) export(ctx context.Context, sink exportSink) (ExportResult, error) {
 	// No scheduler slot: the pace is usually w's, and a slot held while a
 	// slow client reads would keep other tenants' calls waiting.
 	if err := h.enter(ctx); err != nil {
-		return ExportInfo{}, err
+		return ExportResult{}, err
 	}
 	defer h.idx.db.leave()
 	ix := h.ix()
 	for {
 		ns := ix.lookup(h.name)
 		if ns == nil {
-			return ExportInfo{}, fmt.Errorf("%w: %q", ErrNamespaceNotFound, h.name)
+			return ExportResult{}, fmt.Errorf("%w: %q", ErrNamespaceNotFound, h.name)
 		}
 		t := ix.db.store.Snapshot()
 		info, err := exportSnapshot(ctx, t, ns, sink)
@@ -112,7 +111,7 @@ type exportSink interface {
 	// empty. The arguments are valid only during the call.
 	add(id []byte, v *storage.VectorView, mdJSON []byte) error
 	abort() // after begin, on failure
-	end() (ExportInfo, error)
+	end() (ExportResult, error)
 }
 
 // streamSink writes Export's format.
@@ -136,43 +135,43 @@ func (s *streamSink) add(id []byte, v *storage.VectorView, mdJSON []byte) error 
 
 func (s *streamSink) abort() { s.sw.Abort() }
 
-func (s *streamSink) end() (ExportInfo, error) {
+func (s *streamSink) end() (ExportResult, error) {
 	tot, err := s.sw.Close()
-	return ExportInfo{Records: tot.Items, RawBytes: tot.RawBytes, Bytes: tot.Bytes}, err
+	return ExportResult{Records: tot.Items, RawBytes: tot.RawBytes, Bytes: tot.Bytes}, err
 }
 
 // exportSnapshot writes the export of ns as t sees it through sink.
-func exportSnapshot(ctx context.Context, t *storage.Txn, ns *namespace, sink exportSink) (ExportInfo, error) {
+func exportSnapshot(ctx context.Context, t *storage.Txn, ns *namespace, sink exportSink) (ExportResult, error) {
 	ix := ns.ix
 	live, err := checkLive(t, ns)
 	if err != nil {
-		return ExportInfo{}, err
+		return ExportResult{}, err
 	}
 	if !live {
 		if next := ix.lookup(ns.name); next != nil && next != ns {
-			return ExportInfo{}, errReplaced
+			return ExportResult{}, errReplaced
 		}
-		return ExportInfo{}, fmt.Errorf("%w: %q", ErrNamespaceNotFound, ns.name)
+		return ExportResult{}, fmt.Errorf("%w: %q", ErrNamespaceNotFound, ns.name)
 	}
 	v, _, err := t.GetCopy(storage.StatsKey(ix.id, ns.id))
 	if err != nil {
-		return ExportInfo{}, err
+		return ExportResult{}, err
 	}
 	st, err := storage.DecodeStats(v)
 	if err != nil {
-		return ExportInfo{}, fmt.Errorf("%w: counters of %q: %v", ErrCorrupt, ns.name, err)
+		return ExportResult{}, fmt.Errorf("%w: counters of %q: %v", ErrCorrupt, ns.name, err)
 	}
 	err = sink.begin(&exportHeader{
 		Format: int(stream.Version), Vectordb: moduleVersion(), CreatedAt: time.Now().UTC(),
 		Index: ix.name, Dimension: ix.dim, Metric: ix.metric, Namespace: ns.name, Records: int64(st.Records),
 	})
 	if err != nil {
-		return ExportInfo{}, err
+		return ExportResult{}, err
 	}
 	cur, err := t.Cursor(storage.MetadataPrefix(ix.id, ns.id), nil)
 	if err != nil {
 		sink.abort()
-		return ExportInfo{}, err
+		return ExportResult{}, err
 	}
 	defer cur.Close()
 	var mdKey, mdJSON []byte
@@ -212,7 +211,7 @@ func exportSnapshot(ctx context.Context, t *storage.Txn, ns *namespace, sink exp
 	}
 	if err != nil {
 		sink.abort()
-		return ExportInfo{}, err
+		return ExportResult{}, err
 	}
 	return sink.end()
 }
@@ -231,7 +230,7 @@ func appendExportRecord(b, id []byte, v *storage.VectorView, mdJSON []byte) []by
 func decodeExportRecord(item []byte, dim int) (Record, error) {
 	var r Record
 	bad := func(what string) (Record, error) {
-		return Record{}, fmt.Errorf("%w: malformed record (%s)", ErrBadStream, what)
+		return Record{}, badStream("malformed record (%s)", what)
 	}
 	n, k := binary.Uvarint(item)
 	if k <= 0 || n > uint64(len(item)-k) {
@@ -280,16 +279,19 @@ func decodeFloats(b []byte) []float32 {
 func openStream(r io.Reader, kind byte, hdr any) (*stream.Reader, error) {
 	sr, raw, err := stream.NewReader(r, kind)
 	if err != nil {
-		return nil, err
+		return nil, fromStream(err, -1)
 	}
 	if err := json.Unmarshal(raw, hdr); err != nil {
 		sr.Close()
-		return nil, fmt.Errorf("%w: header: %v", ErrBadStream, err)
+		return nil, &StreamError{Reason: "header: " + err.Error(), Block: 0, Item: -1}
 	}
 	return sr, nil
 }
 
-// ImportOptions tune ImportNamespace and ImportNamespaceJSONL.
+// ImportOptions tune ImportNamespace and ImportNamespaceJSONL. It is
+// named Options, not Request, like Options itself: optional knobs passed
+// as a pointer that may be nil (nil means the defaults), where a Request
+// holds a call's parameters by value.
 type ImportOptions struct {
 	// Replace lets the import replace a namespace of the same name, which
 	// readers keep seeing whole until the import commits. Without it, the
@@ -329,7 +331,7 @@ type ImportOptions struct {
 // reads can see and costs no write units: its staged records become a
 // pending drop.
 //
-// It fails with ErrBadStream for a damaged, truncated or foreign stream,
+// It fails with a *StreamError for a damaged, truncated or foreign stream,
 // a *DimensionError or *MetricError when the export's index differs from
 // this one, ErrNamespaceExists, a *QuotaError, ErrDiskFull, or the
 // *ArgumentError of an invalid record. The records are written in
@@ -338,7 +340,7 @@ type ImportOptions struct {
 // it takes no scheduler slot (its pace is usually the reader's) and is
 // not metered in read or write units beyond the write units of the data
 // written. The namespace is cold afterwards.
-func (h *Index) ImportNamespace(ctx context.Context, name string, r io.Reader, opts *ImportOptions) (ExportInfo, error) {
+func (h *Index) ImportNamespace(ctx context.Context, name string, r io.Reader, opts *ImportOptions) (ImportResult, error) {
 	return h.importNamespace(ctx, name, opts, func() (importSource, error) {
 		var hdr exportHeader
 		sr, err := openStream(r, stream.KindNamespace, &hdr)
@@ -352,7 +354,7 @@ func (h *Index) ImportNamespace(ctx context.Context, name string, r io.Reader, o
 		case hdr.Metric != ix.metric:
 			err = &MetricError{Field: "export.metric", Want: ix.metric, Got: hdr.Metric}
 		case hdr.Records < 0:
-			err = fmt.Errorf("%w: export header: %d records", ErrBadStream, hdr.Records)
+			err = &StreamError{Reason: fmt.Sprintf("header: %d records", hdr.Records), Block: 0, Item: -1}
 		}
 		if err != nil {
 			sr.Close()
@@ -364,14 +366,14 @@ func (h *Index) ImportNamespace(ctx context.Context, name string, r io.Reader, o
 
 // importNamespace imports the records of the source open returns into the
 // namespace called name.
-func (h *Index) importNamespace(ctx context.Context, name string, opts *ImportOptions, open func() (importSource, error)) (ExportInfo, error) {
+func (h *Index) importNamespace(ctx context.Context, name string, opts *ImportOptions, open func() (importSource, error)) (ImportResult, error) {
 	canon, err := canonicalNamespace(name)
 	if err != nil {
-		return ExportInfo{}, err
+		return ImportResult{}, err
 	}
 	// No scheduler slot, as for Export: the pace is usually r's.
 	if err := h.begin(ctx); err != nil {
-		return ExportInfo{}, err
+		return ImportResult{}, err
 	}
 	defer h.db.leave()
 	var o ImportOptions
@@ -380,11 +382,11 @@ func (h *Index) importNamespace(ctx context.Context, name string, opts *ImportOp
 	}
 	ix := h.ix
 	if !o.Replace && ix.lookup(canon) != nil {
-		return ExportInfo{}, fmt.Errorf("%w: %q", ErrNamespaceExists, canon)
+		return ImportResult{}, fmt.Errorf("%w: %q", ErrNamespaceExists, canon)
 	}
 	src, err := open()
 	if err != nil {
-		return ExportInfo{}, err
+		return ImportResult{}, err
 	}
 	defer src.close()
 	im := &importer{ix: ix, quota: ix.db.opts.NamespaceQuota, src: src}
@@ -392,12 +394,12 @@ func (h *Index) importNamespace(ctx context.Context, name string, opts *ImportOp
 		im.quota = old.effectiveQuota()
 	}
 	if err := im.stage(ctx, canon); err != nil {
-		return ExportInfo{}, err
+		return ImportResult{}, err
 	}
 	info, err := im.run(ctx, &o)
 	if err != nil {
 		im.abandon(context.WithoutCancel(ctx)) // cleans up after a cancellation too
-		return ExportInfo{}, err
+		return ImportResult{}, err
 	}
 	return info, nil
 }
@@ -415,7 +417,7 @@ type importSource interface {
 	sorted() bool
 	// end checks the source once next has returned io.EOF, and reports
 	// what it read.
-	end() (ExportInfo, error)
+	end() (ImportResult, error)
 	close()
 }
 
@@ -431,16 +433,19 @@ type streamSource struct {
 func (s *streamSource) next() (Record, int, error) {
 	item, err := s.sr.Next()
 	if err != nil {
-		return Record{}, 0, err
+		return Record{}, 0, fromStream(err, -1)
 	}
 	n := s.n
 	s.n++
 	rec, err := decodeExportRecord(item, s.dim)
+	if se, ok := err.(*StreamError); ok {
+		se.Block, se.Item = s.sr.Block(), int64(n)
+	}
 	if err != nil {
-		return Record{}, 0, fmt.Errorf("%w (record %d)", err, n)
+		return Record{}, 0, err
 	}
 	if n > 0 && rec.ID <= s.last {
-		return Record{}, 0, fmt.Errorf("%w: record %d: id %q does not follow %q", ErrBadStream, n, rec.ID, s.last)
+		return Record{}, 0, &StreamError{Reason: fmt.Sprintf("id %q does not follow %q", rec.ID, s.last), Block: s.sr.Block(), Item: int64(n)}
 	}
 	s.last = rec.ID
 	return rec, n, nil
@@ -450,12 +455,12 @@ func (s *streamSource) field(pos int) string { return fmt.Sprintf("export.record
 
 func (s *streamSource) sorted() bool { return true }
 
-func (s *streamSource) end() (ExportInfo, error) {
+func (s *streamSource) end() (ImportResult, error) {
 	tot := s.sr.Totals()
 	if tot.Items != s.records {
-		return ExportInfo{}, fmt.Errorf("%w: the header announces %d records, the stream holds %d", ErrBadStream, s.records, tot.Items)
+		return ImportResult{}, badStream("the header announces %d records, the stream holds %d", s.records, tot.Items)
 	}
-	return ExportInfo{Records: tot.Items, RawBytes: tot.RawBytes}, nil
+	return ImportResult{Records: tot.Items, RawBytes: tot.RawBytes}, nil
 }
 
 func (s *streamSource) close() { s.sr.Close() }
@@ -528,7 +533,7 @@ func (im *importer) locked(ctx context.Context, fn func(*storage.Txn) error) err
 }
 
 // run reads the records, writes them in batches and commits.
-func (im *importer) run(ctx context.Context, o *ImportOptions) (ExportInfo, error) {
+func (im *importer) run(ctx context.Context, o *ImportOptions) (ImportResult, error) {
 	src := im.src
 	im.startWriter(ctx)
 	err := im.read(ctx, src, o.UTF8IDs)
@@ -544,14 +549,14 @@ func (im *importer) run(ctx context.Context, o *ImportOptions) (ExportInfo, erro
 		err = werr
 	}
 	if err != nil {
-		return ExportInfo{}, err
+		return ImportResult{}, err
 	}
 	info, err := src.end()
 	if err != nil {
-		return ExportInfo{}, err
+		return ImportResult{}, err
 	}
 	if err := im.commit(ctx, o); err != nil {
-		return ExportInfo{}, err
+		return ImportResult{}, err
 	}
 	return info, nil
 }

@@ -92,7 +92,7 @@ func exportBytes(t testing.TB, h *Namespace) []byte {
 }
 
 // exportWith runs an export into memory and checks the bytes it reports.
-func exportWith(t testing.TB, export func(context.Context, io.Writer) (ExportInfo, error)) ([]byte, ExportInfo) {
+func exportWith(t testing.TB, export func(context.Context, io.Writer) (ExportResult, error)) ([]byte, ExportResult) {
 	t.Helper()
 	var buf bytes.Buffer
 	info, err := export(ctx, &buf)
@@ -233,7 +233,7 @@ func TestImportRefusesMismatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = h.idx.ImportNamespace(ctx, "x", &bk, nil)
-	wantErr(t, err, ErrBadStream)
+	wantErr(t, err, errStream)
 	waitDrops(t, db)
 	if after := snapshot(t, db); !reflect.DeepEqual(before, after) {
 		t.Fatal("refused imports changed the database")
@@ -280,12 +280,12 @@ func TestImportRefusesBadRecords(t *testing.T) {
 	}{
 		{"NaN value", craftExport(t, 2, 2, good, nan), ErrInvalidArgument, "export.records[1].values[1]"},
 		{"nested metadata", craftExport(t, 2, 1, exportItem("a", []float32{1, 2}, `{"o":{"p":1}}`)), ErrInvalidArgument, "export.records[0].metadata"},
-		{"ids out of order", craftExport(t, 2, 2, exportItem("b", []float32{1, 2}, ""), good), ErrBadStream, ""},
-		{"repeated id", craftExport(t, 2, 2, good, good), ErrBadStream, ""},
-		{"count differs", craftExport(t, 2, 3, good), ErrBadStream, ""},
-		{"truncated record", craftExport(t, 2, 1, good[:len(good)-3]), ErrBadStream, ""},
-		{"metadata not JSON", craftExport(t, 2, 1, exportItem("a", []float32{1, 2}, `{"`)), ErrBadStream, ""},
-		{"metadata null", craftExport(t, 2, 1, exportItem("a", []float32{1, 2}, `null`)), ErrBadStream, ""},
+		{"ids out of order", craftExport(t, 2, 2, exportItem("b", []float32{1, 2}, ""), good), errStream, ""},
+		{"repeated id", craftExport(t, 2, 2, good, good), errStream, ""},
+		{"count differs", craftExport(t, 2, 3, good), errStream, ""},
+		{"truncated record", craftExport(t, 2, 1, good[:len(good)-3]), errStream, ""},
+		{"metadata not JSON", craftExport(t, 2, 1, exportItem("a", []float32{1, 2}, `{"`)), errStream, ""},
+		{"metadata null", craftExport(t, 2, 1, exportItem("a", []float32{1, 2}, `null`)), errStream, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			refusedUnchanged(t, db, c.target, c.field, func() error {
@@ -313,7 +313,7 @@ func refusedUnchanged(t *testing.T, db *DB, target error, field string, imp func
 }
 
 // TestImportCorruptStreams cuts and damages an export at many points:
-// every import fails with ErrBadStream and leaves nothing behind.
+// every import fails with a *StreamError and leaves nothing behind.
 func TestImportCorruptStreams(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 1))
 	db := openMem(t)
@@ -326,7 +326,7 @@ func TestImportCorruptStreams(t *testing.T) {
 	try := func(what string, b []byte) {
 		t.Helper()
 		_, err := ix.ImportNamespace(ctx, "dst", bytes.NewReader(b), nil)
-		if !errors.Is(err, ErrBadStream) {
+		if !isStreamErr(err) {
 			t.Fatalf("%s: err = %v", what, err)
 		}
 	}
@@ -529,8 +529,8 @@ func FuzzImport(f *testing.F) {
 }
 
 // fuzzImport fuzzes imp with seeds: the export of recs, and extra.
-func fuzzImport(f *testing.F, recs []Record, export func(*Namespace, context.Context, io.Writer) (ExportInfo, error),
-	imp func(*Index, context.Context, string, io.Reader, *ImportOptions) (ExportInfo, error), extra ...[]byte) {
+func fuzzImport(f *testing.F, recs []Record, export func(*Namespace, context.Context, io.Writer) (ExportResult, error),
+	imp func(*Index, context.Context, string, io.Reader, *ImportOptions) (ImportResult, error), extra ...[]byte) {
 	db := openMem(f)
 	ix := mustIndex(f, db, "ix", 4, DotProduct)
 	h := ix.Namespace("src")
@@ -545,7 +545,7 @@ func fuzzImport(f *testing.F, recs []Record, export func(*Namespace, context.Con
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, err := imp(ix, ctx, "dst", bytes.NewReader(b), nil)
 		if err != nil {
-			if !errors.Is(err, ErrBadStream) && !errors.Is(err, ErrInvalidArgument) {
+			if !isStreamErr(err) && !errors.Is(err, ErrInvalidArgument) {
 				t.Fatalf("untyped error %v", err)
 			}
 			return
@@ -621,7 +621,7 @@ func TestReplaceNeverReadsEmpty(t *testing.T) {
 			vals = append(vals, r.Values)
 		}
 		oneVersion("fetch", len(f.Records), vals)
-		l, err := h.List(ctx, ListOptions{})
+		l, err := h.List(ctx, ListRequest{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -645,5 +645,26 @@ func TestReplaceNeverReadsEmpty(t *testing.T) {
 			t.Fatal(err)
 		}
 		oneVersion("fetch by metadata", len(fm.Records), nil)
+	}
+}
+
+// TestStreamErrorFields: a refused stream says where: the block and item
+// of an export, the line of JSON Lines; and it wraps ErrCorrupt.
+func TestStreamErrorFields(t *testing.T) {
+	db := openMem(t)
+	ix := mustIndex(t, db, "ix", 2, Cosine)
+	good := exportItem("a", []float32{1, 2}, "")
+	_, err := ix.ImportNamespace(ctx, "n", bytes.NewReader(craftExport(t, 2, 2, good, good)), nil)
+	var se *StreamError
+	if !errors.As(err, &se) || !errors.Is(err, ErrCorrupt) || se.Item != 1 || se.Block != 1 || se.Line != 0 {
+		t.Fatalf("repeated id: %v (%+v)", err, se)
+	}
+	_, err = ix.ImportNamespace(ctx, "n", bytes.NewReader([]byte("not a stream at all")), nil)
+	if !errors.As(err, &se) || se.Block != -1 || se.Item != -1 {
+		t.Fatalf("not a stream: %v (%+v)", err, se)
+	}
+	_, err = ix.ImportNamespaceJSONL(ctx, "n", strings.NewReader(`{"id":"a","values":[1,2]}`+"\n{oops\n"), nil)
+	if !errors.As(err, &se) || se.Line != 2 || se.Block != -1 || !strings.Contains(err.Error(), "line 2: ") {
+		t.Fatalf("bad line: %v (%+v)", err, se)
 	}
 }

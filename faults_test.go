@@ -70,7 +70,7 @@ func TestFaultInjection(t *testing.T) {
 			return idx(db).SetNamespaceQuota(ctx, "t", Quota{MaxRecords: 100})
 		}},
 		{"create index", func(db *DB) error {
-			_, err := db.CreateIndex(ctx, IndexSpec{Name: "second", Dimension: 4})
+			_, err := db.CreateIndex(ctx, CreateIndexRequest{Name: "second", Dimension: 4})
 			return err
 		}},
 		{"delete index", func(db *DB) error { return db.DeleteIndex(ctx, "ix") }},
@@ -114,7 +114,7 @@ func TestFaultInjection(t *testing.T) {
 			return err
 		}},
 		{"list", func(db *DB) error {
-			_, err := ns(db, "t").List(ctx, ListOptions{})
+			_, err := ns(db, "t").List(ctx, ListRequest{})
 			return err
 		}},
 		{"fetch by metadata", func(db *DB) error {

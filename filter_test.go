@@ -559,7 +559,7 @@ func TestFilterLimits(t *testing.T) {
 // changes nothing.
 func TestHostileFiltersThroughAPI(t *testing.T) {
 	db := openMem(t)
-	ix, err := db.CreateIndex(ctx, IndexSpec{Name: "h", Dimension: 2})
+	ix, err := db.CreateIndex(ctx, CreateIndexRequest{Name: "h", Dimension: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -615,7 +615,7 @@ func allocatedBy(fn func()) uint64 {
 // answer.
 func TestFilterCostBound(t *testing.T) {
 	db := openMem(t)
-	ix, err := db.CreateIndex(ctx, IndexSpec{Name: "c", Dimension: 2})
+	ix, err := db.CreateIndex(ctx, CreateIndexRequest{Name: "c", Dimension: 2})
 	if err != nil {
 		t.Fatal(err)
 	}

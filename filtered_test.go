@@ -153,7 +153,7 @@ func TestDeleteByFilter(t *testing.T) {
 	if err != nil || res.DeletedCount != 50 { // 25 kind=a, 34 t0, 9 both
 		t.Fatalf("delete = %+v %v", res, err)
 	}
-	l, _ := ns.List(ctx, ListOptions{Limit: 1000})
+	l, _ := ns.List(ctx, ListRequest{Limit: 1000})
 	if len(l.IDs) != 50 {
 		t.Fatalf("%d left", len(l.IDs))
 	}

@@ -65,7 +65,7 @@ func openDir(t testing.TB, dir string, o *Options) *DB {
 
 func mustIndex(t testing.TB, db *DB, name string, dim int, m Metric) *Index {
 	t.Helper()
-	ix, err := db.CreateIndex(ctx, IndexSpec{Name: name, Dimension: dim, Metric: m})
+	ix, err := db.CreateIndex(ctx, CreateIndexRequest{Name: name, Dimension: dim, Metric: m})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,9 +92,24 @@ func randVec(r *rand.Rand, dim int) []float32 {
 // wantErr fails unless err matches target with errors.Is.
 func wantErr(t testing.TB, err, target error) {
 	t.Helper()
+	if target == errStream {
+		if !isStreamErr(err) {
+			t.Fatalf("err = %v (%T), want a *StreamError wrapping ErrCorrupt", err, err)
+		}
+		return
+	}
 	if !errors.Is(err, target) {
 		t.Fatalf("err = %v, want %v", err, target)
 	}
+}
+
+// errStream, as wantErr's target, asks for a *StreamError.
+var errStream = errors.New("test: want a *StreamError")
+
+// isStreamErr reports whether err is a *StreamError that wraps ErrCorrupt.
+func isStreamErr(err error) bool {
+	var se *StreamError
+	return errors.As(err, &se) && errors.Is(err, ErrCorrupt)
 }
 
 // waitDrops waits until the janitor has finished every pending drop.

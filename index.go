@@ -173,15 +173,17 @@ func (h *Index) DescribeNamespace(ctx context.Context, name string) (NamespaceDe
 	return ns.describe(), nil
 }
 
-// ListNamespacesOptions select a page of namespaces.
-type ListNamespacesOptions struct {
+// ListNamespacesRequest holds the parameters of ListNamespaces: the page
+// of namespaces to return.
+type ListNamespacesRequest struct {
 	Prefix          string // only names starting with Prefix
 	Limit           int    // page size, 1 to MaxListLimit; 0 means DefaultListLimit
 	PaginationToken string // NextToken of the previous page; "" for the first
 }
 
-// NamespacePage is one page of namespaces, in bytewise name order.
-type NamespacePage struct {
+// ListNamespacesResult is what ListNamespaces returns: one page of
+// namespaces, in bytewise name order.
+type ListNamespacesResult struct {
 	Namespaces []NamespaceDescription
 	NextToken  string // "" on the last page
 	TotalCount int    // namespaces matching Prefix, across all pages
@@ -225,20 +227,20 @@ func listLimit(limit int) (int, error) {
 
 // ListNamespaces returns a page of the index's namespaces in bytewise name
 // order. It loads none of them.
-func (h *Index) ListNamespaces(ctx context.Context, opts ListNamespacesOptions) (NamespacePage, error) {
+func (h *Index) ListNamespaces(ctx context.Context, opts ListNamespacesRequest) (ListNamespacesResult, error) {
 	limit, err := listLimit(opts.Limit)
 	if err != nil {
-		return NamespacePage{}, err
+		return ListNamespacesResult{}, err
 	}
 	after, err := decodeToken(tokenNamespaces, opts.PaginationToken)
 	if err != nil {
-		return NamespacePage{}, err
+		return ListNamespacesResult{}, err
 	}
 	if err := h.begin(ctx); err != nil {
-		return NamespacePage{}, err
+		return ListNamespacesResult{}, err
 	}
 	defer h.db.leave()
-	var page NamespacePage
+	var page ListNamespacesResult
 	var names []*namespace
 	h.ix.namespaces.Range(func(k, v any) bool {
 		name := k.(string)
@@ -267,7 +269,7 @@ func (h *Index) ListNamespaces(ctx context.Context, opts ListNamespacesOptions) 
 // at the first error, which it yields.
 func (h *Index) Namespaces(ctx context.Context, prefix string) iter.Seq2[NamespaceDescription, error] {
 	return func(yield func(NamespaceDescription, error) bool) {
-		opts := ListNamespacesOptions{Prefix: prefix}
+		opts := ListNamespacesRequest{Prefix: prefix}
 		for {
 			page, err := h.ListNamespaces(ctx, opts)
 			if err != nil {

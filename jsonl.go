@@ -40,7 +40,7 @@ const MaxJSONLLine = 16 << 20
 // wrapping errors.ErrUnsupported (Export keeps any id). A failed export
 // leaves w with some of the lines and, unlike Export's stream, nothing
 // marks them as incomplete: discard them.
-func (h *Namespace) ExportJSONL(ctx context.Context, w io.Writer) (ExportInfo, error) {
+func (h *Namespace) ExportJSONL(ctx context.Context, w io.Writer) (ExportResult, error) {
 	return h.export(ctx, &jsonlSink{w: w})
 }
 
@@ -49,7 +49,7 @@ type jsonlSink struct {
 	w    io.Writer
 	bw   *bufio.Writer
 	line []byte
-	info ExportInfo
+	info ExportResult
 }
 
 func (s *jsonlSink) begin(*exportHeader) error {
@@ -137,7 +137,7 @@ func appendJSONFloats(b, f []byte) []byte {
 
 func (s *jsonlSink) abort() {}
 
-func (s *jsonlSink) end() (ExportInfo, error) {
+func (s *jsonlSink) end() (ExportResult, error) {
 	s.info.Bytes = s.info.RawBytes
 	return s.info, s.bw.Flush()
 }
@@ -157,7 +157,7 @@ func (s *jsonlSink) end() (ExportInfo, error) {
 // wrong type, trailing data, a number too large for a float32 (smaller
 // ones round to zero), text that is not UTF-8 or a lone UTF-16 surrogate
 // escape, which encoding/json would silently turn into U+FFFD) fails the
-// import with ErrBadStream naming the line, and so does an error from r
+// import with a *StreamError naming the line, and so does an error from r
 // (a decompressor's checksum, say), which it wraps. An invalid record
 // fails it with the *ArgumentError or *DimensionError an Upsert would
 // return, its field prefixed with "lines[N]." (N counts from 1), and so
@@ -165,7 +165,7 @@ func (s *jsonlSink) end() (ExportInfo, error) {
 // detects lines lost at the end of r: that is what compression's own
 // checks (gzip, zstd) are for. The result's RawBytes counts the bytes of
 // text read.
-func (h *Index) ImportNamespaceJSONL(ctx context.Context, name string, r io.Reader, opts *ImportOptions) (ExportInfo, error) {
+func (h *Index) ImportNamespaceJSONL(ctx context.Context, name string, r io.Reader, opts *ImportOptions) (ImportResult, error) {
 	return h.importNamespace(ctx, name, opts, func() (importSource, error) {
 		return &jsonlSource{br: bufio.NewReaderSize(r, 64<<10)}, nil
 	})
@@ -176,7 +176,7 @@ type jsonlSource struct {
 	br   *bufio.Reader
 	buf  []byte // a line longer than br's buffer
 	line int    // lines read
-	info ExportInfo
+	info ImportResult
 }
 
 // jsonlRecord is a line's record. Both spellings of the sparse values are
@@ -263,7 +263,7 @@ func (s *jsonlSource) next() (Record, int, error) {
 		}
 		rec, err := decodeJSONLRecord(line)
 		if err != nil {
-			return Record{}, 0, fmt.Errorf("%w: line %d: %v", ErrBadStream, s.line, err)
+			return Record{}, 0, &StreamError{Reason: err.Error(), Block: -1, Item: -1, Line: int64(s.line)}
 		}
 		s.info.Records++
 		return rec, s.line, nil
@@ -282,7 +282,7 @@ func (s *jsonlSource) readLine() ([]byte, error) {
 			return frag, nil // the common case: no copy
 		}
 		if len(s.buf)+len(frag) > MaxJSONLLine {
-			return nil, fmt.Errorf("%w: line %d is longer than %d bytes", ErrBadStream, s.line+1, MaxJSONLLine)
+			return nil, &StreamError{Reason: fmt.Sprintf("longer than %d bytes", MaxJSONLLine), Block: -1, Item: -1, Line: int64(s.line + 1)}
 		}
 		s.buf = append(s.buf, frag...)
 		switch {
@@ -297,7 +297,7 @@ func (s *jsonlSource) readLine() ([]byte, error) {
 		}
 		// Usually a decompressor's finding (a cut, a bad checksum): the
 		// lines are damaged.
-		return nil, fmt.Errorf("%w: line %d: %w", ErrBadStream, s.line+1, err)
+		return nil, &StreamError{Reason: "unreadable", Block: -1, Item: -1, Line: int64(s.line + 1), Err: err}
 	}
 }
 
@@ -374,6 +374,6 @@ func loneSurrogate(b []byte) bool {
 
 func (s *jsonlSource) sorted() bool { return false }
 
-func (s *jsonlSource) end() (ExportInfo, error) { return s.info, nil }
+func (s *jsonlSource) end() (ImportResult, error) { return s.info, nil }
 
 func (s *jsonlSource) close() {}

@@ -130,7 +130,7 @@ func TestLinearizableRecords(t *testing.T) {
 			}
 			ix := mustIndex(t, db, "lin", 4, Euclidean)
 			checkLinearizable(t, ix, 4, *linOps)
-			if st, err := db.Stats(); err != nil || st.Evictions == 0 {
+			if st, err := db.Stats(ctx); err != nil || st.Evictions == 0 {
 				t.Errorf("no namespace was evicted (%+v, %v): the reloads went untested", st, err)
 			}
 		})

@@ -2,6 +2,7 @@ package vectordb
 
 import (
 	"cmp"
+	"context"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -76,12 +77,17 @@ type DBStats struct {
 	Evictions uint64
 }
 
-// Stats reports the database's memory use. It does no I/O.
-func (db *DB) Stats() (DBStats, error) {
+// Stats reports the database's memory use. It does no I/O; like its
+// siblings (DescribeStats and the other Describe calls) it takes a
+// context, and fails with ctx's error if ctx is already done.
+func (db *DB) Stats(ctx context.Context) (DBStats, error) {
 	if err := db.enter(); err != nil {
 		return DBStats{}, err
 	}
 	defer db.leave()
+	if err := ctx.Err(); err != nil {
+		return DBStats{}, err
+	}
 	db.hot.mu.Lock()
 	n := len(db.hot.nss)
 	db.hot.mu.Unlock()

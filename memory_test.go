@@ -1,6 +1,7 @@
 package vectordb
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -44,13 +45,18 @@ func TestMemoryBudgetEvicts(t *testing.T) {
 			}
 			want, _ := ixFree.Namespace(name).Query(ctx, req)
 			sameMatches(t, name, got.Matches, want.Matches)
-			st, _ := db.Stats()
+			st, _ := db.Stats(ctx)
 			peak = max(peak, st.HotBytes)
 		}
 	}
-	st, err := db.Stats()
+	st, err := db.Stats(ctx)
 	if err != nil {
 		t.Fatal(err)
+	}
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := db.Stats(done); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Stats with a done context: %v", err)
 	}
 	one := ix.ix.lookup("t0").accounted.Load()
 	if one == 0 {
@@ -155,7 +161,7 @@ func TestEvictionRaces(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	st, _ := db.Stats()
+	st, _ := db.Stats(ctx)
 	if st.Evictions == 0 {
 		t.Errorf("no evictions: the test missed its point (%+v)", st)
 	}
@@ -225,7 +231,7 @@ func TestEvictionSkipsBuildsAndDroppedIndexes(t *testing.T) {
 	db.addHot(ns, seg)
 	db.reaccount(ns, seg)
 	ns.writeMu.Unlock()
-	if st, _ := db.Stats(); st.HotNamespaces != 0 || st.HotBytes != 0 {
+	if st, _ := db.Stats(ctx); st.HotNamespaces != 0 || st.HotBytes != 0 {
 		t.Fatalf("after DeleteIndex: %+v", st)
 	}
 }
@@ -244,7 +250,7 @@ func TestBudgetSharedWithStorage(t *testing.T) {
 		{64 << 10, 0, 16 << 20, 11 * 16 << 20, 16 << 10}, // under the reserve: a quarter
 	} {
 		db := openMemWith(t, func(o *Options) { o.MemoryBudget, o.MemTableSize, o.NumMemtables = c.budget, c.memtable, 0 })
-		st, err := db.Stats()
+		st, err := db.Stats(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -255,7 +261,7 @@ func TestBudgetSharedWithStorage(t *testing.T) {
 		db.Close()
 	}
 	db := openMemWith(t, func(o *Options) { o.MemoryBudget = -1 })
-	if st, _ := db.Stats(); st.HotBudget != 0 || st.MemoryBudget != 0 {
+	if st, _ := db.Stats(ctx); st.HotBudget != 0 || st.MemoryBudget != 0 {
 		t.Errorf("no budget: %+v", st)
 	}
 }

@@ -94,7 +94,7 @@ func TestModel(t *testing.T) {
 				h.open()
 				defer func() { h.db.Close() }()
 				var err error
-				if h.ix, err = h.db.CreateIndex(ctx, IndexSpec{Name: "model", Dimension: h.dim, Metric: metric}); err != nil {
+				if h.ix, err = h.db.CreateIndex(ctx, CreateIndexRequest{Name: "model", Dimension: h.dim, Metric: metric}); err != nil {
 					t.Fatal(err)
 				}
 				h.run(steps)
@@ -182,7 +182,7 @@ func (h *modelHarness) run(steps int) {
 	if h.ivfSeen == 0 && steps >= 1000 {
 		h.fatalf("no full check met a namespace with an IVF index: the IVF paths went untested")
 	}
-	if st, _ := h.db.Stats(); st.Evictions == 0 && steps >= 1000 && h.dir == "" {
+	if st, _ := h.db.Stats(ctx); st.Evictions == 0 && steps >= 1000 && h.dir == "" {
 		h.fatalf("no namespace was evicted: the memory budget went untested")
 	}
 }
@@ -524,7 +524,7 @@ func (h *modelHarness) list() {
 	prefix := []string{"", "a", "\xff", "id"}[h.r.IntN(4)]
 	limit := 1 + h.r.IntN(4)
 	var got []string
-	opts := ListOptions{Prefix: prefix, Limit: limit}
+	opts := ListRequest{Prefix: prefix, Limit: limit}
 	m := h.nsModel(name)
 	for {
 		res, err := h.ix.Namespace(name).List(ctx, opts)

@@ -506,8 +506,9 @@ func readMetadataSized(t *storage.Txn, ns *namespace, id string) (Metadata, int,
 	return md, size, err
 }
 
-// ListOptions select a page of record ids.
-type ListOptions struct {
+// ListRequest holds the parameters of List: the page of record ids to
+// return.
+type ListRequest struct {
 	Prefix          string // only ids starting with Prefix
 	Limit           int    // page size, 1 to MaxListLimit; 0 means DefaultListLimit
 	PaginationToken string // NextToken of the previous page; "" for the first
@@ -523,7 +524,7 @@ type ListResult struct {
 
 // List returns a page of the namespace's record ids in bytewise order. It
 // reads keys only.
-func (h *Namespace) List(ctx context.Context, opts ListOptions) (ListResult, error) {
+func (h *Namespace) List(ctx context.Context, opts ListRequest) (ListResult, error) {
 	_, err := h.begin(ctx)
 	if err != nil {
 		return ListResult{}, err
@@ -590,7 +591,7 @@ func (h *Namespace) List(ctx context.Context, opts ListOptions) (ListResult, err
 // which it yields.
 func (h *Namespace) IDs(ctx context.Context, prefix string) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
-		opts := ListOptions{Prefix: prefix, Limit: MaxListLimit}
+		opts := ListRequest{Prefix: prefix, Limit: MaxListLimit}
 		for {
 			page, err := h.List(ctx, opts)
 			if err != nil {

@@ -389,7 +389,7 @@ func TestList(t *testing.T) {
 	}
 	slices.Sort(ids)
 	var got []string
-	opts := ListOptions{Limit: 5}
+	opts := ListRequest{Limit: 5}
 	pages := 0
 	for {
 		res, err := ns.List(ctx, opts)
@@ -409,7 +409,7 @@ func TestList(t *testing.T) {
 	if !reflect.DeepEqual(got, ids) || pages != 3 {
 		t.Fatalf("paged list = %q in %d pages, want %q", got, pages, ids)
 	}
-	res, err := ns.List(ctx, ListOptions{Prefix: "doc#"})
+	res, err := ns.List(ctx, ListRequest{Prefix: "doc#"})
 	if err != nil || !reflect.DeepEqual(res.IDs, []string{"doc#1", "doc#10", "doc#2"}) || res.NextToken != "" {
 		t.Fatalf("prefix list = %q %q %v", res.IDs, res.NextToken, err)
 	}
@@ -423,7 +423,7 @@ func TestList(t *testing.T) {
 	if !reflect.DeepEqual(it, []string{"a", "a\x01", "ab", "abc", "a\xff"}) {
 		t.Fatalf("IDs(a) = %q", it)
 	}
-	if res, _ := ix.Namespace("missing").List(ctx, ListOptions{}); len(res.IDs) != 0 {
+	if res, _ := ix.Namespace("missing").List(ctx, ListRequest{}); len(res.IDs) != 0 {
 		t.Fatalf("missing namespace lists %q", res.IDs)
 	}
 }
@@ -442,14 +442,14 @@ func TestListNamespaces(t *testing.T) {
 	}
 	_, err := ix.CreateNamespace(ctx, "tenant-1")
 	wantErr(t, err, ErrNamespaceExists)
-	page, err := ix.ListNamespaces(ctx, ListNamespacesOptions{Prefix: "tenant", Limit: 2})
+	page, err := ix.ListNamespaces(ctx, ListNamespacesRequest{Prefix: "tenant", Limit: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if page.TotalCount != 4 || len(page.Namespaces) != 2 || page.Namespaces[0].Name != "tenant\x01" || page.Namespaces[1].Name != "tenant-1" || page.NextToken == "" {
 		t.Fatalf("page 1 = %+v", page)
 	}
-	page, err = ix.ListNamespaces(ctx, ListNamespacesOptions{Prefix: "tenant", Limit: 2, PaginationToken: page.NextToken})
+	page, err = ix.ListNamespaces(ctx, ListNamespacesRequest{Prefix: "tenant", Limit: 2, PaginationToken: page.NextToken})
 	if err != nil || len(page.Namespaces) != 2 || page.Namespaces[0].Name != "tenant-10" || page.Namespaces[1].Name != "tenant-2" || page.NextToken != "" {
 		t.Fatalf("page 2 = %+v %v", page, err)
 	}
@@ -501,7 +501,7 @@ func TestUsageUnits(t *testing.T) {
 	if q.Usage.ReadUnits != 1 {
 		t.Fatalf("query = %+v, want 1 RU", q.Usage)
 	}
-	l, _ := ns.List(ctx, ListOptions{})
+	l, _ := ns.List(ctx, ListRequest{})
 	del, _ := ns.Delete(ctx, []string{"100", "101", "102", "103", "104", "105"})
 	if del.Usage.WriteUnits != 7 { // 6018 bytes
 		t.Fatalf("delete = %+v, want 7 WU", del.Usage)
@@ -658,7 +658,7 @@ func TestReadUnitsOfManyNamespacesPersist(t *testing.T) {
 		if _, err := h.CreateNamespace(ctx, name); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := h.Namespace(name).List(ctx, ListOptions{}); err != nil {
+		if _, err := h.Namespace(name).List(ctx, ListRequest{}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,11 +1,13 @@
 package vectordb
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log"
-	"os"
+	"log/slog"
 	"runtime"
+	"strings"
 	"time"
 )
 
@@ -35,8 +37,10 @@ func (d Durability) String() string {
 	return fmt.Sprintf("Durability(%d)", int(d))
 }
 
-// Logger receives the storage engine's log lines. *log.Logger does not
-// satisfy it; see StdLogger.
+// Logger receives the log lines of the storage engine and of the
+// database's background work (a failed automatic IVF build, a retried
+// cleanup). *log.Logger and *slog.Logger do not satisfy it; see StdLogger
+// and SlogLogger.
 type Logger interface {
 	Errorf(format string, args ...any)
 	Warningf(format string, args ...any)
@@ -74,9 +78,9 @@ type Options struct {
 	// from the budget (a 32nd of it, between 16 and 64 MiB). The hot share
 	// is never less than a quarter of the budget, so a budget under 4/3 of
 	// the reserve (235 MiB at 16 MiB memtables) is exceeded by the storage
-	// engine. Default: a quarter of the machine's RAM
-	// (DefaultMemoryBudgetFallback where it cannot be read); negative
-	// means no cap. A namespace larger than the budget is still served.
+	// engine. Default: a quarter of the machine's RAM (1 GiB where it
+	// cannot be read); negative means no cap. A namespace larger than the
+	// budget is still served.
 	// Not counted: the catalog, and the garbage that evictions leave to
 	// the Go collector, whose default pacing lets the heap reach twice its
 	// live size: to bound the process's memory, also set the runtime's
@@ -175,25 +179,27 @@ type Options struct {
 	// in a crash. Default 1s.
 	ReadUnitsFlushInterval time.Duration
 
-	// Logger receives the storage engine's log lines. Default: warnings and
-	// errors to standard error.
+	// Logger receives the log lines of the storage engine and of the
+	// database's background work. Default: none; the database is quiet
+	// unless a Logger is set (StdLogger and SlogLogger adapt the standard
+	// loggers). Errors that concern a call are returned to it either way.
 	Logger Logger
 }
 
 // Defaults applied by Open.
 const (
-	DefaultMaxBatchRecords        = 1000
-	DefaultMaxUpdateByFilter      = 100_000
-	DefaultMemoryBudgetFallback   = 1 << 30
-	DefaultIVFMinRecords          = 20_000
-	DefaultIVFTargetRecall        = 0.95
-	DefaultMemTableSize           = 64 << 20
-	MinBudgetMemTableSize         = 16 << 20
-	DefaultNumMemtables           = 3
-	DefaultNumCompactors          = 2
-	DefaultReclaimMinBytes        = 32 << 20
-	DefaultMinFreeDiskBytes       = 256 << 20
-	DefaultReadUnitsFlushInterval = time.Second
+	defaultMaxBatchRecords        = 1000
+	defaultMaxUpdateByFilter      = 100_000
+	defaultMemoryBudgetFallback   = 1 << 30
+	defaultIVFMinRecords          = 20_000
+	defaultIVFTargetRecall        = 0.95
+	defaultMemTableSize           = 64 << 20
+	minBudgetMemTableSize         = 16 << 20
+	defaultNumMemtables           = 3
+	defaultNumCompactors          = 2
+	defaultReclaimMinBytes        = 32 << 20
+	defaultMinFreeDiskBytes       = 256 << 20
+	defaultReadUnitsFlushInterval = time.Second
 )
 
 // withDefaults returns a copy of o (or of the zero Options) with defaults
@@ -228,34 +234,34 @@ func (o *Options) withDefaults() (Options, error) {
 		return out, errors.Join(bad...)
 	}
 	if out.MaxBatchRecords == 0 {
-		out.MaxBatchRecords = DefaultMaxBatchRecords
+		out.MaxBatchRecords = defaultMaxBatchRecords
 	}
 	if out.MaxUpdateByFilter == 0 {
-		out.MaxUpdateByFilter = DefaultMaxUpdateByFilter
+		out.MaxUpdateByFilter = defaultMaxUpdateByFilter
 	}
 	if out.MemoryBudget == 0 {
-		out.MemoryBudget = DefaultMemoryBudgetFallback
+		out.MemoryBudget = defaultMemoryBudgetFallback
 		if ram := physicalMemory(); ram > 0 {
 			out.MemoryBudget = ram / 4
 		}
 	}
 	if out.IVFMinRecords == 0 {
-		out.IVFMinRecords = DefaultIVFMinRecords
+		out.IVFMinRecords = defaultIVFMinRecords
 	}
 	if out.IVFTargetRecall == 0 {
-		out.IVFTargetRecall = DefaultIVFTargetRecall
+		out.IVFTargetRecall = defaultIVFTargetRecall
 	}
 	if out.MemTableSize == 0 {
-		out.MemTableSize = DefaultMemTableSize
+		out.MemTableSize = defaultMemTableSize
 		if out.MemoryBudget > 0 {
-			out.MemTableSize = min(DefaultMemTableSize, max(MinBudgetMemTableSize, out.MemoryBudget/32>>20<<20))
+			out.MemTableSize = min(defaultMemTableSize, max(minBudgetMemTableSize, out.MemoryBudget/32>>20<<20))
 		}
 	}
 	if out.NumMemtables == 0 {
-		out.NumMemtables = DefaultNumMemtables
+		out.NumMemtables = defaultNumMemtables
 	}
 	if out.NumCompactors == 0 {
-		out.NumCompactors = DefaultNumCompactors
+		out.NumCompactors = defaultNumCompactors
 	}
 	if out.Concurrency == 0 {
 		out.Concurrency = runtime.GOMAXPROCS(0)
@@ -268,16 +274,16 @@ func (o *Options) withDefaults() (Options, error) {
 		return out, errors.Join(bad...)
 	}
 	if out.MinFreeDiskBytes == 0 {
-		out.MinFreeDiskBytes = max(DefaultMinFreeDiskBytes, 16*out.MemTableSize)
+		out.MinFreeDiskBytes = max(defaultMinFreeDiskBytes, 16*out.MemTableSize)
 	}
 	if out.ReclaimMinBytes == 0 {
-		out.ReclaimMinBytes = DefaultReclaimMinBytes
+		out.ReclaimMinBytes = defaultReclaimMinBytes
 	}
 	if out.ReadUnitsFlushInterval == 0 {
-		out.ReadUnitsFlushInterval = DefaultReadUnitsFlushInterval
+		out.ReadUnitsFlushInterval = defaultReadUnitsFlushInterval
 	}
 	if out.Logger == nil {
-		out.Logger = StdLogger(log.New(os.Stderr, "vectordb: ", log.LstdFlags), false)
+		out.Logger = discardLogger{}
 	}
 	return out, nil
 }
@@ -288,6 +294,32 @@ func (o *Options) withDefaults() (Options, error) {
 func StdLogger(l *log.Logger, verbose bool) Logger {
 	return &stdLogger{l: l, verbose: verbose}
 }
+
+// SlogLogger adapts a *slog.Logger to Logger: errors at level Error,
+// warnings at Warn, and the storage engine's frequent info and debug
+// lines at Debug.
+func SlogLogger(l *slog.Logger) Logger { return slogLogger{l} }
+
+type slogLogger struct{ l *slog.Logger }
+
+func (s slogLogger) Errorf(f string, a ...any)   { s.l.Error(strings.TrimSpace(fmt.Sprintf(f, a...))) }
+func (s slogLogger) Warningf(f string, a ...any) { s.l.Warn(strings.TrimSpace(fmt.Sprintf(f, a...))) }
+func (s slogLogger) Infof(f string, a ...any)    { s.log(f, a) }
+func (s slogLogger) Debugf(f string, a ...any)   { s.log(f, a) }
+
+func (s slogLogger) log(f string, a []any) {
+	if s.l.Enabled(context.Background(), slog.LevelDebug) {
+		s.l.Debug(strings.TrimSpace(fmt.Sprintf(f, a...)))
+	}
+}
+
+// discardLogger is the default Logger: it drops every line.
+type discardLogger struct{}
+
+func (discardLogger) Errorf(string, ...any)   {}
+func (discardLogger) Warningf(string, ...any) {}
+func (discardLogger) Infof(string, ...any)    {}
+func (discardLogger) Debugf(string, ...any)   {}
 
 type stdLogger struct {
 	l       *log.Logger

@@ -473,7 +473,7 @@ func TestQuotaImport(t *testing.T) {
 	formats := []struct {
 		name string
 		data []byte
-		imp  func(*Index, context.Context, string, io.Reader, *ImportOptions) (ExportInfo, error)
+		imp  func(*Index, context.Context, string, io.Reader, *ImportOptions) (ImportResult, error)
 	}{
 		{"native", native, (*Index).ImportNamespace},
 		{"jsonl", jsonl, (*Index).ImportNamespaceJSONL},

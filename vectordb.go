@@ -163,8 +163,9 @@ func storageErr(err error) error {
 	return err
 }
 
-// IndexSpec describes an index to create.
-type IndexSpec struct {
+// CreateIndexRequest holds the parameters of CreateIndex: the index to
+// create.
+type CreateIndexRequest struct {
 	// Name: 1 to 45 characters of a-z, 0-9 and '-', not starting or ending
 	// with '-'.
 	Name string
@@ -174,7 +175,7 @@ type IndexSpec struct {
 	Metric Metric
 	// DeletionProtection makes DeleteIndex fail until it is turned off.
 	DeletionProtection bool
-	// Tags are free-form labels; see IndexConfig.Tags for the rules.
+	// Tags are free-form labels; see ConfigureIndexRequest.Tags for the rules.
 	Tags map[string]string
 }
 
@@ -190,9 +191,9 @@ type IndexDescription struct {
 	RecordCount        int64 // records across all namespaces
 }
 
-// IndexConfig changes an index's mutable settings; nil fields are left
-// alone.
-type IndexConfig struct {
+// ConfigureIndexRequest holds the parameters of ConfigureIndex: the
+// index's mutable settings to change. Nil fields are left alone.
+type ConfigureIndexRequest struct {
 	DeletionProtection *bool
 	// Tags are merged into the index's tags; an empty value removes the
 	// tag. Keys are 1 to 80 characters of A-Z, a-z, 0-9, '_' and '-';
@@ -265,7 +266,7 @@ func mergeTags(tags, changes map[string]string) (map[string]string, error) {
 // CreateIndex creates an index and returns a handle to it. It returns
 // ErrIndexExists if the name is taken and an *ArgumentError for an invalid
 // spec.
-func (db *DB) CreateIndex(ctx context.Context, spec IndexSpec) (*Index, error) {
+func (db *DB) CreateIndex(ctx context.Context, spec CreateIndexRequest) (*Index, error) {
 	if err := db.enter(); err != nil {
 		return nil, err
 	}
@@ -333,7 +334,10 @@ func (ix *index) record() *storage.IndexRecord {
 // Index returns a handle to the index called name, or ErrIndexNotFound.
 // The handle stays bound to that index: if it is deleted, the handle's
 // calls return ErrIndexNotFound even if an index of the same name is
-// created later.
+// created later. It takes no context, unlike its siblings: it is a lookup
+// in memory under a short lock, which never blocks on I/O, the scheduler
+// or another call, so there is nothing to cancel or bound; the calls on
+// the handle take the context.
 func (db *DB) Index(name string) (*Index, error) {
 	if err := db.enter(); err != nil {
 		return nil, err
@@ -401,7 +405,7 @@ func (db *DB) ListIndexes(ctx context.Context) ([]IndexDescription, error) {
 
 // ConfigureIndex changes the deletion protection or tags of the index
 // called name and returns its new description.
-func (db *DB) ConfigureIndex(ctx context.Context, name string, cfg IndexConfig) (IndexDescription, error) {
+func (db *DB) ConfigureIndex(ctx context.Context, name string, cfg ConfigureIndexRequest) (IndexDescription, error) {
 	if err := db.enter(); err != nil {
 		return IndexDescription{}, err
 	}

@@ -81,7 +81,7 @@ func TestCloseIsIdempotentAndRefusesCalls(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
-	_, err := db.CreateIndex(ctx, IndexSpec{Name: "j", Dimension: 2})
+	_, err := db.CreateIndex(ctx, CreateIndexRequest{Name: "j", Dimension: 2})
 	wantErr(t, err, ErrClosed)
 	_, err = db.Index("i")
 	wantErr(t, err, ErrClosed)
@@ -158,14 +158,14 @@ func TestCloseWaitsForCalls(t *testing.T) {
 func TestIndexLifecycle(t *testing.T) {
 	dir := t.TempDir()
 	db := openDir(t, dir, nil)
-	ix, err := db.CreateIndex(ctx, IndexSpec{Name: "docs-1", Dimension: 3, Tags: map[string]string{"env": "dev"}})
+	ix, err := db.CreateIndex(ctx, CreateIndexRequest{Name: "docs-1", Dimension: 3, Tags: map[string]string{"env": "dev"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ix.Metric() != Cosine || ix.Dimension() != 3 || ix.Name() != "docs-1" {
 		t.Fatalf("defaults: metric %q dim %d name %q", ix.Metric(), ix.Dimension(), ix.Name())
 	}
-	_, err = db.CreateIndex(ctx, IndexSpec{Name: "docs-1", Dimension: 3})
+	_, err = db.CreateIndex(ctx, CreateIndexRequest{Name: "docs-1", Dimension: 3})
 	wantErr(t, err, ErrIndexExists)
 	mustIndex(t, db, "a", 2, DotProduct)
 
@@ -180,7 +180,7 @@ func TestIndexLifecycle(t *testing.T) {
 		t.Fatalf("describe = %+v", d)
 	}
 	on := true
-	d, err = db.ConfigureIndex(ctx, "docs-1", IndexConfig{DeletionProtection: &on, Tags: map[string]string{"env": "", "team": "search"}})
+	d, err = db.ConfigureIndex(ctx, "docs-1", ConfigureIndexRequest{DeletionProtection: &on, Tags: map[string]string{"env": "", "team": "search"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +207,7 @@ func TestIndexLifecycle(t *testing.T) {
 		t.Fatalf("after reopen = %+v", got)
 	}
 	off := false
-	if _, err := db.ConfigureIndex(ctx, "docs-1", IndexConfig{DeletionProtection: &off}); err != nil {
+	if _, err := db.ConfigureIndex(ctx, "docs-1", ConfigureIndexRequest{DeletionProtection: &off}); err != nil {
 		t.Fatal(err)
 	}
 	old, err := db.Index("docs-1")
@@ -220,11 +220,11 @@ func TestIndexLifecycle(t *testing.T) {
 	_, err = db.DescribeIndex(ctx, "docs-1")
 	wantErr(t, err, ErrIndexNotFound)
 	wantErr(t, db.DeleteIndex(ctx, "docs-1"), ErrIndexNotFound)
-	_, err = db.ConfigureIndex(ctx, "docs-1", IndexConfig{})
+	_, err = db.ConfigureIndex(ctx, "docs-1", ConfigureIndexRequest{})
 	wantErr(t, err, ErrIndexNotFound)
 	// The old handle stays bound to the deleted index, even once the name
 	// is reused.
-	if _, err := db.CreateIndex(ctx, IndexSpec{Name: "docs-1", Dimension: 3}); err != nil {
+	if _, err := db.CreateIndex(ctx, CreateIndexRequest{Name: "docs-1", Dimension: 3}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = old.Namespace("t1").Fetch(ctx, []string{"x"})

@@ -84,7 +84,7 @@ func fixtureDir(b *testing.B) string {
 			return
 		}
 		defer db.Close()
-		ix, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: "bench", Dimension: *flagDim, Metric: vectordb.Cosine})
+		ix, err := db.CreateIndex(ctx, vectordb.CreateIndexRequest{Name: "bench", Dimension: *flagDim, Metric: vectordb.Cosine})
 		if err != nil {
 			fixture.err = err
 			return
@@ -130,7 +130,7 @@ func BenchmarkIngest(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			ix, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: "bench", Dimension: *flagDim})
+			ix, err := db.CreateIndex(ctx, vectordb.CreateIndexRequest{Name: "bench", Dimension: *flagDim})
 			if err != nil {
 				b.Fatal(err)
 			}

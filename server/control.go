@@ -168,7 +168,7 @@ func (h *Handler) createIndex(w http.ResponseWriter, r *http.Request, k *Key) er
 	if err != nil {
 		return err
 	}
-	spec := vectordb.IndexSpec{Name: req.Name, Dimension: req.Dimension, Metric: req.Metric, Tags: req.Tags}
+	spec := vectordb.CreateIndexRequest{Name: req.Name, Dimension: req.Dimension, Metric: req.Metric, Tags: req.Tags}
 	if dp != nil {
 		spec.DeletionProtection = *dp
 	}
@@ -236,7 +236,7 @@ func (h *Handler) configureIndex(w http.ResponseWriter, r *http.Request, k *Key)
 	if err != nil {
 		return err
 	}
-	d, err := h.db.ConfigureIndex(r.Context(), r.PathValue("index"), vectordb.IndexConfig{DeletionProtection: dp, Tags: req.Tags})
+	d, err := h.db.ConfigureIndex(r.Context(), r.PathValue("index"), vectordb.ConfigureIndexRequest{DeletionProtection: dp, Tags: req.Tags})
 	if err != nil {
 		return err
 	}

@@ -492,7 +492,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, c *call) error {
 		return err
 	}
 	defer rsv.release()
-	res, err := ns.List(r.Context(), vectordb.ListOptions{Prefix: q.Get("prefix"), Limit: limit, PaginationToken: q.Get("paginationToken")})
+	res, err := ns.List(r.Context(), vectordb.ListRequest{Prefix: q.Get("prefix"), Limit: limit, PaginationToken: q.Get("paginationToken")})
 	if err != nil {
 		return err
 	}
@@ -578,7 +578,7 @@ func (h *Handler) listNamespaces(w http.ResponseWriter, r *http.Request, c *call
 		writeJSON(w, http.StatusOK, map[string]any{"namespaces": out, "total_count": len(out)})
 		return nil
 	}
-	page, err := c.ix.ListNamespaces(r.Context(), vectordb.ListNamespacesOptions{Prefix: q.Get("prefix"), Limit: limit, PaginationToken: q.Get("paginationToken")})
+	page, err := c.ix.ListNamespaces(r.Context(), vectordb.ListNamespacesRequest{Prefix: q.Get("prefix"), Limit: limit, PaginationToken: q.Get("paginationToken")})
 	if err != nil {
 		return err
 	}

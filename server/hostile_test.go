@@ -293,7 +293,7 @@ func FuzzRequestDecoding(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { db.Close() })
-	if _, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: "f", Dimension: 2}); err != nil {
+	if _, err := db.CreateIndex(ctx, vectordb.CreateIndexRequest{Name: "f", Dimension: 2}); err != nil {
 		f.Fatal(err)
 	}
 	h, err := New(db, Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
@@ -343,7 +343,7 @@ func TestHostileImports(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	six, err := src.CreateIndex(ctx, vectordb.IndexSpec{Name: "h", Dimension: 2})
+	six, err := src.CreateIndex(ctx, vectordb.CreateIndexRequest{Name: "h", Dimension: 2})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -94,7 +94,7 @@ func (c *dbCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
-	st, err := c.db.Stats()
+	st, err := c.db.Stats(context.Background())
 	if err != nil {
 		return // closed: nothing to report
 	}

@@ -39,7 +39,7 @@ func budgetServer(t testing.TB, cfg Config) (*httptest.Server, *vectordb.DB, *Ha
 // little metadata, ids "r0", "r1", ...
 func fill(t testing.TB, db *vectordb.DB, name string, dim, n int) {
 	t.Helper()
-	ix, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: name, Dimension: dim})
+	ix, err := db.CreateIndex(ctx, vectordb.CreateIndexRequest{Name: name, Dimension: dim})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -374,6 +374,7 @@ var errForbidden = errorf(http.StatusForbidden, 7, "FORBIDDEN", "this API key ma
 func classify(err error) *apiError {
 	var ae *apiError
 	var mbe *http.MaxBytesError
+	var se *vectordb.StreamError
 	switch {
 	case errors.As(err, &ae):
 		return ae
@@ -385,7 +386,11 @@ func classify(err error) *apiError {
 			return badRequest("Vector dimension %d does not match the dimension of the index %d", de.Got, de.Want)
 		}
 		return badRequest("%s", trim(err))
-	case errors.Is(err, vectordb.ErrInvalidArgument), errors.Is(err, vectordb.ErrBadStream):
+	case errors.Is(err, vectordb.ErrInvalidArgument):
+		return badRequest("%s", trim(err))
+	case errors.As(err, &se):
+		// A bad uploaded stream is the client's; stored data that is
+		// corrupt (ErrCorrupt without a *StreamError) is a 500.
 		return badRequest("%s", trim(err))
 	case errors.Is(err, vectordb.ErrIndexNotFound), errors.Is(err, vectordb.ErrNamespaceNotFound):
 		return errorf(http.StatusNotFound, 5, "NOT_FOUND", "%s", trim(err))

@@ -427,7 +427,7 @@ func (h *Handler) importNamespace(w http.ResponseWriter, r *http.Request, c *cal
 		return badRequest("body is not %s: %v", ff, err)
 	}
 	defer zr.Close()
-	var info vectordb.ExportInfo
+	var info vectordb.ImportResult
 	if ff.JSONL {
 		var src io.Reader = zr
 		if opts.Replace {

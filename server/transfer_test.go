@@ -22,7 +22,7 @@ import (
 
 func TestExportImportRoutes(t *testing.T) {
 	srv, db := testServer(t, Key{Secret: "admin"}, Key{Secret: "tenant", Index: "docs", Namespaces: []string{"t1"}})
-	ix, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: "docs", Dimension: 2, Metric: vectordb.DotProduct})
+	ix, err := db.CreateIndex(ctx, vectordb.CreateIndexRequest{Name: "docs", Dimension: 2, Metric: vectordb.DotProduct})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func TestExportImportRoutes(t *testing.T) {
 // with -race), and the request counts as failed.
 func TestExportAbortsMidway(t *testing.T) {
 	srv, db := testServer(t)
-	ix, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: "docs", Dimension: 2})
+	ix, err := db.CreateIndex(ctx, vectordb.CreateIndexRequest{Name: "docs", Dimension: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func TestTransferLimits(t *testing.T) {
 	srv, db := testServerWith(t, Config{MaxTransfers: 1, TransferIdleTimeout: time.Second}, func(s *http.Server) {
 		s.ReadTimeout, s.WriteTimeout, s.IdleTimeout = 300*time.Millisecond, 300*time.Millisecond, 10*time.Second
 	})
-	ix, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: "docs", Dimension: 2})
+	ix, err := db.CreateIndex(ctx, vectordb.CreateIndexRequest{Name: "docs", Dimension: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +294,7 @@ func TestTransferLimits(t *testing.T) {
 // touching anything.
 func TestTransferRefusals(t *testing.T) {
 	srv, db := testServer(t)
-	ix, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: "docs", Dimension: 2})
+	ix, err := db.CreateIndex(ctx, vectordb.CreateIndexRequest{Name: "docs", Dimension: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -345,7 +345,7 @@ func TestExportDeadlines(t *testing.T) {
 	srv, db := testServerWith(t, Config{MaxTransfers: 1, TransferIdleTimeout: time.Second}, func(s *http.Server) {
 		s.ReadTimeout, s.WriteTimeout, s.IdleTimeout = timeout, timeout, 10*time.Second
 	})
-	ix, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: "docs", Dimension: 128})
+	ix, err := db.CreateIndex(ctx, vectordb.CreateIndexRequest{Name: "docs", Dimension: 128})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -569,7 +569,7 @@ func TestTransferSlotsPerTenant(t *testing.T) {
 		MaxTransfersPerTenant: 1,
 		TransferMinRate:       -1, // the holders send nothing for as long as the test needs
 	})
-	ix, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: "docs", Dimension: 2})
+	ix, err := db.CreateIndex(ctx, vectordb.CreateIndexRequest{Name: "docs", Dimension: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -651,7 +651,7 @@ func TestTransferMinRate(t *testing.T) {
 		TransferMinRate:    2000,
 		TransferRateWindow: 50 * time.Millisecond,
 	})
-	ix, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: "docs", Dimension: 2})
+	ix, err := db.CreateIndex(ctx, vectordb.CreateIndexRequest{Name: "docs", Dimension: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -692,5 +692,23 @@ func TestTransferMinRate(t *testing.T) {
 	st, ans, _ := send(t, srv, "t", "POST", "/ix/docs/namespaces/t1/import?format=jsonl&replace=true", []byte(`{"id":"new","values":[3,4]}`+"\n"))
 	if st != 200 {
 		t.Fatalf("import after the cut one: %d %s", st, ans)
+	}
+}
+
+// TestClassifyCorruption: a bad uploaded stream is the client's (400),
+// even when its cause would map elsewhere; stored data that is corrupt is
+// the server's (500).
+func TestClassifyCorruption(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want int
+	}{
+		{&vectordb.StreamError{Reason: "checksum mismatch", Block: 3, Item: -1}, 400},
+		{fmt.Errorf("import: %w", &vectordb.StreamError{Reason: "unreadable", Block: -1, Item: -1, Line: 2, Err: io.ErrUnexpectedEOF}), 400},
+		{fmt.Errorf("%w: namespace %q holds 3 records, its counter says 4", vectordb.ErrCorrupt, "t"), 500},
+	} {
+		if got := classify(c.err).status; got != c.want {
+			t.Errorf("classify(%v) = %d, want %d", c.err, got, c.want)
+		}
 	}
 }

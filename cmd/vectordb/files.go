@@ -15,11 +15,11 @@ import (
 // renames it into place once complete and synced, so path never holds a
 // partial export (JSON Lines cut at a line end would look whole) and a
 // failed export leaves a file already at path as it was.
-func exportFile(ctx context.Context, ns *vectordb.Namespace, path string) (vectordb.ExportInfo, error) {
+func exportFile(ctx context.Context, ns *vectordb.Namespace, path string) (vectordb.ExportResult, error) {
 	ff := format.FromFileName(path)
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
-		return vectordb.ExportInfo{}, err
+		return vectordb.ExportResult{}, err
 	}
 	tmp := f.Name()
 	info, err := export(ctx, ns, ff, f)
@@ -44,19 +44,19 @@ func exportFile(ctx context.Context, ns *vectordb.Namespace, path string) (vecto
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return vectordb.ExportInfo{}, err
+		return vectordb.ExportResult{}, err
 	}
 	info.Bytes = size
 	return info, nil
 }
 
 // export writes ns to f in format ff.
-func export(ctx context.Context, ns *vectordb.Namespace, ff format.Format, f *os.File) (vectordb.ExportInfo, error) {
+func export(ctx context.Context, ns *vectordb.Namespace, ff format.Format, f *os.File) (vectordb.ExportResult, error) {
 	w, err := ff.NewWriter(f)
 	if err != nil {
-		return vectordb.ExportInfo{}, err
+		return vectordb.ExportResult{}, err
 	}
-	var info vectordb.ExportInfo
+	var info vectordb.ExportResult
 	if ff.JSONL {
 		info, err = ns.ExportJSONL(ctx, w)
 	} else {
@@ -80,16 +80,16 @@ func syncDir(dir string) error {
 
 // importFile imports the file at path, in the format its name says, as
 // the namespace called name of ix.
-func importFile(ctx context.Context, ix *vectordb.Index, name, path string, opts *vectordb.ImportOptions) (vectordb.ExportInfo, error) {
+func importFile(ctx context.Context, ix *vectordb.Index, name, path string, opts *vectordb.ImportOptions) (vectordb.ImportResult, error) {
 	ff := format.FromFileName(path)
 	f, err := os.Open(path)
 	if err != nil {
-		return vectordb.ExportInfo{}, err
+		return vectordb.ImportResult{}, err
 	}
 	defer f.Close()
 	r, err := ff.NewReader(f)
 	if err != nil {
-		return vectordb.ExportInfo{}, err
+		return vectordb.ImportResult{}, err
 	}
 	defer r.Close()
 	if ff.JSONL {

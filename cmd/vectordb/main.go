@@ -140,7 +140,8 @@ func serve(args []string) error {
 		}
 	}
 
-	db, err := vectordb.Open(*dir, nil)
+	// The storage engine's warnings and errors go to the server's log.
+	db, err := vectordb.Open(*dir, &vectordb.Options{Logger: vectordb.SlogLogger(log)})
 	if err != nil {
 		return err
 	}
@@ -230,7 +231,7 @@ func operate(cmd string, args []string) error {
 			fmt.Printf("%q\t%d records\t%d bytes\t%d RU\t%d WU\n", d.Name, d.RecordCount, d.Bytes, d.ReadUnits, d.WriteUnits)
 		}
 	case "stats":
-		st, err := db.Stats()
+		st, err := db.Stats(ctx)
 		if err != nil {
 			return err
 		}

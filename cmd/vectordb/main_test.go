@@ -48,7 +48,7 @@ func TestExportImportFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	ix, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: "docs", Dimension: 3, Metric: vectordb.DotProduct})
+	ix, err := db.CreateIndex(ctx, vectordb.CreateIndexRequest{Name: "docs", Dimension: 3, Metric: vectordb.DotProduct})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestFailedExportKeepsFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	ix, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: "docs", Dimension: 2})
+	ix, err := db.CreateIndex(ctx, vectordb.CreateIndexRequest{Name: "docs", Dimension: 2})
 	if err != nil {
 		t.Fatal(err)
 	}

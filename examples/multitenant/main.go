@@ -47,7 +47,7 @@ func run(ctx context.Context, dir string) error {
 	// A second run finds the index, and tenant2's records, from the first.
 	ix, err := db.Index("multitenant-app")
 	if errors.Is(err, vectordb.ErrIndexNotFound) {
-		ix, err = db.CreateIndex(ctx, vectordb.IndexSpec{
+		ix, err = db.CreateIndex(ctx, vectordb.CreateIndexRequest{
 			Name: "multitenant-app", Dimension: 8, Metric: vectordb.Cosine,
 		})
 		fmt.Println("created index multitenant-app (dimension 8, cosine)")

@@ -30,14 +30,6 @@ var (
 	ErrLocked = errors.New("storage: directory is in use by another process")
 )
 
-// Logger receives Badger's log lines. Its method set matches badger.Logger.
-type Logger interface {
-	Errorf(string, ...any)
-	Warningf(string, ...any)
-	Infof(string, ...any)
-	Debugf(string, ...any)
-}
-
 // Options configure a Store. Zero sizes take the documented defaults of the
 // root package's Options, which fills them in.
 type Options struct {
@@ -49,7 +41,7 @@ type Options struct {
 	BlockCacheSize int64
 	IndexCacheSize int64
 	NumCompactors  int
-	Logger         Logger
+	Logger         badger.Logger // vectordb.Logger, which has the same method set
 }
 
 // Store is an open Badger database. It is safe for concurrent use by

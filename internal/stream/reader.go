@@ -25,8 +25,9 @@ type Reader struct {
 	err    error // sticky
 }
 
-func corruptf(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
+// corruptf reports damage found in block (-1: the preamble).
+func corruptf(block int64, format string, args ...any) error {
+	return &CorruptError{Block: block, Reason: fmt.Sprintf(format, args...)}
 }
 
 // NewReader reads the preamble and header block of a stream of the given
@@ -34,15 +35,15 @@ func corruptf(format string, args ...any) error {
 func NewReader(r io.Reader, kind byte) (*Reader, []byte, error) {
 	var pre [len(magic) + 2]byte
 	if _, err := io.ReadFull(r, pre[:]); err != nil {
-		return nil, nil, corruptf("reading the preamble: %v", err)
+		return nil, nil, corruptf(-1, "reading the preamble: %v", err)
 	}
 	switch {
 	case string(pre[:len(magic)]) != magic:
-		return nil, nil, corruptf("not a vectordb stream (magic %q)", pre[:len(magic)])
+		return nil, nil, corruptf(-1, "not a vectordb stream (magic %q)", pre[:len(magic)])
 	case pre[len(magic)] != kind:
-		return nil, nil, corruptf("a %s stream, not a %s", kindName(pre[len(magic)]), kindName(kind))
+		return nil, nil, corruptf(-1, "a %s stream, not a %s", kindName(pre[len(magic)]), kindName(kind))
 	case pre[len(magic)+1] == 0 || pre[len(magic)+1] > Version:
-		return nil, nil, corruptf("format version %d; this build reads versions 1 to %d", pre[len(magic)+1], Version)
+		return nil, nil, corruptf(-1, "format version %d; this build reads versions 1 to %d", pre[len(magic)+1], Version)
 	}
 	dec, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(maxWindow),
 		zstd.WithDecoderLowmem(true))
@@ -52,7 +53,7 @@ func NewReader(r io.Reader, kind byte) (*Reader, []byte, error) {
 	sr := &Reader{dec: dec, in: bufio.NewReader(dec)}
 	typ, header, err := sr.readBlock()
 	if err == nil && typ != typeHeader {
-		err = corruptf("first block is of type %q, not a header", typ)
+		err = corruptf(0, "of type %q, not a header", typ)
 	}
 	if err != nil {
 		dec.Close()
@@ -83,7 +84,7 @@ func (r *Reader) readBlock() (byte, []byte, error) {
 		return 0, nil, r.streamErr(err)
 	}
 	if n > MaxBlock {
-		return 0, nil, corruptf("block %d claims %d bytes (limit %d)", r.seq, n, MaxBlock)
+		return 0, nil, corruptf(int64(r.seq), "claims %d bytes (limit %d)", n, MaxBlock)
 	}
 	// Grow the buffer a chunk at a time as bytes arrive, so that a damaged
 	// length cannot make the reader allocate more than the stream holds.
@@ -100,20 +101,24 @@ func (r *Reader) readBlock() (byte, []byte, error) {
 	}
 	payload, sum := r.buf[:n], binary.LittleEndian.Uint32(r.buf[n:])
 	if blockCRC(r.seq, typ, payload) != sum {
-		return 0, nil, corruptf("block %d: checksum mismatch", r.seq)
+		return 0, nil, corruptf(int64(r.seq), "checksum mismatch")
 	}
 	r.seq++
 	return typ, payload, nil
 }
 
-// streamErr turns an error reading the decompressed stream into
-// ErrCorrupt, keeping the cause.
+// streamErr turns an error reading the decompressed stream into a
+// *CorruptError, keeping the cause.
 func (r *Reader) streamErr(err error) error {
 	if errors.Is(err, io.EOF) {
 		err = io.ErrUnexpectedEOF
 	}
-	return fmt.Errorf("%w: block %d: %w", ErrCorrupt, r.seq, err)
+	return &CorruptError{Block: int64(r.seq), Reason: "unreadable", Err: err}
 }
+
+// Block returns the block that held the item Next last returned (the
+// header is block 0).
+func (r *Reader) Block() int64 { return int64(r.seq) - 1 }
 
 // Next returns the next item, valid until the next call, or io.EOF once
 // the end block has been read and verified and the stream is over.
@@ -131,7 +136,7 @@ func (r *Reader) Next() ([]byte, error) {
 	}
 	n, k := binary.Uvarint(r.block)
 	if k <= 0 || n > uint64(len(r.block)-k) {
-		r.err = corruptf("block %d: bad item length", r.seq-1)
+		r.err = corruptf(r.Block(), "bad item length")
 		return nil, r.err
 	}
 	item := r.block[k : k+int(n)]
@@ -150,7 +155,7 @@ func (r *Reader) nextBlock() error {
 	switch typ {
 	case typeData:
 		if len(payload) == 0 {
-			return corruptf("block %d: empty data block", r.seq-1)
+			return corruptf(r.Block(), "empty data block")
 		}
 		r.blocks++
 		r.block = payload
@@ -158,7 +163,7 @@ func (r *Reader) nextBlock() error {
 	case typeEnd:
 		return r.finish(payload)
 	}
-	return corruptf("block %d: unexpected block type %q", r.seq-1, typ)
+	return corruptf(r.Block(), "unexpected block type %q", typ)
 }
 
 // finish checks the end block's totals and that nothing follows it.
@@ -167,22 +172,22 @@ func (r *Reader) finish(payload []byte) error {
 	for i := range want {
 		v, k := binary.Uvarint(payload)
 		if k <= 0 {
-			return corruptf("malformed end block")
+			return corruptf(r.Block(), "malformed end block")
 		}
 		want[i], payload = v, payload[k:]
 	}
 	if len(payload) != 0 {
-		return corruptf("malformed end block")
+		return corruptf(r.Block(), "malformed end block")
 	}
 	// Items are counted by Next as they are handed out; the current block
 	// is empty here, so every item has been.
 	if want[0] != uint64(r.blocks) || want[1] != uint64(r.totals.Items) || want[2] != uint64(r.totals.RawBytes) {
-		return corruptf("end block counts %d blocks, %d items, %d bytes; the stream held %d, %d, %d",
+		return corruptf(r.Block(), "end block counts %d blocks, %d items, %d bytes; the stream held %d, %d, %d",
 			want[0], want[1], want[2], r.blocks, r.totals.Items, r.totals.RawBytes)
 	}
 	if _, err := r.in.ReadByte(); err != io.EOF {
 		if err == nil {
-			return corruptf("data after the end block")
+			return corruptf(r.Block(), "data after the end block")
 		}
 		return r.streamErr(err)
 	}

@@ -20,6 +20,7 @@ package stream
 
 import (
 	"errors"
+	"fmt"
 	"hash/crc32"
 )
 
@@ -51,9 +52,38 @@ const (
 	encoderWindow = 4 << 20
 )
 
-// ErrCorrupt is returned for a stream that is damaged, truncated, of
-// another kind, or of a format version this build does not read.
-var ErrCorrupt = errors.New("vectordb: corrupt or unreadable stream")
+// ErrCorrupt is wrapped by every *CorruptError. The vectordb package
+// turns a *CorruptError into its own *StreamError; this sentinel does not
+// leave the module.
+var ErrCorrupt = errors.New("corrupt or unreadable stream")
+
+// CorruptError reports a stream that is damaged, truncated, of another
+// kind, or of a format version this build does not read.
+type CorruptError struct {
+	Block  int64  // the block where it was found (the header is block 0), or -1 (the preamble)
+	Reason string // what is wrong
+	Err    error  // the cause (the reader's error, say), or nil
+}
+
+func (e *CorruptError) Error() string {
+	msg := ErrCorrupt.Error() + ": "
+	if e.Block >= 0 {
+		msg += fmt.Sprintf("block %d: ", e.Block)
+	}
+	msg += e.Reason
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Unwrap returns ErrCorrupt and the cause.
+func (e *CorruptError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{ErrCorrupt}
+	}
+	return []error{ErrCorrupt, e.Err}
+}
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 

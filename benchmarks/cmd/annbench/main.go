@@ -113,7 +113,7 @@ func main() {
 	defer db.Close()
 	ix, err := db.Index("annbench")
 	if err != nil {
-		ix, err = db.CreateIndex(ctx, vectordb.IndexSpec{Name: "annbench", Dimension: dim, Metric: vectordb.Metric(*metric)})
+		ix, err = db.CreateIndex(ctx, vectordb.CreateIndexRequest{Name: "annbench", Dimension: dim, Metric: vectordb.Metric(*metric)})
 		check(err)
 	}
 	ns := ix.Namespace("base")

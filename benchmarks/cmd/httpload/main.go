@@ -62,7 +62,7 @@ func main() {
 	fmt.Printf("machine: %s/%s, %d CPUs; %d clients, %d namespaces x %d records, dimension %d, 1 upsert in %d, for %v\n",
 		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), *clients, *namespaces, *records, *dim, *upsertEvery, *duration)
 
-	ix, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: "load", Dimension: *dim})
+	ix, err := db.CreateIndex(ctx, vectordb.CreateIndexRequest{Name: "load", Dimension: *dim})
 	cmdkit.Check(err)
 	r := rand.New(rand.NewPCG(1, 2))
 	for n := range *namespaces {

@@ -57,7 +57,7 @@ func main() {
 		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), *n, *dim, *bRecords, *conc, *nsConc)
 	ix, err := db.Index("noisy")
 	if err != nil {
-		ix, err = db.CreateIndex(ctx, vectordb.IndexSpec{Name: "noisy", Dimension: *dim, Metric: vectordb.Cosine})
+		ix, err = db.CreateIndex(ctx, vectordb.CreateIndexRequest{Name: "noisy", Dimension: *dim, Metric: vectordb.Cosine})
 		check(err)
 	}
 	bName := "B" + strconv.Itoa(*bRecords)

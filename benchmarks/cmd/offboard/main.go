@@ -34,7 +34,7 @@ func main() {
 
 	db, err := vectordb.Open(dir, &vectordb.Options{Durability: vectordb.DurabilityProcess, IVFMinRecords: -1})
 	check(err)
-	ix, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: "offboard", Dimension: *dim})
+	ix, err := db.CreateIndex(ctx, vectordb.CreateIndexRequest{Name: "offboard", Dimension: *dim})
 	check(err)
 	r := rand.New(rand.NewPCG(1, 1))
 	big, other := ix.Namespace("leaving"), ix.Namespace("staying")

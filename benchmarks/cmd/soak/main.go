@@ -51,9 +51,9 @@ func main() {
 	budget := *budgetMiB << 20
 	db, err := vectordb.Open(dir, &vectordb.Options{MemoryBudget: budget, IVFMinRecords: 2000, MemTableSize: *memtable << 20})
 	check(err)
-	ix, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: "soak", Dimension: *dim})
+	ix, err := db.CreateIndex(ctx, vectordb.CreateIndexRequest{Name: "soak", Dimension: *dim})
 	check(err)
-	st, err := db.Stats()
+	st, err := db.Stats(ctx)
 	check(err)
 	fmt.Printf("machine: %s/%s, %d CPUs; %d tenants, dimension %d, %d writers, %d readers, budget %d MiB (storage reserve %d MiB, hot %d MiB), GOMEMLIMIT %.2f x budget, for %v\n",
 		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), *namespaces, *dim, *writers, *readers, *budgetMiB,
@@ -144,7 +144,7 @@ func main() {
 				done = true
 			}
 		case <-report.C:
-			st, err := db.Stats()
+			st, err := db.Stats(ctx)
 			check(err)
 			fmt.Printf("  +%v: RSS %.0f MiB anonymous (peak %.0f), hot %d namespaces / %.0f MiB accounted, %d evictions; %d records upserted, %d queries\n",
 				time.Since(start).Round(time.Second), procstat.StatusMiB("RssAnon"), float64(peak.Load())/1024,
@@ -154,7 +154,7 @@ func main() {
 	close(stop)
 	wg.Wait()
 	el := time.Since(start).Seconds()
-	st, err = db.Stats()
+	st, err = db.Stats(ctx)
 	check(err)
 	fmt.Printf("done: %.0f upserted records/s, %.0f queries/s, %d delete calls, %d namespaces emptied or deleted, %d evictions\n",
 		float64(upserts.Load())/el, float64(queries.Load())/el, deletes.Load(), drops.Load(), st.Evictions)

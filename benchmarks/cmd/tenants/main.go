@@ -111,7 +111,7 @@ func main() {
 	}
 	el := time.Since(start)
 	peakMiB := peak()
-	st, err := db.Stats()
+	st, err := db.Stats(ctx)
 	check(err)
 	fmt.Printf("touched %d more tenants in %v: hot %d namespaces, %.0f MiB accounted, budget %d MiB, %d evictions\n",
 		len(touched), el.Round(time.Millisecond), st.HotNamespaces, float64(st.HotBytes)/(1<<20), *budgetMiB, st.Evictions)
@@ -125,7 +125,7 @@ func ingest(ctx context.Context, dir string) {
 	// Loading is not what is measured: skip the per-commit sync.
 	db, err := vectordb.Open(dir, &vectordb.Options{Durability: vectordb.DurabilityProcess, IVFMinRecords: -1, MemoryBudget: -1})
 	check(err)
-	ix, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: "tenants", Dimension: *dim, Metric: vectordb.Cosine})
+	ix, err := db.CreateIndex(ctx, vectordb.CreateIndexRequest{Name: "tenants", Dimension: *dim, Metric: vectordb.Cosine})
 	check(err)
 	jobs := make(chan func(r *rand.Rand))
 	var wg sync.WaitGroup

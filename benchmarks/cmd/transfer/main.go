@@ -51,7 +51,7 @@ func main() {
 	srcDir := filepath.Join(dir, "src")
 	db, err := vectordb.Open(srcDir, nil)
 	cmdkit.Check(err)
-	ix, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: "ix", Dimension: *dim})
+	ix, err := db.CreateIndex(ctx, vectordb.CreateIndexRequest{Name: "ix", Dimension: *dim})
 	cmdkit.Check(err)
 	r := rand.New(rand.NewPCG(1, 2))
 	start := time.Now()
@@ -75,7 +75,7 @@ func main() {
 	cmdkit.Check(err)
 
 	expPath := filepath.Join(dir, "tenant.vdbx")
-	var info vectordb.ExportInfo
+	var info vectordb.ExportResult
 	phase("export", func() (int64, int64, int64) {
 		info, err := ix.Namespace("tenant").Export(ctx, io.Discard)
 		cmdkit.Check(err)
@@ -96,7 +96,7 @@ func main() {
 	dst, err := vectordb.Open(filepath.Join(dir, "dst"), nil)
 	cmdkit.Check(err)
 	defer dst.Close()
-	dix, err := dst.CreateIndex(ctx, vectordb.IndexSpec{Name: "ix", Dimension: *dim})
+	dix, err := dst.CreateIndex(ctx, vectordb.CreateIndexRequest{Name: "ix", Dimension: *dim})
 	cmdkit.Check(err)
 	phase("import", func() (int64, int64, int64) {
 		f, err := os.Open(expPath)
@@ -142,7 +142,7 @@ func main() {
 	})
 
 	bkPath := filepath.Join(dir, "db.vdbb")
-	var bk vectordb.BackupInfo
+	var bk vectordb.BackupResult
 	phase("backup", func() (int64, int64, int64) {
 		f, err := os.Create(bkPath)
 		cmdkit.Check(err)
