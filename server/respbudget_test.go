@@ -25,7 +25,7 @@ import (
 	"time"
 
 	"github.com/vectordb-go/vectordb"
-	"github.com/vectordb-go/vectordb/storage"
+	"github.com/vectordb-go/vectordb/internal/storage"
 )
 
 // budgetServer serves an in-memory database with cfg, and returns the
@@ -846,7 +846,7 @@ func TestResultBytesMeasured(t *testing.T) {
 	}
 	defer db.Close()
 	const dim, n = 64, 200
-	ix, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: "m", Dimension: dim})
+	ix, err := db.CreateIndex(ctx, vectordb.CreateIndexRequest{Name: "m", Dimension: dim})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -941,7 +941,7 @@ func TestResultBytesMeasured(t *testing.T) {
 // "000" to "1323" holding 0, 40 KB of JSON, about 340 KB decoded.
 func fillHeavyMetadata(t testing.TB, db *vectordb.DB, name string, n int) {
 	t.Helper()
-	ix, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: name, Dimension: 2})
+	ix, err := db.CreateIndex(ctx, vectordb.CreateIndexRequest{Name: name, Dimension: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1209,7 +1209,7 @@ func TestBodyBytesMeasured(t *testing.T) {
 	}
 	defer db.Close()
 	for _, d := range []int{2, 200, 1536, 3} { // 3: queries, on an empty index
-		if _, err := db.CreateIndex(ctx, vectordb.IndexSpec{Name: fmt.Sprintf("d%d", d), Dimension: d}); err != nil {
+		if _, err := db.CreateIndex(ctx, vectordb.CreateIndexRequest{Name: fmt.Sprintf("d%d", d), Dimension: d}); err != nil {
 			t.Fatal(err)
 		}
 	}
