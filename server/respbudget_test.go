@@ -612,47 +612,19 @@ func heldHeapAt(b testing.TB, client *http.Client, url string, body []byte, n in
 
 // peakHeap sends n queries whose clients read at full speed, and returns
 // the most heap, live or not yet reclaimed, sampled every millisecond, in
-// MiB above the live heap before.
+// MiB above the live heap before. Every query must succeed.
 func peakHeap(b *testing.B, srv *httptest.Server, body []byte, n int) float64 {
-	quiesce()
-	base := heapObjects()
-	stop := make(chan struct{})
-	sampled := make(chan uint64)
-	go func() {
-		var top uint64
-		tick := time.NewTicker(time.Millisecond)
-		defer tick.Stop()
-		for {
-			top = max(top, heapObjects())
-			select {
-			case <-stop:
-				sampled <- top
-				return
-			case <-tick.C:
-			}
+	statuses, peak := concurrently(b, n, func() (int, error) {
+		st, raw, err := sendStream(srv, body)
+		if err == nil && st != 200 {
+			err = fmt.Errorf("status %d: %.200s", st, raw)
 		}
-	}()
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for range n {
-		wg.Go(func() {
-			st, raw, err := sendStream(srv, body)
-			if err == nil && st != 200 {
-				err = fmt.Errorf("status %d: %.200s", st, raw)
-			}
-			if err != nil {
-				errs <- err
-			}
-		})
+		return st, err
+	})
+	if statuses[200] != n {
+		b.Fatalf("statuses %v, want %d x 200", statuses, n)
 	}
-	wg.Wait()
-	close(stop)
-	top := <-sampled
-	close(errs)
-	for err := range errs {
-		b.Fatal(err)
-	}
-	return float64(top-min(top, base)) / (1 << 20)
+	return float64(max(peak, 0)) / (1 << 20)
 }
 
 // quiesce collects twice, which also empties the sync.Pools (encoding/json
