@@ -49,6 +49,7 @@ type Options struct {
 type Store struct {
 	db    *badger.DB
 	snaps snapshots
+	gate  writeGate
 	fault atomic.Pointer[FaultHook] // nil: no injected faults
 }
 
@@ -261,40 +262,33 @@ func (s *Store) wrap(fn func(*Txn) error) func(*badger.Txn) error {
 }
 
 // Update runs fn in a read-write transaction and commits it, retrying the
-// whole of fn on a conflict, and while a DropPrefix blocks writes (Badger
-// refuses commits then rather than queue them). fn must therefore compute
-// everything it writes inside the transaction. The first attempt runs
-// whatever ctx says; once ctx is done Update stops retrying and returns
-// ctx's error, having committed nothing.
+// whole of fn on a conflict; fn must therefore compute everything it
+// writes inside the transaction. While a DropPrefix runs, Update waits
+// for it (see writeGate). The first attempt runs whatever ctx says; once
+// ctx is done Update stops waiting and retrying and returns ctx's error,
+// having committed nothing.
 func (s *Store) Update(ctx context.Context, fn func(*Txn) error) error {
-	var err error
-	conflicts := 0
-	backoff := blockedBackoffMin
-	for waited := time.Duration(0); ; {
-		if err = s.injected("update"); err != nil {
+	for conflicts := 0; ; {
+		if err := s.injected("update"); err != nil {
+			return err
+		}
+		if err := s.gate.enter(ctx); err != nil {
 			return err
 		}
 		id := s.snaps.begin()
-		err = s.db.Update(s.wrap(fn))
+		err := s.db.Update(s.wrap(fn))
 		s.snaps.end(id)
-		switch {
-		case errors.Is(err, badger.ErrConflict):
-			if conflicts++; conflicts == conflictRetries {
-				return ErrConflict
-			}
-			// Back off, with jitter, so that the writers that collided
-			// do not collide again in lockstep.
-			if err := sleep(ctx, time.Duration(rand.Int64N(int64(time.Millisecond)<<min(conflicts, 6)))); err != nil {
-				return err
-			}
-		case errors.Is(err, badger.ErrBlockedWrites) && waited < blockedWritesMaxWait:
-			if err := sleep(ctx, backoff); err != nil {
-				return err
-			}
-			waited += backoff
-			backoff = min(2*backoff, blockedBackoffMax)
-		default:
+		s.gate.exit()
+		if !errors.Is(err, badger.ErrConflict) {
 			return translate("commit", err)
+		}
+		if conflicts++; conflicts == conflictRetries {
+			return ErrConflict
+		}
+		// Back off, with jitter, so that the writers that collided do
+		// not collide again in lockstep.
+		if err := sleep(ctx, time.Duration(rand.Int64N(int64(time.Millisecond)<<min(conflicts, 6)))); err != nil {
+			return err
 		}
 	}
 }
@@ -311,20 +305,11 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// A DropPrefix blocks writes for as long as it takes to drop the tables of
-// the prefix (well under a second for a 300 MB tenant here): writers wait
-// for it, polling with a backoff, for at most blockedWritesMaxWait.
-const (
-	blockedBackoffMin    = time.Millisecond
-	blockedBackoffMax    = 50 * time.Millisecond
-	blockedWritesMaxWait = time.Minute
-)
-
 // DropPrefix removes every key under prefix by dropping whole tables and
 // rewriting the tables that straddle it, which gives the space back at
 // once, unlike tombstones (which reclaim nothing until a compaction merges
 // them with the data, and at the bottom level never: Badger #2329). While
-// it runs every writer of the database waits (see Update), and so does
+// it runs every writer of the database waits (see writeGate), and so does
 // every read of the storage (Badger holds its memtables' lock while it
 // flushes them). It removes keys from under open snapshots too, so it
 // first waits for the transactions begun before it to end: callers make
@@ -335,6 +320,10 @@ func (s *Store) DropPrefix(ctx context.Context, prefix []byte) error {
 	if err := s.snaps.waitBegunBefore(ctx); err != nil {
 		return err
 	}
+	if err := s.gate.close(ctx); err != nil {
+		return err
+	}
+	defer s.gate.open()
 	return translate("drop prefix", s.db.DropPrefix(prefix))
 }
 
@@ -541,7 +530,8 @@ func translate(op string, err error) error {
 		return ErrTxnTooBig
 	case errors.Is(err, badger.ErrConflict):
 		return ErrConflict
-	case errors.Is(err, badger.ErrDBClosed):
+	case errors.Is(err, badger.ErrDBClosed), errors.Is(err, badger.ErrBlockedWrites):
+		// Only Close blocks writes outside writeGate.
 		return ErrClosed
 	case errors.Is(err, ErrCorrupt), errors.Is(err, ErrBadKey):
 		return err
