@@ -329,7 +329,7 @@ func TestIVFRebuildAskedDuringBackgroundWork(t *testing.T) {
 // the index must end up holding exactly the live records.
 func TestIVFBuildDuringWrites(t *testing.T) {
 	// Also with one admission slot for the whole DB: the build's workers
-	// then queue with the writers and queries they race (admission.go).
+	// then queue with the writers and queries they race (internal/sched).
 	for _, slots := range []int{0, 1} {
 		t.Run(fmt.Sprint("concurrency=", slots), func(t *testing.T) { testIVFBuildDuringWrites(t, slots) })
 	}

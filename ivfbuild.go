@@ -76,7 +76,7 @@ func (ns *namespace) startBuild(seg *segment) {
 	ns.background(func(ctx context.Context) {
 		// The build's workers run at background priority: a slot of the
 		// namespace's only while no operation waits for one.
-		gate := ns.ix.db.sched.gate(ns.key(), false)
+		gate := ns.ix.db.sched.Gate(ns.key(), false)
 		if _, err := ns.build(ctx, gate, seg); err != nil && ctx.Err() == nil && !errors.Is(err, errDropped) {
 			ns.buildFailed.Store(time.Now().UnixNano())
 			ns.ix.db.opts.Logger.Warningf("IVF build of namespace %q of index %q failed: %v", ns.name, ns.ix.name, err)
@@ -568,7 +568,7 @@ func (h *Namespace) BuildIVF(ctx context.Context) (IVFDescription, error) {
 	if err != nil {
 		return IVFDescription{}, err
 	}
-	st, err := ns.build(ctx, h.idx.db.sched.gate(h.key(), true), seg)
+	st, err := ns.build(ctx, h.idx.db.sched.Gate(h.key(), true), seg)
 	if errors.Is(err, errDropped) {
 		return IVFDescription{}, fmt.Errorf("%w: %q (deleted during the build)", ErrNamespaceNotFound, h.name)
 	}

@@ -6,6 +6,7 @@ import (
 	"iter"
 	"time"
 
+	"github.com/vectordb-go/vectordb/internal/sched"
 	"github.com/vectordb-go/vectordb/internal/storage"
 )
 
@@ -29,26 +30,25 @@ type Namespace struct {
 func (h *Namespace) Name() string { return h.name }
 
 // begin admits a call and waits for the namespace's turn at the
-// scheduler (admission.go); on success the caller must call leave, and
-// passes the admission to the code that may yield its slot or borrow
-// more (a ticket, not a context value: the context carries deadlines and
+// scheduler (internal/sched); on success the caller must call leave, and
+// passes the ticket to the code that may yield its slot or borrow more (a
+// parameter, not a context value: the context carries deadlines and
 // cancellation only).
-func (h *Namespace) begin(ctx context.Context) (*admission, error) {
+func (h *Namespace) begin(ctx context.Context) (*sched.Ticket, error) {
 	if err := h.enter(ctx); err != nil {
 		return nil, err
 	}
-	a := &admission{s: h.idx.db.sched, key: h.key()}
-	if err := a.s.acquire(ctx, a.key); err != nil {
+	a, err := h.idx.db.sched.Admit(ctx, h.key())
+	if err != nil {
 		h.idx.db.leave()
 		return nil, err
 	}
-	a.since = time.Now()
 	return a, nil
 }
 
 // leave ends a call admitted by begin.
 func (h *Namespace) leave() {
-	h.idx.db.sched.release(h.key())
+	h.idx.db.sched.Release(h.key())
 	h.idx.db.leave()
 }
 
@@ -62,9 +62,9 @@ func (h *Namespace) enter(ctx context.Context) error {
 	return h.idx.begin(ctx)
 }
 
-func (h *Namespace) key() tenantKey { return tenantKey{ix: h.idx.ix.id, name: h.name} }
+func (h *Namespace) key() sched.Key { return sched.Key{Index: h.idx.ix.id, Namespace: h.name} }
 
-func (ns *namespace) key() tenantKey { return tenantKey{ix: ns.ix.id, name: ns.name} }
+func (ns *namespace) key() sched.Key { return sched.Key{Index: ns.ix.id, Namespace: ns.name} }
 
 func (h *Namespace) ix() *index { return h.idx.ix }
 
@@ -156,7 +156,7 @@ const yieldEvery = 128
 
 // prepareUpsert validates and encodes records, and checks that the batch
 // fits in one transaction, yielding adm's slot between steps.
-func (h *Namespace) prepareUpsert(ctx context.Context, adm *admission, records []Record) ([]preparedRecord, error) {
+func (h *Namespace) prepareUpsert(ctx context.Context, adm *sched.Ticket, records []Record) ([]preparedRecord, error) {
 	ix := h.ix()
 	maxRecords := h.idx.db.opts.MaxBatchRecords
 	switch {
@@ -174,7 +174,7 @@ func (h *Namespace) prepareUpsert(ctx context.Context, adm *admission, records [
 	for i := range records {
 		if i%yieldEvery == yieldEvery-1 {
 			// A bulk upsert lets other namespaces' calls in between steps.
-			adm.yield(ctx)
+			adm.Yield(ctx)
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}

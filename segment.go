@@ -10,6 +10,7 @@ import (
 	"github.com/RoaringBitmap/roaring/v2"
 
 	"github.com/vectordb-go/vectordb/internal/ivf"
+	"github.com/vectordb-go/vectordb/internal/sched"
 	"github.com/vectordb-go/vectordb/simd"
 )
 
@@ -302,10 +303,10 @@ const sparseScanRatio = 4
 // best first, among the live rows or, if allowed is not nil, the allowed
 // ones. qNormSq is |q|^2; sq is the sparse part (dotproduct only). Large
 // scans are split across up to GOMAXPROCS goroutines, as many as the
-// call's admission adm lets run (see extraWorkers; nil: all), and ctx is
+// call's admission adm lets run (see ExtraWorkers; nil: all), and ctx is
 // checked between chunks.
 // REQUIRES: mu held for reading.
-func (s *segment) searchLocked(ctx context.Context, adm *admission, q []float32, qNormSq float32, sq sparseVec, k int, allowed *roaring.Bitmap) ([]hit, error) {
+func (s *segment) searchLocked(ctx context.Context, adm *sched.Ticket, q []float32, qNormSq float32, sq sparseVec, k int, allowed *roaring.Bitmap) ([]hit, error) {
 	if allowed != nil {
 		c := int(allowed.GetCardinality())
 		if c == 0 {
@@ -322,7 +323,7 @@ func (s *segment) searchLocked(ctx context.Context, adm *admission, q []float32,
 	if s.n*s.stride >= parallelMinFloats {
 		// Helpers beyond the call's own goroutine run on extra admission
 		// slots, taken only while the CPU is free to take.
-		workers += adm.extraWorkers(min(runtime.GOMAXPROCS(0), nchunks) - 1)
+		workers += adm.ExtraWorkers(min(runtime.GOMAXPROCS(0), nchunks) - 1)
 	}
 	if workers <= 1 {
 		t := newTopK(k, asc, s.ids)
@@ -343,7 +344,7 @@ func (s *segment) searchLocked(ctx context.Context, adm *admission, q []float32,
 	scan := func(t *topK, helper bool) {
 		scores := make([]float32, s.chunkRows)
 		for {
-			if helper && adm.contended() {
+			if helper && adm.Contended() {
 				return // hand the core back; the others finish the scan
 			}
 			c := int(next.Add(1) - 1)
@@ -357,7 +358,7 @@ func (s *segment) searchLocked(ctx context.Context, adm *admission, q []float32,
 		tops[w] = newTopK(k, asc, s.ids)
 		if w > 0 {
 			wg.Go(func() {
-				defer adm.giveBack()
+				defer adm.GiveBack()
 				scan(tops[w], true)
 			})
 		}

@@ -1,7 +1,8 @@
-package vectordb
+package sched
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -9,71 +10,52 @@ import (
 	"github.com/vectordb-go/vectordb/internal/ivf"
 )
 
-// Fair admission. Every namespace operation runs under a slot of the DB's
-// scheduler: at most Options.Concurrency slots are held at once across the
-// DB, at most Options.NamespaceConcurrency by one namespace. A call that
-// finds no slot for it queues behind its namespace, and each freed slot
-// goes to the next namespace in a round robin of those waiting, so a
-// namespace with many callers gets the same turns as one with a single
-// caller. With the default limits one namespace can never take the last
-// slot, so a quiet tenant's query starts at once however busy another is.
-//
-// Work that may use more cores borrows slots, beyond its namespace's
-// limit, only while they are free and nobody waits (tryExtra), and hands
-// them back as soon as someone does (contended): the limit reserves room
-// for other tenants without idling the CPU when there are none. Long operations yield between steps (yield), and IVF
-// builds run their workers at background priority (scheduler.gate): they
-// get a slot when no operation waits for one, and one in bgShare while
-// operations queue.
-//
-// Deadlock rule: nothing waits for a slot while holding a namespace lock
-// (writeMu, a segment's mu), since an admitted call may be waiting for
-// that lock. Hence yields happen before a write takes its locks, and
-// build workers pass the gate before they take a segment's read lock.
-
-// tenantKey names a namespace for admission. Namespaces are keyed by name,
-// not identity, so that calls on a name being created or recreated queue
-// together.
-type tenantKey struct {
-	ix   uint32
-	name string
+// Key names a namespace for admission: its index's id and its name.
+// Namespaces are keyed by name, not identity, so that calls on a name
+// being created or recreated queue together.
+type Key struct {
+	Index     uint32
+	Namespace string
 }
 
 // tenant is one namespace's admission state.
-// All fields are guarded by scheduler.mu.
+// All fields are guarded by Scheduler.mu.
 type tenant struct {
-	key      tenantKey
+	key      Key
 	running  int             // slots held, at most perNS
-	borrowed int             // free slots lent beyond the limit (tryExtra)
+	borrowed int             // free slots lent beyond the limit (TryExtra)
 	waiters  []chan struct{} // foreground calls queued, first come first served
 	bg       []chan struct{} // background workers queued
-	queued   bool            // in scheduler.ring
+	queued   bool            // in Scheduler.ring
 }
 
-// scheduler shares the DB's slots among namespaces.
-type scheduler struct {
+// Scheduler shares the DB's slots among namespaces. Its methods are safe
+// for concurrent use.
+type Scheduler struct {
 	slots, perNS int
 
 	mu      sync.Mutex
 	free    int
-	tenants map[tenantKey]*tenant
+	tenants map[Key]*tenant
 	ring    []*tenant // namespaces with a queued foreground call, in turn order
 
 	bgWaiting int // queued background workers
 	fgStreak  int // foreground grants since the last background one, while one waited
 
 	// waiting counts queued foreground calls, read without mu by
-	// contended.
+	// Contended.
 	waiting atomic.Int64
 }
 
-func newScheduler(slots, perNS int) *scheduler {
-	return &scheduler{slots: slots, perNS: perNS, free: slots, tenants: make(map[tenantKey]*tenant)}
+// New returns a scheduler of slots slots, at most perNamespace of them
+// held by one namespace (the caller validates 1 <= perNamespace <= slots).
+func New(slots, perNamespace int) *Scheduler {
+	return &Scheduler{slots: slots, perNS: perNamespace, free: slots, tenants: make(map[Key]*tenant)}
 }
 
-// acquire waits for a slot for key. On success the caller must release it.
+// Acquire waits for a slot for key. On success the caller must Release it.
 // It fails only with ctx's error.
-func (s *scheduler) acquire(ctx context.Context, key tenantKey) error {
+func (s *Scheduler) Acquire(ctx context.Context, key Key) error {
 	s.mu.Lock()
 	t := s.tenantLocked(key)
 	if s.free > 0 && t.running < s.perNS && len(t.waiters) == 0 {
@@ -95,10 +77,11 @@ func (s *scheduler) acquire(ctx context.Context, key tenantKey) error {
 	})
 }
 
-// acquireBackground waits for a slot for key at background priority: it is
-// granted while no foreground call waits, or when its share is due (see
-// bgShare). The caller must release it.
-func (s *scheduler) acquireBackground(ctx context.Context, key tenantKey) error {
+// AcquireBackground waits for a slot for key at background priority: it
+// is granted while no foreground call waits, or when its share is due (see
+// bgShare). On success the caller must Release it. It fails only with
+// ctx's error.
+func (s *Scheduler) AcquireBackground(ctx context.Context, key Key) error {
 	s.mu.Lock()
 	t := s.tenantLocked(key)
 	if s.free > 0 && t.running < s.perNS && len(s.ring) == 0 && s.bgWaiting == 0 {
@@ -122,7 +105,7 @@ func (s *scheduler) acquireBackground(ctx context.Context, key tenantKey) error 
 // its queue, unless the grant raced the cancellation: then the slot is
 // handed on. (A tenant with a queued call stays in the map, so t is
 // current.)
-func (s *scheduler) await(ctx context.Context, t *tenant, ch chan struct{}, dequeue func()) error {
+func (s *Scheduler) await(ctx context.Context, t *tenant, ch chan struct{}, dequeue func()) error {
 	select {
 	case <-ch:
 		return nil
@@ -132,7 +115,7 @@ func (s *scheduler) await(ctx context.Context, t *tenant, ch chan struct{}, dequ
 	select {
 	case <-ch:
 		s.mu.Unlock()
-		s.release(t.key) // granted while we gave up: hand the slot on
+		s.Release(t.key) // granted while we gave up: hand the slot on
 	default:
 		dequeue()
 		s.forgetLocked(t)
@@ -142,11 +125,12 @@ func (s *scheduler) await(ctx context.Context, t *tenant, ch chan struct{}, dequ
 	return ctx.Err()
 }
 
-// tryExtra borrows a free slot for key if no call that a slot could serve
+// TryExtra borrows a free slot for key if no call that a slot could serve
 // waits, beyond the namespace's limit if need be: the CPU is idle, and the
-// borrower hands the slot back (releaseExtra) as soon as anyone waits
-// (contended) or its short step ends. The caller must releaseExtra it.
-func (s *scheduler) tryExtra(key tenantKey) bool {
+// borrower hands the slot back (ReleaseExtra) as soon as anyone waits
+// (Contended) or its short step ends. If it reports true, the caller must
+// ReleaseExtra the slot.
+func (s *Scheduler) TryExtra(key Key) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.tenantLocked(key)
@@ -159,8 +143,8 @@ func (s *scheduler) tryExtra(key tenantKey) bool {
 	return false
 }
 
-// releaseExtra gives back a slot borrowed with tryExtra.
-func (s *scheduler) releaseExtra(key tenantKey) {
+// ReleaseExtra gives back a slot of key's borrowed with TryExtra.
+func (s *Scheduler) ReleaseExtra(key Key) {
 	s.mu.Lock()
 	t := s.tenants[key]
 	t.borrowed--
@@ -170,10 +154,10 @@ func (s *scheduler) releaseExtra(key tenantKey) {
 	s.mu.Unlock()
 }
 
-// contended reports whether a foreground call waits that a freed slot
+// Contended reports whether a foreground call waits that a freed slot
 // would serve (one whose namespace is under its limit). The common case,
 // nobody waiting, costs one atomic load.
-func (s *scheduler) contended() bool {
+func (s *Scheduler) Contended() bool {
 	if s.waiting.Load() == 0 {
 		return false
 	}
@@ -185,7 +169,7 @@ func (s *scheduler) contended() bool {
 // servableLocked reports whether a queued foreground call's namespace is
 // under its limit.
 // REQUIRES: mu held.
-func (s *scheduler) servableLocked() bool {
+func (s *Scheduler) servableLocked() bool {
 	for _, t := range s.ring {
 		if t.running < s.perNS {
 			return true
@@ -194,20 +178,21 @@ func (s *scheduler) servableLocked() bool {
 	return false
 }
 
-// yield lets waiting calls go first: if any wait, it gives a slot of
+// Yield lets waiting calls go first: if any wait, it gives a slot of
 // key's up and queues for it again. It returns holding the slot whatever
 // happens to ctx (the wait is for others' short steps), so the caller's
-// release stays paired; the caller checks ctx itself.
-func (s *scheduler) yield(ctx context.Context, key tenantKey) {
-	if !s.contended() {
+// Release stays paired; the caller checks ctx itself.
+func (s *Scheduler) Yield(ctx context.Context, key Key) {
+	if !s.Contended() {
 		return
 	}
-	s.release(key)
-	s.acquire(context.WithoutCancel(ctx), key) // fails only when ctx is done
+	s.Release(key)
+	s.Acquire(context.WithoutCancel(ctx), key) // fails only when ctx is done
 }
 
-// release gives back a slot of key's and hands free slots to the waiting.
-func (s *scheduler) release(key tenantKey) {
+// Release gives back a slot of key's taken with Acquire or
+// AcquireBackground, and hands free slots to the waiting.
+func (s *Scheduler) Release(key Key) {
 	s.mu.Lock()
 	t := s.tenants[key]
 	t.running--
@@ -226,7 +211,7 @@ const bgShare = 8
 // namespace at a time in ring order, and to background workers when no
 // foreground call can take a slot or their share is due.
 // REQUIRES: mu held.
-func (s *scheduler) dispatchLocked() {
+func (s *Scheduler) dispatchLocked() {
 	for s.free > 0 {
 		if s.bgWaiting > 0 && (len(s.ring) == 0 || s.fgStreak >= bgShare) && s.grantBackgroundLocked() {
 			s.fgStreak = 0
@@ -250,7 +235,7 @@ func (s *scheduler) dispatchLocked() {
 // namespace in the ring that is under its limit, and moves that namespace
 // to the back of the ring (round robin). It reports whether it granted.
 // REQUIRES: mu held.
-func (s *scheduler) grantForegroundLocked() bool {
+func (s *Scheduler) grantForegroundLocked() bool {
 	for i, t := range s.ring {
 		if t.running >= s.perNS {
 			continue
@@ -274,7 +259,7 @@ func (s *scheduler) grantForegroundLocked() bool {
 // grantBackgroundLocked grants a queued background worker of a namespace
 // under its limit, and reports whether it did.
 // REQUIRES: mu held.
-func (s *scheduler) grantBackgroundLocked() bool {
+func (s *Scheduler) grantBackgroundLocked() bool {
 	for _, t := range s.tenants {
 		if len(t.bg) > 0 && t.running < s.perNS {
 			ch := t.bg[0]
@@ -289,14 +274,14 @@ func (s *scheduler) grantBackgroundLocked() bool {
 }
 
 // REQUIRES: mu held.
-func (s *scheduler) grantLocked(t *tenant) {
+func (s *Scheduler) grantLocked(t *tenant) {
 	t.running++
 	s.free--
 }
 
 // tenantLocked returns key's state, creating it.
 // REQUIRES: mu held.
-func (s *scheduler) tenantLocked(key tenantKey) *tenant {
+func (s *Scheduler) tenantLocked(key Key) *tenant {
 	t := s.tenants[key]
 	if t == nil {
 		t = &tenant{key: key}
@@ -308,7 +293,7 @@ func (s *scheduler) tenantLocked(key tenantKey) *tenant {
 // forgetLocked drops t's state once it holds and awaits nothing, so that
 // the map holds only active namespaces.
 // REQUIRES: mu held.
-func (s *scheduler) forgetLocked(t *tenant) {
+func (s *Scheduler) forgetLocked(t *tenant) {
 	if t.running == 0 && t.borrowed == 0 && len(t.waiters) == 0 && len(t.bg) == 0 {
 		if t.queued {
 			s.ring = removeTenant(s.ring, t)
@@ -339,76 +324,111 @@ func removeTenant(ring []*tenant, t *tenant) []*tenant {
 	return ring
 }
 
-// admission is a call's hold on the scheduler: Namespace.begin returns
-// it, and the call passes it, as a parameter, to the code below it that
-// may take more cores (parallel scans) or hand its slot over (bulk
-// writes). A nil *admission is a call outside the scheduler: it never
-// yields and may borrow every core it asks for. A call runs in one
-// goroutine, so since needs no lock.
-type admission struct {
-	s     *scheduler
-	key   tenantKey
+// Ticket is a call's hold on the scheduler: Admit returns it, and the
+// call passes it, as a parameter, to the code below it that may take more
+// cores (parallel scans) or hand its slot over (bulk writes). A nil
+// *Ticket is a call outside the scheduler: it never yields and may borrow
+// every core it asks for. A call runs in one goroutine, so since needs no
+// lock.
+type Ticket struct {
+	s     *Scheduler
+	key   Key
 	since time.Time // when the call got (or got back) its slot
 }
 
-// yieldQuantum is how long a call holds its slot before yield gives it
+// Admit waits for a slot for key, as Acquire, and returns the call's
+// ticket. On success the caller must Release the slot. It fails only with
+// ctx's error.
+func (s *Scheduler) Admit(ctx context.Context, key Key) (*Ticket, error) {
+	if err := s.Acquire(ctx, key); err != nil {
+		return nil, err
+	}
+	return &Ticket{s: s, key: key, since: time.Now()}, nil
+}
+
+// yieldQuantum is how long a call holds its slot before Yield gives it
 // up to waiting calls: turns are then worth about the same whether a call
 // yields or runs to its end (a query is a millisecond or more on a large
 // namespace), so a yielding bulk write keeps its share.
 const yieldQuantum = time.Millisecond
 
-// yield gives waiting calls their turn between steps of a's call, if it
+// Yield gives waiting calls their turn between steps of a's call, if it
 // has held its slot for yieldQuantum; ctx bounds the wait for the slot's
-// return.
-func (a *admission) yield(ctx context.Context) {
+// return. A nil a never yields.
+func (a *Ticket) Yield(ctx context.Context) {
 	if a == nil || time.Since(a.since) < yieldQuantum {
 		return
 	}
-	a.s.yield(ctx, a.key)
+	a.s.Yield(ctx, a.key)
 	a.since = time.Now()
 }
 
-// extraWorkers borrows up to n slots for helper goroutines of a's call
-// and returns how many it got, each to be given back with giveBack;
+// ExtraWorkers borrows up to n slots for helper goroutines of a's call
+// and returns how many it got, each to be given back with GiveBack;
 // outside the scheduler (a nil a) it grants all n.
-func (a *admission) extraWorkers(n int) (got int) {
+func (a *Ticket) ExtraWorkers(n int) (got int) {
 	if a == nil {
 		return n
 	}
-	for got < n && a.s.tryExtra(a.key) {
+	for got < n && a.s.TryExtra(a.key) {
 		got++
 	}
 	return got
 }
 
-// giveBack returns one slot that extraWorkers lent.
-func (a *admission) giveBack() {
+// GiveBack returns one slot that ExtraWorkers lent; on a nil a it does
+// nothing.
+func (a *Ticket) GiveBack() {
 	if a != nil {
-		a.s.releaseExtra(a.key)
+		a.s.ReleaseExtra(a.key)
 	}
 }
 
-// contended reports whether a helper of a's call should hand its core
-// back: other calls wait for a slot.
-func (a *admission) contended() bool { return a != nil && a.s.contended() }
+// Contended reports whether a helper of a's call should hand its core
+// back: other calls wait for a slot. It is false for a nil a.
+func (a *Ticket) Contended() bool { return a != nil && a.s.Contended() }
 
-// gate returns an ivf.Gate that admits each block of an IVF build as a
+// Gate returns an ivf.Gate that admits each block of an IVF build as a
 // slot of key's, at background priority unless foreground. A foreground
 // build (BuildIVF, which a caller waits for) also borrows idle slots;
 // a background one stays within the namespace's limit, since its blocks
 // (milliseconds each) would delay another tenant's next call.
-func (s *scheduler) gate(key tenantKey, foreground bool) ivf.Gate {
+func (s *Scheduler) Gate(key Key, foreground bool) ivf.Gate {
 	return func(ctx context.Context) (func(), error) {
-		if foreground && s.tryExtra(key) {
-			return func() { s.releaseExtra(key) }, nil
+		if foreground && s.TryExtra(key) {
+			return func() { s.ReleaseExtra(key) }, nil
 		}
-		acquire := s.acquireBackground
+		acquire := s.AcquireBackground
 		if foreground {
-			acquire = s.acquire
+			acquire = s.Acquire
 		}
 		if err := acquire(ctx, key); err != nil {
 			return nil, err
 		}
-		return func() { s.release(key) }, nil
+		return func() { s.Release(key) }, nil
 	}
+}
+
+// Queued counts key's calls waiting for a slot, foreground and background.
+// It lets a caller's tests wait until a call has queued rather than sleep.
+func (s *Scheduler) Queued(key Key) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t := s.tenants[key]; t != nil {
+		return len(t.waiters) + len(t.bg)
+	}
+	return 0
+}
+
+// Idle returns nil if every slot is back and no call waits, and otherwise
+// an error saying what is held: a leak check for the end of a caller's
+// tests.
+func (s *Scheduler) Idle() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.free != s.slots || len(s.tenants) != 0 || len(s.ring) != 0 || s.waiting.Load() != 0 || s.bgWaiting != 0 {
+		return fmt.Errorf("sched: not idle: free %d of %d, %d tenants, ring %d, waiting %d, background %d",
+			s.free, s.slots, len(s.tenants), len(s.ring), s.waiting.Load(), s.bgWaiting)
+	}
+	return nil
 }

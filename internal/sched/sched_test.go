@@ -1,32 +1,35 @@
-package vectordb
+package sched
 
 import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 )
 
+var ctx = context.Background()
+
 var (
-	keyA = tenantKey{ix: 1, name: "a"}
-	keyB = tenantKey{ix: 1, name: "b"}
-	keyC = tenantKey{ix: 2, name: "a"} // same name, other index
+	keyA = Key{Index: 1, Namespace: "a"}
+	keyB = Key{Index: 1, Namespace: "b"}
+	keyC = Key{Index: 2, Namespace: "a"} // same name, other index
 )
 
 // acquireAsync starts an acquire and returns a channel that receives its
 // result; it waits until the call is queued (or granted).
-func acquireAsync(t *testing.T, s *scheduler, ctx context.Context, key tenantKey, bg bool) <-chan error {
+func acquireAsync(t *testing.T, s *Scheduler, ctx context.Context, key Key, bg bool) <-chan error {
 	t.Helper()
 	done := make(chan error, 1)
 	before := s.queued()
 	go func() {
 		if bg {
-			done <- s.acquireBackground(ctx, key)
+			done <- s.AcquireBackground(ctx, key)
 		} else {
-			done <- s.acquire(ctx, key)
+			done <- s.Acquire(ctx, key)
 		}
 	}()
 	deadline := time.Now().Add(5 * time.Second)
@@ -40,20 +43,10 @@ func acquireAsync(t *testing.T, s *scheduler, ctx context.Context, key tenantKey
 }
 
 // queued counts the calls waiting, foreground and background.
-func (s *scheduler) queued() int {
+func (s *Scheduler) queued() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return int(s.waiting.Load()) + s.bgWaiting
-}
-
-// queuedFor counts key's calls waiting, foreground and background.
-func (s *scheduler) queuedFor(key tenantKey) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if tn := s.tenants[key]; tn != nil {
-		return len(tn.waiters) + len(tn.bg)
-	}
-	return 0
 }
 
 // granted reports whether the call from acquireAsync whose result ch
@@ -62,9 +55,9 @@ func (s *scheduler) queuedFor(key tenantKey) int {
 // queue, and only the test's own calls release slots, so the answer is
 // settled when asked: a call still queued was not granted, and the
 // result of one no longer queued is on its way (mustGrant waits for it).
-func granted(t *testing.T, s *scheduler, ch <-chan error, key tenantKey) bool {
+func granted(t *testing.T, s *Scheduler, ch <-chan error, key Key) bool {
 	t.Helper()
-	if s.queuedFor(key) > 0 {
+	if s.Queued(key) > 0 {
 		return false
 	}
 	mustGrant(t, ch, "a call out of its queue")
@@ -83,20 +76,17 @@ func mustGrant(t *testing.T, ch <-chan error, what string) {
 	}
 }
 
-// idle checks that every slot is back and no state is left.
-func (s *scheduler) checkIdle(t *testing.T) {
+// checkIdle checks that every slot is back and no state is left.
+func (s *Scheduler) checkIdle(t *testing.T) {
 	t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.free != s.slots || len(s.tenants) != 0 || len(s.ring) != 0 || s.waiting.Load() != 0 || s.bgWaiting != 0 {
-		t.Fatalf("scheduler not idle: free %d of %d, %d tenants, ring %d, waiting %d, bg %d",
-			s.free, s.slots, len(s.tenants), len(s.ring), s.waiting.Load(), s.bgWaiting)
+	if err := s.Idle(); err != nil {
+		t.Fatal(err)
 	}
 }
 
 func TestSchedulerNamespaceLimit(t *testing.T) {
-	s := newScheduler(2, 1)
-	if err := s.acquire(ctx, keyA); err != nil {
+	s := New(2, 1)
+	if err := s.Acquire(ctx, keyA); err != nil {
 		t.Fatal(err)
 	}
 	// A second call of the same namespace waits, though a slot is free...
@@ -106,23 +96,23 @@ func TestSchedulerNamespaceLimit(t *testing.T) {
 	}
 	// ...which another namespace (also one of the same name in another
 	// index) gets at once.
-	if err := s.acquire(ctx, keyC); err != nil {
+	if err := s.Acquire(ctx, keyC); err != nil {
 		t.Fatal(err)
 	}
-	s.release(keyC)
-	if err := s.acquire(ctx, keyB); err != nil {
+	s.Release(keyC)
+	if err := s.Acquire(ctx, keyB); err != nil {
 		t.Fatal(err)
 	}
-	s.release(keyA)
+	s.Release(keyA)
 	mustGrant(t, a2, "queued call after release")
-	s.release(keyA)
-	s.release(keyB)
+	s.Release(keyA)
+	s.Release(keyB)
 	s.checkIdle(t)
 }
 
 func TestSchedulerRoundRobin(t *testing.T) {
-	s := newScheduler(1, 1)
-	if err := s.acquire(ctx, keyA); err != nil {
+	s := New(1, 1)
+	if err := s.Acquire(ctx, keyA); err != nil {
 		t.Fatal(err)
 	}
 	// Three more calls of A queue before one of B; B must not wait for
@@ -130,7 +120,7 @@ func TestSchedulerRoundRobin(t *testing.T) {
 	var order []string
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	queue := func(key tenantKey, name string) {
+	queue := func(key Key, name string) {
 		ch := acquireAsync(t, s, ctx, key, false)
 		wg.Go(func() {
 			if err := <-ch; err != nil {
@@ -140,14 +130,14 @@ func TestSchedulerRoundRobin(t *testing.T) {
 			mu.Lock()
 			order = append(order, name)
 			mu.Unlock()
-			s.release(key)
+			s.Release(key)
 		})
 	}
 	queue(keyA, "a2")
 	queue(keyA, "a3")
 	queue(keyA, "a4")
 	queue(keyB, "b1")
-	s.release(keyA)
+	s.Release(keyA)
 	wg.Wait()
 	want := []string{"a2", "b1", "a3", "a4"}
 	if len(order) != len(want) {
@@ -162,8 +152,8 @@ func TestSchedulerRoundRobin(t *testing.T) {
 }
 
 func TestSchedulerCancelWhileQueued(t *testing.T) {
-	s := newScheduler(1, 1)
-	if err := s.acquire(context.Background(), keyA); err != nil {
+	s := New(1, 1)
+	if err := s.Acquire(context.Background(), keyA); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -175,51 +165,51 @@ func TestSchedulerCancelWhileQueued(t *testing.T) {
 			t.Fatalf("cancelled acquire: %v", err)
 		}
 	}
-	s.release(keyA)
+	s.Release(keyA)
 	s.checkIdle(t)
 }
 
 func TestSchedulerBackgroundYieldsToForeground(t *testing.T) {
-	s := newScheduler(1, 1)
-	if err := s.acquire(ctx, keyA); err != nil {
+	s := New(1, 1)
+	if err := s.Acquire(ctx, keyA); err != nil {
 		t.Fatal(err)
 	}
 	bg := acquireAsync(t, s, ctx, keyB, true)
 	fg := acquireAsync(t, s, ctx, keyB, false)
-	s.release(keyA)
+	s.Release(keyA)
 	mustGrant(t, fg, "foreground")
 	if granted(t, s, bg, keyB) {
 		t.Fatal("background worker ran before a queued foreground call")
 	}
-	s.release(keyB)
+	s.Release(keyB)
 	mustGrant(t, bg, "background after the foreground call")
 	// tryExtra is refused while anyone waits, granted otherwise.
 	fg2 := acquireAsync(t, s, ctx, keyA, false)
-	if s.tryExtra(keyC) {
+	if s.TryExtra(keyC) {
 		t.Fatal("extra slot granted while a call waits")
 	}
-	s.release(keyB)
+	s.Release(keyB)
 	mustGrant(t, fg2, "foreground after background")
-	s.release(keyA)
-	if !s.tryExtra(keyC) {
+	s.Release(keyA)
+	if !s.TryExtra(keyC) {
 		t.Fatal("extra slot refused on an idle scheduler")
 	}
-	s.releaseExtra(keyC)
+	s.ReleaseExtra(keyC)
 	s.checkIdle(t)
 }
 
 func TestSchedulerBackgroundShare(t *testing.T) {
 	// Under a constant foreground queue, a background worker still gets
 	// one slot in bgShare.
-	s := newScheduler(1, 1)
-	if err := s.acquire(ctx, keyA); err != nil {
+	s := New(1, 1)
+	if err := s.Acquire(ctx, keyA); err != nil {
 		t.Fatal(err)
 	}
 	bg := acquireAsync(t, s, ctx, keyB, true)
 	grants := 0
 	for grants = 1; grants <= 2*bgShare; grants++ {
 		fg := acquireAsync(t, s, ctx, keyA, false)
-		s.release(keyA) // hands the only slot to fg, or to the background worker
+		s.Release(keyA) // hands the only slot to fg, or to the background worker
 		var bgFirst bool
 		select { // whichever was granted, however late its goroutine runs
 		case err := <-bg:
@@ -235,9 +225,9 @@ func TestSchedulerBackgroundShare(t *testing.T) {
 			t.Fatal("neither the foreground nor the background call was granted")
 		}
 		if bgFirst {
-			s.release(keyB)
+			s.Release(keyB)
 			mustGrant(t, fg, "foreground after the background share")
-			s.release(keyA)
+			s.Release(keyA)
 			break
 		}
 	}
@@ -252,8 +242,8 @@ func TestSchedulerBackgroundShare(t *testing.T) {
 // and that everything is returned at the end (run with -race).
 func TestSchedulerStress(t *testing.T) {
 	const slots, perNS = 3, 2
-	s := newScheduler(slots, perNS)
-	keys := []tenantKey{keyA, keyB, keyC, {ix: 3, name: "z"}}
+	s := New(slots, perNS)
+	keys := []Key{keyA, keyB, keyC, {Index: 3, Namespace: "z"}}
 	var held [4]atomic.Int32
 	var total atomic.Int32
 	take := func(i int) {
@@ -267,7 +257,7 @@ func TestSchedulerStress(t *testing.T) {
 	give := func(i int) {
 		held[i].Add(-1)
 		total.Add(-1)
-		s.release(keys[i])
+		s.Release(keys[i])
 	}
 	var wg sync.WaitGroup
 	for g := range 16 {
@@ -278,9 +268,9 @@ func TestSchedulerStress(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), time.Duration(r.IntN(200))*time.Microsecond)
 				var err error
 				if r.IntN(4) == 0 {
-					err = s.acquireBackground(ctx, keys[i])
+					err = s.AcquireBackground(ctx, keys[i])
 				} else {
-					err = s.acquire(ctx, keys[i])
+					err = s.Acquire(ctx, keys[i])
 				}
 				cancel()
 				if err != nil {
@@ -291,20 +281,22 @@ func TestSchedulerStress(t *testing.T) {
 				// the yield's: the counters are updated around each.
 				// A borrowed slot may pass the namespace's limit (the CPU
 				// is idle), never the total.
-				if r.IntN(3) == 0 && s.tryExtra(keys[i]) {
+				if r.IntN(3) == 0 && s.TryExtra(keys[i]) {
 					if n := total.Add(1); n > slots {
 						t.Errorf("%d slots held", n)
 					}
 					total.Add(-1)
-					s.releaseExtra(keys[i])
+					s.ReleaseExtra(keys[i])
 				}
 				if r.IntN(3) == 0 {
 					held[i].Add(-1)
 					total.Add(-1)
-					s.yield(context.Background(), keys[i])
+					s.Yield(context.Background(), keys[i])
 					take(i)
 				}
-				time.Sleep(time.Duration(r.IntN(50)) * time.Microsecond)
+				for range r.IntN(50) { // hold the slot a while, without the clock
+					runtime.Gosched()
+				}
 				give(i)
 			}
 		})
@@ -313,116 +305,11 @@ func TestSchedulerStress(t *testing.T) {
 	s.checkIdle(t)
 }
 
-func TestNamespaceConcurrencyLimitsCalls(t *testing.T) {
-	db := openMemWith(t, func(o *Options) { o.Concurrency, o.NamespaceConcurrency = 2, 1 })
-	ix := mustIndex(t, db, "ix", 4, Euclidean)
-	a, b := ix.Namespace("a"), ix.Namespace("b")
-	for _, h := range []*Namespace{a, b} {
-		if _, err := h.Upsert(ctx, []Record{{ID: "x", Values: []float32{1, 2, 3, 4}}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// Hold namespace a's only slot, as a long call of a would.
-	if err := db.sched.acquire(ctx, a.key()); err != nil {
-		t.Fatal(err)
-	}
-	q := QueryRequest{Vector: []float32{1, 2, 3, 4}, TopK: 1}
-	if res, err := b.Query(ctx, q); err != nil || len(res.Matches) != 1 {
-		t.Fatalf("b's query while a is busy: %v, %v", res, err)
-	}
-	// a's other calls queue for its slot (the scheduler lists them
-	// waiting) until their context ends.
-	for _, c := range []struct {
-		what string
-		call func(context.Context) error
-	}{
-		{"second call", func(c context.Context) error { _, err := a.Query(c, q); return err }},
-		{"write", func(c context.Context) error {
-			_, err := a.Upsert(c, []Record{{ID: "y", Values: []float32{1, 2, 3, 4}}})
-			return err
-		}},
-	} {
-		cctx, cancel := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- c.call(cctx) }()
-		for deadline := time.Now().Add(30 * time.Second); db.sched.queuedFor(a.key()) == 0; time.Sleep(100 * time.Microsecond) {
-			if len(done) > 0 || time.Now().After(deadline) {
-				cancel()
-				t.Fatalf("a's %s did not queue for its slot: %v", c.what, <-done)
-			}
-		}
-		cancel()
-		if err := <-done; !errors.Is(err, context.Canceled) {
-			t.Fatalf("a's %s ran past NamespaceConcurrency: %v", c.what, err)
-		}
-	}
-	db.sched.release(a.key())
-	if res, err := a.Fetch(ctx, []string{"x", "y"}); err != nil || len(res.Records) != 1 {
-		t.Fatalf("after release: %v, %v (the timed-out upsert must not have written)", res, err)
-	}
-	db.sched.checkIdle(t)
-}
-
-func TestConcurrencyOptions(t *testing.T) {
-	for _, o := range []Options{
-		{InMemory: true, Concurrency: -1},
-		{InMemory: true, NamespaceConcurrency: -2},
-		{InMemory: true, Concurrency: 2, NamespaceConcurrency: 3},
-	} {
-		_, err := Open("", &o)
-		var ae *ArgumentError
-		if !errors.As(err, &ae) {
-			t.Errorf("Open with %+v: %v, want *ArgumentError", o, err)
-		}
-	}
-	db := openMemWith(t, func(o *Options) { o.Concurrency = 1 })
-	if db.opts.NamespaceConcurrency != 1 {
-		t.Fatalf("default NamespaceConcurrency with Concurrency 1: %d", db.opts.NamespaceConcurrency)
-	}
-	db2 := openMemWith(t, func(o *Options) { o.Concurrency = 4 })
-	if db2.opts.NamespaceConcurrency != 3 {
-		t.Fatalf("default NamespaceConcurrency with Concurrency 4: %d", db2.opts.NamespaceConcurrency)
-	}
-}
-
-// TestBackgroundBuildUnderLoad: with one slot for the whole DB and a
-// caller querying without pause, the automatic IVF build (at background
-// priority) still completes, on its share of the slot.
-func TestBackgroundBuildUnderLoad(t *testing.T) {
-	const n, dim = 3000, 16
-	db := openMemWith(t, func(o *Options) { o.Concurrency, o.IVFMinRecords = 1, 1000 })
-	ix := mustIndex(t, db, "c", dim, Euclidean)
-	h := ix.Namespace("t")
-	base, queries := ivfData(5, n, 20, dim, Euclidean)
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := range 2 {
-		wg.Go(func() {
-			for i := w; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if _, err := h.Query(ctx, QueryRequest{Vector: queries[(i%20)*dim : (i%20+1)*dim], TopK: 3}); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		})
-	}
-	upsertAll(t, h, base, dim)
-	waitIVF(t, ix, "t", anyIVF)
-	close(stop)
-	wg.Wait()
-	db.sched.checkIdle(t)
-}
-
 // A background worker whose namespace is under its limit takes a free slot
 // even while a namespace at its limit has calls queued.
 func TestSchedulerBackgroundTakesFreeSlot(t *testing.T) {
-	s := newScheduler(2, 1)
-	if err := s.acquire(ctx, keyA); err != nil { // A at its limit, 1 slot free
+	s := New(2, 1)
+	if err := s.Acquire(ctx, keyA); err != nil { // A at its limit, 1 slot free
 		t.Fatal(err)
 	}
 	fg := acquireAsync(t, s, ctx, keyA, false) // A's second call queues: ring = [A]
@@ -432,18 +319,18 @@ func TestSchedulerBackgroundTakesFreeSlot(t *testing.T) {
 		defer s.mu.Unlock()
 		t.Fatalf("B's background worker queued with free=%d, B running=%d (waits until A's long call ends)", s.free, s.tenants[keyB].running)
 	}
-	s.release(keyA)
+	s.Release(keyA)
 	mustGrant(t, fg, "fg")
-	s.release(keyA)
-	s.release(keyB)
+	s.Release(keyA)
+	s.Release(keyB)
 	s.checkIdle(t)
 }
 
 // A queued background worker of a namespace at its limit does not hold up
 // another namespace's worker while a slot is free.
 func TestSchedulerBackgroundNotBehindOthers(t *testing.T) {
-	s := newScheduler(2, 1)
-	if err := s.acquire(ctx, keyA); err != nil {
+	s := New(2, 1)
+	if err := s.Acquire(ctx, keyA); err != nil {
 		t.Fatal(err)
 	}
 	bgA := acquireAsync(t, s, ctx, keyA, true) // A at limit: queues
@@ -451,10 +338,10 @@ func TestSchedulerBackgroundNotBehindOthers(t *testing.T) {
 	if !granted(t, s, bgB, keyB) {
 		t.Fatal("B's background worker queued behind A's with a free slot")
 	}
-	s.release(keyA)
+	s.Release(keyA)
 	mustGrant(t, bgA, "bgA")
-	s.release(keyA)
-	s.release(keyB)
+	s.Release(keyA)
+	s.Release(keyB)
 	s.checkIdle(t)
 }
 
@@ -463,7 +350,7 @@ func TestSchedulerBackgroundNotBehindOthers(t *testing.T) {
 // waiter left queued that a free slot could serve (for background
 // waiters only when fgOnlyConservation is false: between a release and
 // its dispatch they may briefly be).
-func (s *scheduler) checkInvariants(t *testing.T, fgOnlyConservation bool) {
+func (s *Scheduler) checkInvariants(t *testing.T, fgOnlyConservation bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	run, w, bg := 0, 0, 0
@@ -512,8 +399,8 @@ func (s *scheduler) checkInvariants(t *testing.T, fgOnlyConservation bool) {
 
 func TestSchedulerInvariants(t *testing.T) {
 	for _, cfg := range [][2]int{{1, 1}, {2, 1}, {3, 2}, {4, 4}} {
-		s := newScheduler(cfg[0], cfg[1])
-		keys := []tenantKey{keyA, keyB, keyC}
+		s := New(cfg[0], cfg[1])
+		keys := []Key{keyA, keyB, keyC}
 		stop := make(chan struct{})
 		checker := make(chan struct{})
 		go func() {
@@ -539,22 +426,22 @@ func TestSchedulerInvariants(t *testing.T) {
 					ctx, cancel := context.WithTimeout(context.Background(), time.Duration(r.IntN(100))*time.Microsecond)
 					var err error
 					if r.IntN(3) == 0 {
-						err = s.acquireBackground(ctx, k)
+						err = s.AcquireBackground(ctx, k)
 					} else {
-						err = s.acquire(ctx, k)
+						err = s.Acquire(ctx, k)
 					}
 					cancel()
 					if err != nil {
 						continue
 					}
-					n := (&admission{s: s, key: k}).extraWorkers(r.IntN(3))
+					n := (&Ticket{s: s, key: k}).ExtraWorkers(r.IntN(3))
 					if r.IntN(2) == 0 {
-						s.yield(context.Background(), k)
+						s.Yield(context.Background(), k)
 					}
 					for range n {
-						s.releaseExtra(k)
+						s.ReleaseExtra(k)
 					}
-					s.release(k)
+					s.Release(k)
 				}
 			})
 		}
@@ -569,28 +456,28 @@ func TestSchedulerInvariants(t *testing.T) {
 // Waiters that no freed slot could serve (their namespace is at its limit)
 // do not count as contention: another namespace still gets helper slots.
 func TestSchedulerContendedIgnoresWaitersAtLimit(t *testing.T) {
-	s := newScheduler(8, 2)
+	s := New(8, 2)
 	for range 2 {
-		if err := s.acquire(ctx, keyB); err != nil {
+		if err := s.Acquire(ctx, keyB); err != nil {
 			t.Fatal(err)
 		}
 	}
 	bq := acquireAsync(t, s, ctx, keyB, false) // B at its limit: queues
-	if err := s.acquire(ctx, keyA); err != nil {
+	if err := s.Acquire(ctx, keyA); err != nil {
 		t.Fatal(err)
 	}
-	if !s.tryExtra(keyA) {
+	if !s.TryExtra(keyA) {
 		s.mu.Lock()
 		t.Errorf("A refused a helper slot with %d of %d slots free (the only waiter is B's, at its limit)", s.free, s.slots)
 		s.mu.Unlock()
 	} else {
-		s.releaseExtra(keyA)
+		s.ReleaseExtra(keyA)
 	}
-	s.release(keyA)
-	s.release(keyB)
+	s.Release(keyA)
+	s.Release(keyB)
 	mustGrant(t, bq, "B")
-	s.release(keyB)
-	s.release(keyB)
+	s.Release(keyB)
+	s.Release(keyB)
 	s.checkIdle(t)
 }
 
@@ -599,26 +486,26 @@ func TestSchedulerContendedIgnoresWaitersAtLimit(t *testing.T) {
 // call of another namespace that arrives meanwhile is contention: the
 // borrowed slot, handed back, goes to it.
 func TestSchedulerBorrowsIdleSlots(t *testing.T) {
-	s := newScheduler(2, 1)
-	if err := s.acquire(ctx, keyA); err != nil {
+	s := New(2, 1)
+	if err := s.Acquire(ctx, keyA); err != nil {
 		t.Fatal(err)
 	}
-	if !s.tryExtra(keyA) {
+	if !s.TryExtra(keyA) {
 		t.Fatal("no idle slot lent to a namespace at its limit")
 	}
 	b := acquireAsync(t, s, ctx, keyB, false)
 	if granted(t, s, b, keyB) {
 		t.Fatal("granted with every slot held")
 	}
-	if !s.contended() {
+	if !s.Contended() {
 		t.Fatal("a waiting call of another namespace is not contention")
 	}
-	if s.tryExtra(keyA) {
+	if s.TryExtra(keyA) {
 		t.Fatal("slot lent while a call waits")
 	}
-	s.releaseExtra(keyA)
+	s.ReleaseExtra(keyA)
 	mustGrant(t, b, "the borrowed slot, handed back")
-	s.release(keyA)
-	s.release(keyB)
+	s.Release(keyA)
+	s.Release(keyB)
 	s.checkIdle(t)
 }
