@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vectordb-go/vectordb/internal/memory"
 	"github.com/vectordb-go/vectordb/internal/storage"
 )
 
@@ -82,10 +83,8 @@ type namespace struct {
 	seg atomic.Pointer[segment] // nil while cold
 
 	// While hot: the bytes accounted to the segment against the memory
-	// budget (memory.go), and the last use, in Unix nanoseconds, for LRU
-	// eviction.
-	accounted atomic.Int64
-	used      atomic.Int64
+	// budget, and the last use for LRU eviction (memory.go).
+	mem memory.Entry
 
 	quota atomic.Pointer[Quota] // its own quota (quota.go); nil: none set
 

@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/vectordb-go/vectordb/internal/memory"
 	"github.com/vectordb-go/vectordb/internal/storage"
 )
 
@@ -39,9 +40,9 @@ type DB struct {
 	nextDropID atomic.Uint64
 	flushMu    sync.Mutex // serializes flushReadUnits
 
-	hot   hotSet     // the hot namespaces, against Options.MemoryBudget
-	sched *scheduler // admits namespace operations fairly (admission.go)
-	disk  *diskGuard // refuses growing writes on a nearly full disk; nil in memory
+	hot   *memory.HotSet[*namespace] // the hot namespaces, against Options.MemoryBudget
+	sched *scheduler                 // admits namespace operations fairly (admission.go)
+	disk  *diskGuard                 // refuses growing writes on a nearly full disk; nil in memory
 
 	janitorWake chan struct{}
 	bgCtx       context.Context // cancelled by Close
@@ -79,13 +80,12 @@ func Open(dir string, opts *Options) (*DB, error) {
 		}
 		return nil, fmt.Errorf("vectordb: %w", err)
 	}
-	db := &DB{store: store, opts: o, janitorWake: make(chan struct{}, 1)}
+	db := &DB{store: store, opts: o, hot: newHotSet(&o), janitorWake: make(chan struct{}, 1)}
 	db.sched = newScheduler(o.Concurrency, o.NamespaceConcurrency)
 	if !o.InMemory {
 		db.disk = &diskGuard{dir: dir, margin: o.MinFreeDiskBytes, probe: freeDiskBytes}
 	}
 	db.mu.indexes = make(map[string]*index)
-	db.hot.nss = make(map[*namespace]struct{})
 	if err := db.load(); err != nil {
 		store.Close()
 		return nil, storageErr(err)

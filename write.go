@@ -227,7 +227,7 @@ func (ns *namespace) apply(m *mutation) {
 	}
 	db := ns.ix.db
 	db.reaccount(ns, seg)
-	if db.overBudget() {
+	if db.hot.Over() {
 		db.enforceBudget(ns) // evicts with TryLock: safe under writeMu
 	}
 }
