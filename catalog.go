@@ -263,16 +263,7 @@ func (db *DB) loadCatalog(t *storage.Txn) error {
 	if err != nil {
 		return err
 	}
-	return t.Iterate(storage.IterOptions{Prefix: storage.DropPrefix(), KeysOnly: true}, func(k, _ []byte) (bool, error) {
-		id, err := storage.DropIDFromKey(k)
-		if err != nil {
-			return false, err
-		}
-		if id >= db.nextDropID.Load() {
-			db.nextDropID.Store(id + 1)
-		}
-		return true, nil
-	})
+	return db.janitor.LoadIDs(t)
 }
 
 // checkLive verifies, inside a read transaction, that ns is still the live

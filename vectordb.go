@@ -9,10 +9,10 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
+	"github.com/vectordb-go/vectordb/internal/janitor"
 	"github.com/vectordb-go/vectordb/internal/memory"
 	"github.com/vectordb-go/vectordb/internal/storage"
 )
@@ -37,17 +37,16 @@ type DB struct {
 		indexes     map[string]*index
 		nextIndexID uint32
 	}
-	nextDropID atomic.Uint64
-	flushMu    sync.Mutex // serializes flushReadUnits
+	flushMu sync.Mutex // serializes flushReadUnits
 
 	hot   *memory.HotSet[*namespace] // the hot namespaces, against Options.MemoryBudget
 	sched *scheduler                 // admits namespace operations fairly (admission.go)
 	disk  *diskGuard                 // refuses growing writes on a nearly full disk; nil in memory
 
-	janitorWake chan struct{}
-	bgCtx       context.Context // cancelled by Close
-	stopBG      context.CancelFunc
-	bg          sync.WaitGroup
+	janitor *janitor.Janitor // removes dropped data in the background
+	bgCtx   context.Context  // cancelled by Close
+	stopBG  context.CancelFunc
+	bg      sync.WaitGroup
 }
 
 // Open opens the database in dir, creating the directory and an empty
@@ -80,7 +79,8 @@ func Open(dir string, opts *Options) (*DB, error) {
 		}
 		return nil, fmt.Errorf("vectordb: %w", err)
 	}
-	db := &DB{store: store, opts: o, hot: newHotSet(&o), janitorWake: make(chan struct{}, 1)}
+	db := &DB{store: store, opts: o, hot: newHotSet(&o)}
+	db.janitor = janitor.New(store, janitor.Config{ReclaimMinBytes: o.ReclaimMinBytes, Logger: o.Logger})
 	db.sched = newScheduler(o.Concurrency, o.NamespaceConcurrency)
 	if !o.InMemory {
 		db.disk = &diskGuard{dir: dir, margin: o.MinFreeDiskBytes, probe: freeDiskBytes}
@@ -92,9 +92,9 @@ func Open(dir string, opts *Options) (*DB, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	db.bgCtx, db.stopBG = ctx, cancel
-	db.bg.Go(func() { db.runJanitor(ctx) })
+	db.bg.Go(func() { db.janitor.Run(ctx) })
 	db.bg.Go(func() { db.runFlusher(ctx) })
-	db.wakeJanitor()
+	db.janitor.Wake()
 	return db, nil
 }
 
@@ -503,7 +503,7 @@ func (db *DB) DeleteIndex(ctx context.Context, name string) error {
 		if err := t.Delete(storage.IndexKey(name)); err != nil {
 			return err
 		}
-		return db.putDrop(t, &drop)
+		return db.janitor.Put(t, &drop)
 	})
 	if err != nil {
 		return storageErr(err)
@@ -515,6 +515,6 @@ func (db *DB) DeleteIndex(ctx context.Context, name string) error {
 	})
 	delete(db.mu.indexes, name)
 	db.dropIndexHot(ix)
-	db.wakeJanitor()
+	db.janitor.Wake()
 	return nil
 }
