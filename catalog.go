@@ -12,6 +12,10 @@ import (
 	"github.com/vectordb-go/vectordb/internal/storage"
 )
 
+// catalogEntryBytes is what creating an index or a namespace adds, about:
+// what the disk guard is told such a write adds.
+const catalogEntryBytes = 256
+
 // index is the in-memory catalog entry of an index.
 //
 // Lock order, outermost first: DB.life (shared, by every call), then

@@ -661,7 +661,7 @@ func (im *importer) flush() {
 // write commits one batch.
 func (im *importer) write(ctx context.Context, b importBatch) error {
 	ix, ns := im.ix, im.ns
-	if err := ix.db.disk.admit(b.txn); err != nil {
+	if err := ix.db.disk.Admit(b.txn); err != nil {
 		return err
 	}
 	return im.locked(ctx, func(t *storage.Txn) error {

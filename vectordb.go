@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/vectordb-go/vectordb/internal/diskguard"
 	"github.com/vectordb-go/vectordb/internal/janitor"
 	"github.com/vectordb-go/vectordb/internal/memory"
 	"github.com/vectordb-go/vectordb/internal/storage"
@@ -41,7 +42,7 @@ type DB struct {
 
 	hot   *memory.HotSet[*namespace] // the hot namespaces, against Options.MemoryBudget
 	sched *scheduler                 // admits namespace operations fairly (admission.go)
-	disk  *diskGuard                 // refuses growing writes on a nearly full disk; nil in memory
+	disk  *diskguard.Guard           // refuses growing writes on a nearly full disk; nil in memory
 
 	janitor *janitor.Janitor // removes dropped data in the background
 	bgCtx   context.Context  // cancelled by Close
@@ -83,7 +84,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 	db.janitor = janitor.New(store, janitor.Config{ReclaimMinBytes: o.ReclaimMinBytes, Logger: o.Logger})
 	db.sched = newScheduler(o.Concurrency, o.NamespaceConcurrency)
 	if !o.InMemory {
-		db.disk = &diskGuard{dir: dir, margin: o.MinFreeDiskBytes, probe: freeDiskBytes}
+		db.disk = diskguard.New(diskguard.Config{Dir: dir, Margin: o.MinFreeDiskBytes, Full: ErrDiskFull})
 	}
 	db.mu.indexes = make(map[string]*index)
 	if err := db.load(); err != nil {
@@ -286,7 +287,7 @@ func (db *DB) CreateIndex(ctx context.Context, spec CreateIndexRequest) (*Index,
 	if !spec.Metric.valid() {
 		return nil, argErr("metric", string(spec.Metric), `must be "cosine", "euclidean" or "dotproduct"`)
 	}
-	if err := db.disk.admit(catalogEntryBytes); err != nil {
+	if err := db.disk.Admit(catalogEntryBytes); err != nil {
 		return nil, err
 	}
 	tags, err := mergeTags(nil, spec.Tags)
