@@ -61,7 +61,7 @@ func (db *DB) Stats(ctx context.Context) (DBStats, error) {
 		HotBytes:       db.hot.Bytes(),
 		MemoryBudget:   max(0, db.opts.MemoryBudget),
 		StorageReserve: storageReserve(&db.opts),
-		HotBudget:      hotBudget(&db.opts),
+		HotBudget:      db.hot.Budget(),
 		Evictions:      db.hot.Evictions(),
 	}, nil
 }
