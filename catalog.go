@@ -8,8 +8,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vectordb-go/vectordb/internal/memory"
 	"github.com/vectordb-go/vectordb/internal/storage"
 )
+
+// catalogEntryBytes is what creating an index or a namespace adds, about:
+// what the disk guard is told such a write adds.
+const catalogEntryBytes = 256
 
 // index is the in-memory catalog entry of an index.
 //
@@ -82,10 +87,8 @@ type namespace struct {
 	seg atomic.Pointer[segment] // nil while cold
 
 	// While hot: the bytes accounted to the segment against the memory
-	// budget (memory.go), and the last use, in Unix nanoseconds, for LRU
-	// eviction.
-	accounted atomic.Int64
-	used      atomic.Int64
+	// budget, and the last use for LRU eviction (memory.go).
+	mem memory.Entry
 
 	quota atomic.Pointer[Quota] // its own quota (quota.go); nil: none set
 
@@ -264,16 +267,7 @@ func (db *DB) loadCatalog(t *storage.Txn) error {
 	if err != nil {
 		return err
 	}
-	return t.Iterate(storage.IterOptions{Prefix: storage.DropPrefix(), KeysOnly: true}, func(k, _ []byte) (bool, error) {
-		id, err := storage.DropIDFromKey(k)
-		if err != nil {
-			return false, err
-		}
-		if id >= db.nextDropID.Load() {
-			db.nextDropID.Store(id + 1)
-		}
-		return true, nil
-	})
+	return db.janitor.LoadIDs(t)
 }
 
 // checkLive verifies, inside a read transaction, that ns is still the live

@@ -8,9 +8,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/vectordb-go/vectordb/internal/diskguard"
 )
 
 // TestDiskGuardRefusesGrowingWrites injects the free-space reading: below
@@ -19,19 +20,23 @@ import (
 func TestDiskGuardRefusesGrowingWrites(t *testing.T) {
 	o := testOptions()
 	o.MinFreeDiskBytes = 1 << 20
-	db := openDir(t, t.TempDir(), o)
+	dir := t.TempDir()
+	db := openDir(t, dir, o)
 	defer db.Close()
-	var free atomic.Int64
-	free.Store(1 << 30)
-	db.disk.probe = func(string) (int64, error) { return free.Load(), nil }
+	// freeNow installs a guard that reads free bytes at once (no write is
+	// running meanwhile).
+	freeNow := func(free int64) {
+		db.disk = diskguard.New(diskguard.Config{Dir: dir, Margin: o.MinFreeDiskBytes, Full: ErrDiskFull,
+			Probe: func(string) (int64, error) { return free, nil }})
+	}
+	freeNow(1 << 30)
 	ix := mustIndex(t, db, "ix", 4, Euclidean)
 	h := ix.Namespace("t")
 	if _, err := h.Upsert(ctx, []Record{{ID: "a", Values: []float32{1, 2, 3, 4}, Metadata: Metadata{"k": "v"}}}); err != nil {
 		t.Fatal(err)
 	}
 
-	free.Store(1<<20 - 1)
-	db.disk.readAt = db.disk.readAt.Add(-diskProbeEvery) // read again now
+	freeNow(1<<20 - 1)
 	before := snapshot(t, db)
 	writes := map[string]func() error{
 		"upsert": func() error {
@@ -67,8 +72,7 @@ func TestDiskGuardRefusesGrowingWrites(t *testing.T) {
 	if _, err := h.Delete(ctx, []string{"a"}); err != nil {
 		t.Fatalf("delete on a nearly full disk: %v", err)
 	}
-	free.Store(1 << 30)
-	db.disk.readAt = db.disk.readAt.Add(-diskProbeEvery)
+	freeNow(1 << 30)
 	if _, err := h.Upsert(ctx, []Record{{ID: "b", Values: []float32{1, 2, 3, 4}}}); err != nil {
 		t.Fatalf("upsert once space is back: %v", err)
 	}

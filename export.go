@@ -661,7 +661,7 @@ func (im *importer) flush() {
 // write commits one batch.
 func (im *importer) write(ctx context.Context, b importBatch) error {
 	ix, ns := im.ix, im.ns
-	if err := ix.db.disk.admit(b.txn); err != nil {
+	if err := ix.db.disk.Admit(b.txn); err != nil {
 		return err
 	}
 	return im.locked(ctx, func(t *storage.Txn) error {
@@ -741,7 +741,7 @@ func (im *importer) commit(ctx context.Context, o *ImportOptions) error {
 		err := ix.replaceLocked(ctx, old, ns, charge, unstage)
 		old.writeMu.Unlock()
 		if err == nil {
-			ix.db.wakeJanitor()
+			ix.db.janitor.Wake()
 		}
 		return err
 	}
@@ -755,10 +755,10 @@ func (im *importer) abandon(ctx context.Context) {
 		if err := t.Delete(storage.StagingKey(ix.id, ns.id)); err != nil {
 			return err
 		}
-		return ix.db.putDrop(t, &storage.DropRecord{Prefixes: [][]byte{storage.NamespaceDataPrefix(ix.id, ns.id)}})
+		return ix.db.janitor.Put(t, &storage.DropRecord{Prefixes: [][]byte{storage.NamespaceDataPrefix(ix.id, ns.id)}})
 	})
 	if err == nil {
-		ix.db.wakeJanitor()
+		ix.db.janitor.Wake()
 	}
 }
 
@@ -785,7 +785,7 @@ func (db *DB) dropStaged() error {
 			if err := t.Delete(k); err != nil {
 				return err
 			}
-			if err := db.putDrop(t, &storage.DropRecord{Prefixes: [][]byte{storage.NamespaceDataPrefix(ixID, nsID)}}); err != nil {
+			if err := db.janitor.Put(t, &storage.DropRecord{Prefixes: [][]byte{storage.NamespaceDataPrefix(ixID, nsID)}}); err != nil {
 				return err
 			}
 		}

@@ -130,7 +130,7 @@ func (h *Index) CreateNamespace(ctx context.Context, name string) (NamespaceDesc
 		return NamespaceDescription{}, err
 	}
 	defer h.db.leave()
-	if err := h.db.disk.admit(catalogEntryBytes); err != nil {
+	if err := h.db.disk.Admit(catalogEntryBytes); err != nil {
 		return NamespaceDescription{}, err
 	}
 	ix := h.ix

@@ -170,9 +170,12 @@ func janitorWaitsForSnapshots() bool {
 		buf = make([]byte, 2*len(buf))
 	}
 	for g := range bytes.SplitSeq(buf, []byte("\n\n")) {
-		if bytes.Contains(g, []byte("(*DB).runJanitor")) && bytes.Contains(g, []byte("storage.(*snapshots).waitBegunBefore")) {
+		if bytes.Contains(g, []byte("janitor.(*Janitor).Run")) && bytes.Contains(g, []byte("storage.(*snapshots).waitBegunBefore")) {
 			return true
 		}
 	}
 	return false
 }
+
+// pendingDrops reports how many drops the janitor has yet to complete.
+func (db *DB) pendingDrops() (int, error) { return db.janitor.Pending() }

@@ -3,7 +3,6 @@ package vectordb
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/vectordb-go/vectordb/internal/storage"
 )
@@ -14,7 +13,7 @@ import (
 // publication; writers of this namespace wait for it.
 func (ns *namespace) hot(ctx context.Context) (*segment, error) {
 	if s := ns.seg.Load(); s != nil {
-		ns.used.Store(time.Now().UnixNano())
+		ns.mem.Touch()
 		return s, nil
 	}
 	s, loaded, err := ns.loadLocked(ctx)
@@ -32,7 +31,7 @@ func (ns *namespace) loadLocked(ctx context.Context) (*segment, bool, error) {
 	ns.writeMu.Lock()
 	defer ns.writeMu.Unlock()
 	if s := ns.seg.Load(); s != nil {
-		ns.used.Store(time.Now().UnixNano())
+		ns.mem.Touch()
 		return s, false, nil
 	}
 	s, live, reassigned, err := ns.load(ctx)

@@ -58,7 +58,7 @@ func TestMemoryBudgetEvicts(t *testing.T) {
 	if _, err := db.Stats(done); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Stats with a done context: %v", err)
 	}
-	one := ix.ix.lookup("t0").accounted.Load()
+	one := ix.ix.lookup("t0").mem.Accounted()
 	if one == 0 {
 		one = 64 << 10
 	}

@@ -112,7 +112,7 @@ func (h *Namespace) Upsert(ctx context.Context, records []Record) (UpsertResult,
 	for i := range prep {
 		adds += int64(2*(10+len(prep[i].id)) + len(prep[i].vecVal) + len(prep[i].metaVal))
 	}
-	if err := h.idx.db.disk.admit(adds); err != nil {
+	if err := h.idx.db.disk.Admit(adds); err != nil {
 		return UpsertResult{}, err
 	}
 	m, err := ix.write(ctx, h.name, true, func(t *storage.Txn, ns *namespace, m *mutation) error {

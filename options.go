@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/vectordb-go/vectordb/internal/memory"
 )
 
 // Durability says what an acknowledged write survives.
@@ -241,7 +243,7 @@ func (o *Options) withDefaults() (Options, error) {
 	}
 	if out.MemoryBudget == 0 {
 		out.MemoryBudget = defaultMemoryBudgetFallback
-		if ram := physicalMemory(); ram > 0 {
+		if ram := memory.PhysicalMemory(); ram > 0 {
 			out.MemoryBudget = ram / 4
 		}
 	}

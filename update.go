@@ -105,7 +105,7 @@ func (h *Namespace) Update(ctx context.Context, req UpdateRequest) (UpdateResult
 	if err != nil {
 		return UpdateResult{}, err
 	}
-	if err := h.idx.db.disk.admit(int64(4*len(req.Values) + 8*len(newSparse.idx) + metadataJSONSize(setMD) + 2*len(req.ID))); err != nil {
+	if err := h.idx.db.disk.Admit(int64(4*len(req.Values) + 8*len(newSparse.idx) + metadataJSONSize(setMD) + 2*len(req.ID))); err != nil {
 		return UpdateResult{}, err
 	}
 	m, err := ix.write(ctx, h.name, false, func(t *storage.Txn, ns *namespace, m *mutation) error {
@@ -190,7 +190,7 @@ func (h *Namespace) updateByFilter(ctx context.Context, req UpdateRequest) (Upda
 	if !req.DryRun {
 		// What it adds depends on the matches; the guard needs only to
 		// see that a write is coming.
-		if err := h.idx.db.disk.admit(int64(metadataJSONSize(setMD))); err != nil {
+		if err := h.idx.db.disk.Admit(int64(metadataJSONSize(setMD))); err != nil {
 			return UpdateResult{}, err
 		}
 	}

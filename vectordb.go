@@ -9,10 +9,12 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
+	"github.com/vectordb-go/vectordb/internal/diskguard"
+	"github.com/vectordb-go/vectordb/internal/janitor"
+	"github.com/vectordb-go/vectordb/internal/memory"
 	"github.com/vectordb-go/vectordb/internal/sched"
 	"github.com/vectordb-go/vectordb/internal/storage"
 )
@@ -37,17 +39,16 @@ type DB struct {
 		indexes     map[string]*index
 		nextIndexID uint32
 	}
-	nextDropID atomic.Uint64
-	flushMu    sync.Mutex // serializes flushReadUnits
+	flushMu sync.Mutex // serializes flushReadUnits
 
-	hot   hotSet           // the hot namespaces, against Options.MemoryBudget
-	sched *sched.Scheduler // admits namespace operations fairly
-	disk  *diskGuard       // refuses growing writes on a nearly full disk; nil in memory
+	hot   *memory.HotSet[*namespace] // the hot namespaces, against Options.MemoryBudget
+	sched *sched.Scheduler           // admits namespace operations fairly
+	disk  *diskguard.Guard           // refuses growing writes on a nearly full disk; nil in memory
 
-	janitorWake chan struct{}
-	bgCtx       context.Context // cancelled by Close
-	stopBG      context.CancelFunc
-	bg          sync.WaitGroup
+	janitor *janitor.Janitor // removes dropped data in the background
+	bgCtx   context.Context  // cancelled by Close
+	stopBG  context.CancelFunc
+	bg      sync.WaitGroup
 }
 
 // Open opens the database in dir, creating the directory and an empty
@@ -80,22 +81,22 @@ func Open(dir string, opts *Options) (*DB, error) {
 		}
 		return nil, fmt.Errorf("vectordb: %w", err)
 	}
-	db := &DB{store: store, opts: o, janitorWake: make(chan struct{}, 1)}
+	db := &DB{store: store, opts: o, hot: newHotSet(&o)}
+	db.janitor = janitor.New(store, janitor.Config{ReclaimMinBytes: o.ReclaimMinBytes, Logger: o.Logger})
 	db.sched = sched.New(o.Concurrency, o.NamespaceConcurrency)
 	if !o.InMemory {
-		db.disk = &diskGuard{dir: dir, margin: o.MinFreeDiskBytes, probe: freeDiskBytes}
+		db.disk = diskguard.New(diskguard.Config{Dir: dir, Margin: o.MinFreeDiskBytes, Full: ErrDiskFull})
 	}
 	db.mu.indexes = make(map[string]*index)
-	db.hot.nss = make(map[*namespace]struct{})
 	if err := db.load(); err != nil {
 		store.Close()
 		return nil, storageErr(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	db.bgCtx, db.stopBG = ctx, cancel
-	db.bg.Go(func() { db.runJanitor(ctx) })
+	db.bg.Go(func() { db.janitor.Run(ctx) })
 	db.bg.Go(func() { db.runFlusher(ctx) })
-	db.wakeJanitor()
+	db.janitor.Wake()
 	return db, nil
 }
 
@@ -287,7 +288,7 @@ func (db *DB) CreateIndex(ctx context.Context, spec CreateIndexRequest) (*Index,
 	if !spec.Metric.valid() {
 		return nil, argErr("metric", string(spec.Metric), `must be "cosine", "euclidean" or "dotproduct"`)
 	}
-	if err := db.disk.admit(catalogEntryBytes); err != nil {
+	if err := db.disk.Admit(catalogEntryBytes); err != nil {
 		return nil, err
 	}
 	tags, err := mergeTags(nil, spec.Tags)
@@ -504,7 +505,7 @@ func (db *DB) DeleteIndex(ctx context.Context, name string) error {
 		if err := t.Delete(storage.IndexKey(name)); err != nil {
 			return err
 		}
-		return db.putDrop(t, &drop)
+		return db.janitor.Put(t, &drop)
 	})
 	if err != nil {
 		return storageErr(err)
@@ -516,6 +517,6 @@ func (db *DB) DeleteIndex(ctx context.Context, name string) error {
 	})
 	delete(db.mu.indexes, name)
 	db.dropIndexHot(ix)
-	db.wakeJanitor()
+	db.janitor.Wake()
 	return nil
 }

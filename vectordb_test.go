@@ -299,8 +299,8 @@ func TestDropResumesAfterCrash(t *testing.T) {
 		t.Fatalf("kept namespace = %+v %v", d, err)
 	}
 	// New drop ids do not collide with the one found at open.
-	if db.nextDropID.Load() != 8 {
-		t.Fatalf("next drop id = %d, want 8", db.nextDropID.Load())
+	if db.janitor.NextID() != 8 {
+		t.Fatalf("next drop id = %d, want 8", db.janitor.NextID())
 	}
 }
 

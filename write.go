@@ -227,7 +227,7 @@ func (ns *namespace) apply(m *mutation) {
 	}
 	db := ns.ix.db
 	db.reaccount(ns, seg)
-	if db.overBudget() {
+	if db.hot.Over() {
 		db.enforceBudget(ns) // evicts with TryLock: safe under writeMu
 	}
 }
@@ -498,7 +498,7 @@ func (ix *index) dropNamespace(ctx context.Context, name string, keep bool) (boo
 		if err != nil {
 			return false, 0, err
 		}
-		ix.db.wakeJanitor()
+		ix.db.janitor.Wake()
 		return true, records, nil
 	}
 }
@@ -529,7 +529,7 @@ func (ix *index) replaceLocked(ctx context.Context, old, next *namespace, charge
 				return err
 			}
 		}
-		if err := ix.db.putDrop(t, &drop); err != nil {
+		if err := ix.db.janitor.Put(t, &drop); err != nil {
 			return err
 		}
 		if extra != nil {

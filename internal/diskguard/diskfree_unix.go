@@ -1,12 +1,12 @@
 //go:build unix
 
-package vectordb
+package diskguard
 
 import "syscall"
 
-// freeDiskBytes returns the bytes available to an unprivileged user on the
+// FreeBytes returns the bytes available to an unprivileged user on the
 // file system holding dir.
-func freeDiskBytes(dir string) (int64, error) {
+func FreeBytes(dir string) (int64, error) {
 	var st syscall.Statfs_t
 	if err := syscall.Statfs(dir, &st); err != nil {
 		return 0, err

@@ -1,9 +1,9 @@
-package vectordb
+package memory
 
 import "syscall"
 
-// physicalMemory returns the machine's RAM in bytes, or 0 if unknown.
-func physicalMemory() int64 {
+// PhysicalMemory returns the machine's RAM in bytes, or 0 if unknown.
+func PhysicalMemory() int64 {
 	var si syscall.Sysinfo_t
 	if err := syscall.Sysinfo(&si); err != nil {
 		return 0
