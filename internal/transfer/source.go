@@ -27,9 +27,8 @@ type Source interface {
 	Close()
 }
 
-// StreamSource reads the native export stream. Its zero value is a
-// source of sorted ids that reads nothing; OpenExport returns a working
-// one.
+// StreamSource reads the native export stream; OpenExport returns one.
+// Its zero value answers only Sorted and Field.
 type StreamSource struct {
 	sr      *stream.Reader
 	records int64 // the header's count
