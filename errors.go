@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/vectordb-go/vectordb/internal/stream"
+	"github.com/vectordb-go/vectordb/internal/transfer"
 )
 
 // Sentinel errors. Every error a vectordb call returns for one of these
@@ -171,17 +171,15 @@ func (e *StreamError) Unwrap() []error {
 	return []error{ErrCorrupt, e.Err}
 }
 
-// badStream returns a *StreamError about no block or item in particular.
-func badStream(format string, args ...any) *StreamError {
-	return &StreamError{Reason: fmt.Sprintf(format, args...), Block: -1, Item: -1}
-}
-
-// fromStream turns the stream reader's *stream.CorruptError into a
-// *StreamError about item (-1: none); other errors pass through.
-func fromStream(err error, item int64) error {
-	var ce *stream.CorruptError
-	if errors.As(err, &ce) {
-		return &StreamError{Reason: ce.Reason, Block: ce.Block, Item: item, Err: ce.Err}
+// fromTransfer turns internal/transfer's typed errors into what users
+// see: a *StreamError for a damaged input, ErrCorrupt for stored data that
+// does not add up. Other errors pass through.
+func fromTransfer(err error) error {
+	switch e := err.(type) {
+	case *transfer.StreamError:
+		return &StreamError{Reason: e.Reason, Block: e.Block, Item: e.Item, Line: e.Line, Err: e.Err}
+	case *transfer.DataError:
+		return fmt.Errorf("%w: %s", ErrCorrupt, e.Reason)
 	}
 	return err
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/vectordb-go/vectordb/internal/storage"
 	"github.com/vectordb-go/vectordb/internal/stream"
+	"github.com/vectordb-go/vectordb/internal/transfer"
 )
 
 // exportRecords fills ns of a dotproduct index with records of every
@@ -264,7 +265,7 @@ func craftExport(t testing.TB, dim int, records int64, items ...[]byte) []byte {
 func exportItem(id string, values []float32, md string) []byte {
 	v := storage.AppendVector(nil, &storage.VectorRecord{Values: values})
 	view, _ := storage.ParseVector(v)
-	return appendExportRecord(nil, []byte(id), &view, []byte(md))
+	return transfer.AppendRecord(nil, []byte(id), &view, []byte(md))
 }
 
 func TestImportRefusesBadRecords(t *testing.T) {
@@ -397,7 +398,7 @@ func TestImportInterruptedDropsAtOpen(t *testing.T) {
 	ix := mustIndex(t, db, "ix", 8, DotProduct)
 	// An import that stages and writes its records, then stops (the
 	// process dies) before its last transaction.
-	im := &importer{ix: ix.ix, src: &streamSource{}}
+	im := &importer{ix: ix.ix, src: &transfer.StreamSource{}}
 	if err := im.stage(ctx, "dst"); err != nil {
 		t.Fatal(err)
 	}
