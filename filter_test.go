@@ -189,7 +189,7 @@ func TestFilterSemantics(t *testing.T) {
 		n, _ := compileFilter(f)
 		var ref []string
 		for id, md := range semanticsRecords {
-			if n.match(md) {
+			if n.Match(md) {
 				ref = append(ref, id)
 			}
 		}
@@ -384,7 +384,7 @@ func TestFilteredQueryMatchesBruteForce(t *testing.T) {
 		}
 		var want []hitRef
 		for id, rec := range recs {
-			if fn.match(rec.Metadata) {
+			if fn.Match(rec.Metadata) {
 				want = append(want, hitRef{id, refScore(Euclidean, q, rec.Values, sparseVec{}, sparseVec{})})
 			}
 		}
@@ -402,7 +402,7 @@ func TestFilteredQueryMatchesBruteForce(t *testing.T) {
 			if m.ID != want[i].id && abs(float64(m.Score)-want[i].score) > 1e-5 {
 				t.Fatalf("seed %d round %d: filter %s: match %d is %s (%v), want %s (%v)", seed, round, fn, i, m.ID, m.Score, want[i].id, want[i].score)
 			}
-			if !fn.match(recs[m.ID].Metadata) {
+			if !fn.Match(recs[m.ID].Metadata) {
 				t.Fatalf("seed %d: filter %s let %s through (%v)", seed, fn, m.ID, recs[m.ID].Metadata)
 			}
 		}

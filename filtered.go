@@ -6,6 +6,7 @@ import (
 
 	"github.com/RoaringBitmap/roaring/v2"
 
+	"github.com/vectordb-go/vectordb/internal/filter"
 	"github.com/vectordb-go/vectordb/internal/storage"
 )
 
@@ -18,7 +19,7 @@ func txnBudget(st *storage.Store) (bytes, entries int) {
 }
 
 // requiredFilter compiles a filter that an operation cannot do without.
-func requiredFilter(f Filter) (*fnode, error) {
+func requiredFilter(f Filter) (*filter.Node, error) {
 	if f == nil {
 		return nil, argErr("filter", nil, "a filter is required")
 	}

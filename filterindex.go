@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/vectordb-go/vectordb/internal/filter"
 )
 
 // The hot segment's metadata index: what filtering needs, in memory, kept
@@ -20,7 +21,7 @@ import (
 // fieldIndex indexes one metadata field.
 type fieldIndex struct {
 	present *roaring.Bitmap
-	eq      map[fkey]*roaring.Bitmap // fvalue.key() -> slots
+	eq      map[filter.Key]*roaring.Bitmap // filter.Value.Key() -> slots
 	nums    numColumn
 }
 
@@ -54,7 +55,7 @@ const (
 func (s *segment) fieldLocked(name string) *fieldIndex {
 	fi := s.fields[name]
 	if fi == nil {
-		fi = &fieldIndex{present: roaring.New(), eq: make(map[fkey]*roaring.Bitmap)}
+		fi = &fieldIndex{present: roaring.New(), eq: make(map[filter.Key]*roaring.Bitmap)}
 		s.fields[name] = fi
 	}
 	return fi
@@ -71,15 +72,15 @@ func (s *segment) indexLocked(slot uint32, md Metadata) {
 func (s *segment) indexFieldLocked(slot uint32, name string, v any) {
 	fi := s.fieldLocked(name)
 	fi.present.Add(slot)
-	anyElem(v, func(e fvalue) bool {
-		b := fi.eq[e.key()]
+	filter.AnyElem(v, func(e filter.Value) bool {
+		b := fi.eq[e.Key()]
 		if b == nil {
 			b = roaring.New()
-			fi.eq[e.key()] = b
+			fi.eq[e.Key()] = b
 		}
 		b.Add(slot)
-		if e.kind == 'n' {
-			fi.nums.delta = append(fi.nums.delta, numEntry{e.n, slot})
+		if e.Kind == 'n' {
+			fi.nums.delta = append(fi.nums.delta, numEntry{e.N, slot})
 		}
 		return false
 	})
@@ -100,14 +101,14 @@ func (s *segment) unindexFieldLocked(slot uint32, name string, v any) {
 		return
 	}
 	fi.present.Remove(slot)
-	anyElem(v, func(e fvalue) bool {
-		if e.kind == 'n' {
+	filter.AnyElem(v, func(e filter.Value) bool {
+		if e.Kind == 'n' {
 			fi.nums.stale++
 		}
-		if b := fi.eq[e.key()]; b != nil {
+		if b := fi.eq[e.Key()]; b != nil {
 			b.Remove(slot)
 			if b.IsEmpty() {
-				delete(fi.eq, e.key())
+				delete(fi.eq, e.Key())
 			}
 		}
 		return false
@@ -238,7 +239,7 @@ func (e *evaluator) spend(n int64) bool {
 // modify, or the error that stopped the evaluation (a filter over its
 // work budget, or ctx's).
 // REQUIRES: s.mu held.
-func (s *segment) evalLocked(ctx context.Context, n *fnode) (*roaring.Bitmap, error) {
+func (s *segment) evalLocked(ctx context.Context, n *filter.Node) (*roaring.Bitmap, error) {
 	budget := max(filterWorkMin, filterWorkPerRecord*int64(s.live))
 	e := &evaluator{s: s, ctx: ctx, left: budget, budget: budget}
 	if err := ctx.Err(); err != nil {
@@ -257,16 +258,16 @@ func bitmapWork(b *roaring.Bitmap) int64 { return int64(b.GetCardinality()>>4) +
 
 // eval returns the live slots that match n; after an error it returns an
 // empty bitmap, and e.err says why.
-func (e *evaluator) eval(n *fnode) *roaring.Bitmap {
+func (e *evaluator) eval(n *filter.Node) *roaring.Bitmap {
 	s := e.s
 	if e.err != nil {
 		return roaring.New()
 	}
-	switch n.op {
-	case opAnd:
+	switch n.Op {
+	case filter.OpAnd:
 		// Intersect the smallest first: every later And is then cheap.
-		parts := make([]*roaring.Bitmap, len(n.kids))
-		for i, k := range n.kids {
+		parts := make([]*roaring.Bitmap, len(n.Kids))
+		for i, k := range n.Kids {
 			parts[i] = e.eval(k)
 		}
 		slices.SortFunc(parts, func(a, b *roaring.Bitmap) int { return cmp.Compare(a.GetCardinality(), b.GetCardinality()) })
@@ -278,27 +279,27 @@ func (e *evaluator) eval(n *fnode) *roaring.Bitmap {
 			out.And(p)
 		}
 		return out
-	case opOr:
-		parts := make([]*roaring.Bitmap, len(n.kids))
-		for i, k := range n.kids {
+	case filter.OpOr:
+		parts := make([]*roaring.Bitmap, len(n.Kids))
+		for i, k := range n.Kids {
 			parts[i] = e.eval(k)
 			if !e.spend(bitmapWork(parts[i])) {
 				return roaring.New()
 			}
 		}
 		return roaring.FastOr(parts...)
-	case opNot:
+	case filter.OpNot:
 		if !e.spend(bitmapWork(s.liveSet)) {
 			return roaring.New()
 		}
 		out := s.liveSet.Clone()
-		out.AndNot(e.eval(n.kids[0]))
+		out.AndNot(e.eval(n.Kids[0]))
 		return out
 	}
-	fi := s.fields[n.field]
-	switch n.op {
-	case opExists:
-		if !n.exists {
+	fi := s.fields[n.Field]
+	switch n.Op {
+	case filter.OpExists:
+		if !n.Exists {
 			if !e.spend(bitmapWork(s.liveSet)) {
 				return roaring.New()
 			}
@@ -315,17 +316,17 @@ func (e *evaluator) eval(n *fnode) *roaring.Bitmap {
 			return roaring.New()
 		}
 		return fi.present.Clone()
-	case opEq:
-		return e.union(fi, []fvalue{n.val})
-	case opIn:
-		return e.union(fi, n.set)
-	case opNe, opNin:
+	case filter.OpEq:
+		return e.union(fi, []filter.Value{n.Val})
+	case filter.OpIn:
+		return e.union(fi, n.Set)
+	case filter.OpNe, filter.OpNin:
 		if fi == nil {
 			return roaring.New()
 		}
-		vals := n.set
-		if n.op == opNe {
-			vals = []fvalue{n.val}
+		vals := n.Set
+		if n.Op == filter.OpNe {
+			vals = []filter.Value{n.Val}
 		}
 		if !e.spend(bitmapWork(fi.present)) {
 			return roaring.New()
@@ -338,7 +339,7 @@ func (e *evaluator) eval(n *fnode) *roaring.Bitmap {
 }
 
 // union is fi.union, counted: a lookup per value and the postings found.
-func (e *evaluator) union(fi *fieldIndex, vals []fvalue) *roaring.Bitmap {
+func (e *evaluator) union(fi *fieldIndex, vals []filter.Value) *roaring.Bitmap {
 	if !e.spend(int64(len(vals))) {
 		return roaring.New()
 	}
@@ -351,11 +352,11 @@ func (e *evaluator) union(fi *fieldIndex, vals []fvalue) *roaring.Bitmap {
 
 // rangeOf is rangeLocked, with the column entries it will visit counted
 // before it visits them.
-func (e *evaluator) rangeOf(n *fnode, fi *fieldIndex) *roaring.Bitmap {
+func (e *evaluator) rangeOf(n *filter.Node, fi *fieldIndex) *roaring.Bitmap {
 	if fi == nil {
 		return roaring.New()
 	}
-	lo, hi := fi.nums.bounds(n.rng)
+	lo, hi := fi.nums.bounds(n.Rng)
 	if !e.spend(int64(max(0, hi-lo)+len(fi.nums.delta)) + 1) {
 		return roaring.New()
 	}
@@ -363,13 +364,13 @@ func (e *evaluator) rangeOf(n *fnode, fi *fieldIndex) *roaring.Bitmap {
 }
 
 // union returns the slots whose field holds any of vals.
-func (fi *fieldIndex) union(vals []fvalue) *roaring.Bitmap {
+func (fi *fieldIndex) union(vals []filter.Value) *roaring.Bitmap {
 	if fi == nil {
 		return roaring.New()
 	}
 	var parts []*roaring.Bitmap
 	for _, v := range vals {
-		if b := fi.eq[v.key()]; b != nil {
+		if b := fi.eq[v.Key()]; b != nil {
 			parts = append(parts, b)
 		}
 	}
@@ -409,34 +410,34 @@ func (fi *fieldIndex) union(vals []fvalue) *roaring.Bitmap {
 
 // bounds returns the span [lo, hi) of the sorted column that range r
 // covers (hi < lo when it covers nothing).
-func (c *numColumn) bounds(r numRange) (lo, hi int) {
+func (c *numColumn) bounds(r filter.Range) (lo, hi int) {
 	col := c.sorted
 	lo, hi = 0, len(col)
-	if r.hasLo {
-		lo = sort.Search(len(col), func(i int) bool { return col[i].v > r.lo || (r.loIncl && col[i].v == r.lo) })
+	if r.HasLo {
+		lo = sort.Search(len(col), func(i int) bool { return col[i].v > r.Lo || (r.LoIncl && col[i].v == r.Lo) })
 	}
-	if r.hasHi {
-		hi = sort.Search(len(col), func(i int) bool { return col[i].v > r.hi || (!r.hiIncl && col[i].v == r.hi) })
+	if r.HasHi {
+		hi = sort.Search(len(col), func(i int) bool { return col[i].v > r.Hi || (!r.HiIncl && col[i].v == r.Hi) })
 	}
 	return lo, hi
 }
 
 // rangeLocked evaluates a range on a field's numeric column.
 // REQUIRES: s.mu held.
-func (s *segment) rangeLocked(n *fnode, fi *fieldIndex) *roaring.Bitmap {
+func (s *segment) rangeLocked(n *filter.Node, fi *fieldIndex) *roaring.Bitmap {
 	out := roaring.New()
 	if fi == nil {
 		return out
 	}
-	col, r := fi.nums.sorted, n.rng
+	col, r := fi.nums.sorted, n.Rng
 	lo, hi := fi.nums.bounds(r)
 	for _, e := range col[lo:max(lo, hi)] {
-		if fi.nums.stale == 0 || s.numberAt(e.slot, n.field, e.v) {
+		if fi.nums.stale == 0 || s.numberAt(e.slot, n.Field, e.v) {
 			out.Add(e.slot)
 		}
 	}
 	for _, e := range fi.nums.delta {
-		if r.contains(e.v) && s.numberAt(e.slot, n.field, e.v) {
+		if r.Contains(e.v) && s.numberAt(e.slot, n.Field, e.v) {
 			out.Add(e.slot)
 		}
 	}
@@ -530,7 +531,7 @@ func (s *segment) accountMetadataLocked() {
 	for name, fi := range s.fields {
 		b += mapEntry + int64(len(name)) + int64(fi.present.GetSizeInBytes())
 		for k, bm := range fi.eq {
-			b += posting + int64(len(k.s)) + int64(bm.GetSizeInBytes())
+			b += posting + int64(len(k.S)) + int64(bm.GetSizeInBytes())
 		}
 		b += int64(cap(fi.nums.sorted)+cap(fi.nums.delta)) * 16
 	}

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/vectordb-go/vectordb/internal/filter"
 )
 
 // The model-based test: random operation sequences across several
@@ -603,7 +605,7 @@ func (h *modelHarness) query() {
 	m.ru += int64(res.Usage.ReadUnits)
 	candidates := map[string]modelRecord{}
 	for id, r := range m.recs {
-		if fn == nil || fn.match(r.md) {
+		if fn == nil || fn.Match(r.md) {
 			candidates[id] = r
 		}
 	}
@@ -797,7 +799,7 @@ func (h *modelHarness) filter() Filter {
 
 // maybeFilter sets *f to a random filter one time in three and returns it
 // compiled, or nil.
-func (h *modelHarness) maybeFilter(f *Filter) *fnode {
+func (h *modelHarness) maybeFilter(f *Filter) *filter.Node {
 	if h.r.IntN(3) != 0 {
 		return nil
 	}
@@ -809,7 +811,7 @@ func (h *modelHarness) maybeFilter(f *Filter) *fnode {
 	return fn
 }
 
-func (h *modelHarness) mustCompile(f Filter) *fnode {
+func (h *modelHarness) mustCompile(f Filter) *filter.Node {
 	fn, err := compileFilter(f)
 	if err != nil {
 		h.fatalf("generated filter %v invalid: %v", f, err)
@@ -829,7 +831,7 @@ func (h *modelHarness) updateByFilter() {
 	want := 0
 	if m != nil {
 		for id, r := range m.recs {
-			if fn.match(r.md) {
+			if fn.Match(r.md) {
 				want++
 				if !dry {
 					r.md = mergeMetadata(r.md, stored)
@@ -854,7 +856,7 @@ func (h *modelHarness) deleteByFilter() {
 	want := 0
 	if m := h.nsModel(name); m != nil {
 		for id, r := range m.recs {
-			if fn.match(r.md) {
+			if fn.Match(r.md) {
 				want++
 				delete(m.recs, id)
 			}
@@ -888,7 +890,7 @@ func (h *modelHarness) fetchByMetadata() {
 	var want []Record
 	if m != nil {
 		for _, id := range slices.Sorted(maps.Keys(m.recs)) {
-			if r := m.recs[id]; fn.match(r.md) {
+			if r := m.recs[id]; fn.Match(r.md) {
 				want = append(want, Record{ID: id, Values: r.values, SparseValues: r.sparse.public(), Metadata: r.md})
 			}
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/RoaringBitmap/roaring/v2"
 
+	"github.com/vectordb-go/vectordb/internal/filter"
 	"github.com/vectordb-go/vectordb/internal/storage"
 	"github.com/vectordb-go/vectordb/simd"
 )
@@ -86,7 +87,7 @@ func (h *Namespace) Query(ctx context.Context, req QueryRequest) (QueryResult, e
 	if err != nil {
 		return QueryResult{}, err
 	}
-	var fn *fnode
+	var fn *filter.Node
 	if len(req.Filter) > 0 {
 		if fn, err = compileFilter(req.Filter); err != nil {
 			return QueryResult{}, err
@@ -210,7 +211,7 @@ func attachMetadata(snap *storage.Txn, ns *namespace, matches []Match) ([]Match,
 // queryLocked runs a validated query against the segment and builds the
 // matches. minRecords is Options.IVFMinRecords.
 // REQUIRES: s.mu held for reading.
-func (s *segment) queryLocked(ctx context.Context, adm *admission, req *QueryRequest, sq sparseVec, fn *fnode, minRecords int) ([]Match, error) {
+func (s *segment) queryLocked(ctx context.Context, adm *admission, req *QueryRequest, sq sparseVec, fn *filter.Node, minRecords int) ([]Match, error) {
 	q := make([]float32, s.dim)
 	if req.ID != "" {
 		slot, ok := s.slots[req.ID]

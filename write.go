@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vectordb-go/vectordb/internal/filter"
 	"github.com/vectordb-go/vectordb/internal/ivf"
 	"github.com/vectordb-go/vectordb/internal/storage"
 )
@@ -269,7 +270,7 @@ type matchWrite func(t *storage.Txn, ns *namespace, ids []string, m *mutation) (
 // effects exceed the projection (which they cannot while the matched
 // records are present, as writeMu ensures); it then applies as a
 // backstop.
-func (ix *index) writeMatching(ctx context.Context, name string, fn *fnode, maxMatches int, check matchCheck, write matchWrite) (matched int, units int, err error) {
+func (ix *index) writeMatching(ctx context.Context, name string, fn *filter.Node, maxMatches int, check matchCheck, write matchWrite) (matched int, units int, err error) {
 	ix.gate.RLock()
 	defer ix.gate.RUnlock()
 	for {
@@ -302,7 +303,7 @@ func (ix *index) writeMatching(ctx context.Context, name string, fn *fnode, maxM
 }
 
 // REQUIRES: ns.writeMu held.
-func (ix *index) writeMatchingLocked(ctx context.Context, ns *namespace, seg *segment, fn *fnode, maxMatches int, check matchCheck, write matchWrite) (int, int, error) {
+func (ix *index) writeMatchingLocked(ctx context.Context, ns *namespace, seg *segment, fn *filter.Node, maxMatches int, check matchCheck, write matchWrite) (int, int, error) {
 	seg.mu.RLock()
 	allowed, err := seg.evalLocked(ctx, fn)
 	if err != nil {
