@@ -357,10 +357,10 @@ type admission struct {
 // namespace), so a yielding bulk write keeps its share.
 const yieldQuantum = time.Millisecond
 
-// yield gives waiting calls their turn between steps of a's call, if it
+// Yield gives waiting calls their turn between steps of a's call, if it
 // has held its slot for yieldQuantum; ctx bounds the wait for the slot's
 // return.
-func (a *admission) yield(ctx context.Context) {
+func (a *admission) Yield(ctx context.Context) {
 	if a == nil || time.Since(a.since) < yieldQuantum {
 		return
 	}
@@ -368,10 +368,10 @@ func (a *admission) yield(ctx context.Context) {
 	a.since = time.Now()
 }
 
-// extraWorkers borrows up to n slots for helper goroutines of a's call
-// and returns how many it got, each to be given back with giveBack;
+// ExtraWorkers borrows up to n slots for helper goroutines of a's call
+// and returns how many it got, each to be given back with GiveBack;
 // outside the scheduler (a nil a) it grants all n.
-func (a *admission) extraWorkers(n int) (got int) {
+func (a *admission) ExtraWorkers(n int) (got int) {
 	if a == nil {
 		return n
 	}
@@ -381,16 +381,16 @@ func (a *admission) extraWorkers(n int) (got int) {
 	return got
 }
 
-// giveBack returns one slot that extraWorkers lent.
-func (a *admission) giveBack() {
+// GiveBack returns one slot that ExtraWorkers lent.
+func (a *admission) GiveBack() {
 	if a != nil {
 		a.s.releaseExtra(a.key)
 	}
 }
 
-// contended reports whether a helper of a's call should hand its core
+// Contended reports whether a helper of a's call should hand its core
 // back: other calls wait for a slot.
-func (a *admission) contended() bool { return a != nil && a.s.contended() }
+func (a *admission) Contended() bool { return a != nil && a.s.contended() }
 
 // gate returns an ivf.Gate that admits each block of an IVF build as a
 // slot of key's, at background priority unless foreground. A foreground

@@ -547,7 +547,7 @@ func TestSchedulerInvariants(t *testing.T) {
 					if err != nil {
 						continue
 					}
-					n := (&admission{s: s, key: k}).extraWorkers(r.IntN(3))
+					n := (&admission{s: s, key: k}).ExtraWorkers(r.IntN(3))
 					if r.IntN(2) == 0 {
 						s.yield(context.Background(), k)
 					}

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vectordb-go/vectordb/internal/segment"
 	"github.com/vectordb-go/vectordb/internal/storage"
 )
 
@@ -79,7 +80,7 @@ type namespace struct {
 	records atomic.Int64
 	bytes   atomic.Uint64
 
-	seg atomic.Pointer[segment] // nil while cold
+	seg atomic.Pointer[segment.Segment] // nil while cold
 
 	// While hot: the bytes accounted to the segment against the memory
 	// budget (memory.go), and the last use, in Unix nanoseconds, for LRU

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/vectordb-go/vectordb/internal/segment"
 )
 
 // The memory budget. The storage engine's expected share is set aside from
@@ -101,19 +103,12 @@ func (db *DB) Stats(ctx context.Context) (DBStats, error) {
 	}, nil
 }
 
-// accountedBytes is the memory a segment is accounted: its arena, per-row
-// bookkeeping and ids, its IVF lists, and its metadata and metadata index
-// once a filter has needed them.
-func (s *segment) accountedBytes() int64 {
-	return s.memBytes.Load() + s.ivfBytes.Load() + s.metaBytes.Load()
-}
-
 // addHot registers ns, just made hot with seg, and accounts seg. A
 // namespace of an index already dropped is not registered: DeleteIndex
 // sets ix.dropped before dropIndexHot takes hot.mu, so a load racing it
 // is either forgotten by dropIndexHot or sees the flag here.
 // REQUIRES: ns.writeMu held.
-func (db *DB) addHot(ns *namespace, seg *segment) {
+func (db *DB) addHot(ns *namespace, seg *segment.Segment) {
 	ns.used.Store(time.Now().UnixNano())
 	db.hot.mu.Lock()
 	if ns.ix.dropped.Load() {
@@ -130,8 +125,8 @@ func (db *DB) addHot(ns *namespace, seg *segment) {
 // meanwhile) is left alone, so that its bytes are never added back.
 // Accounting changes happen under hot.mu: used is always the sum of the
 // members' accounted bytes.
-func (db *DB) reaccount(ns *namespace, seg *segment) {
-	b := seg.accountedBytes()
+func (db *DB) reaccount(ns *namespace, seg *segment.Segment) {
+	b := seg.AccountedBytes()
 	db.hot.mu.Lock()
 	defer db.hot.mu.Unlock()
 	if _, ok := db.hot.nss[ns]; !ok {

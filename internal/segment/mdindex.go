@@ -1,4 +1,4 @@
-package vectordb
+package segment
 
 import (
 	"cmp"
@@ -11,7 +11,7 @@ import (
 	"github.com/vectordb-go/vectordb/internal/filter"
 )
 
-// The hot segment's metadata index: what filtering needs, in memory, kept
+// The segment's metadata index: what filtering needs, in memory, kept
 // current by every write. Per field it holds the slots that have the field,
 // a posting list per value (list elements posted one by one) for $eq, $ne,
 // $in and $nin, and a sorted numeric column for the ranges. A filter
@@ -50,9 +50,9 @@ const (
 	mergeDeltaShift = 4
 )
 
-// field returns the index of field name, creating it.
+// fieldLocked returns the index of field name, creating it.
 // REQUIRES: s.mu held for writing.
-func (s *segment) fieldLocked(name string) *fieldIndex {
+func (s *Segment) fieldLocked(name string) *fieldIndex {
 	fi := s.fields[name]
 	if fi == nil {
 		fi = &fieldIndex{present: roaring.New(), eq: make(map[filter.Key]*roaring.Bitmap)}
@@ -63,13 +63,13 @@ func (s *segment) fieldLocked(name string) *fieldIndex {
 
 // indexLocked records slot's metadata md in the index.
 // REQUIRES: s.mu held for writing; s.meta[slot] already md.
-func (s *segment) indexLocked(slot uint32, md Metadata) {
+func (s *Segment) indexLocked(slot uint32, md map[string]any) {
 	for name, v := range md {
 		s.indexFieldLocked(slot, name, v)
 	}
 }
 
-func (s *segment) indexFieldLocked(slot uint32, name string, v any) {
+func (s *Segment) indexFieldLocked(slot uint32, name string, v any) {
 	fi := s.fieldLocked(name)
 	fi.present.Add(slot)
 	filter.AnyElem(v, func(e filter.Value) bool {
@@ -95,7 +95,7 @@ func (s *segment) indexFieldLocked(slot uint32, name string, v any) {
 // go back to skipping the per-entry check.
 // REQUIRES: s.mu held for writing; s.meta[slot] already updated, so that
 // a merge drops the old entry.
-func (s *segment) unindexFieldLocked(slot uint32, name string, v any) {
+func (s *Segment) unindexFieldLocked(slot uint32, name string, v any) {
 	fi := s.fields[name]
 	if fi == nil {
 		return
@@ -142,7 +142,7 @@ func sameValue(a, b any) bool {
 
 // numberAt reports whether slot currently holds v in field name.
 // REQUIRES: s.mu held.
-func (s *segment) numberAt(slot uint32, name string, v float64) bool {
+func (s *Segment) numberAt(slot uint32, name string, v float64) bool {
 	if int(slot) >= s.n || s.isDeletedLocked(slot) {
 		return false
 	}
@@ -153,7 +153,7 @@ func (s *segment) numberAt(slot uint32, name string, v float64) bool {
 // mergeLocked folds a field's numeric delta into its sorted column,
 // dropping stale entries.
 // REQUIRES: s.mu held for writing.
-func (s *segment) mergeLocked(name string, fi *fieldIndex) {
+func (s *Segment) mergeLocked(name string, fi *fieldIndex) {
 	all := make([]numEntry, 0, len(fi.nums.sorted)+len(fi.nums.delta))
 	for _, e := range fi.nums.sorted {
 		if s.numberAt(e.slot, name, e.v) {
@@ -179,7 +179,7 @@ func (s *segment) mergeLocked(name string, fi *fieldIndex) {
 // mergeAllLocked merges every field's delta; a bulk build calls it once
 // at the end.
 // REQUIRES: s.mu held for writing.
-func (s *segment) mergeAllLocked() {
+func (s *Segment) MergeAllLocked() {
 	for name, fi := range s.fields {
 		if len(fi.nums.delta) > 0 {
 			s.mergeLocked(name, fi)
@@ -192,20 +192,22 @@ func (s *segment) mergeAllLocked() {
 // namespace touched a billion column entries (11 s of CPU, billed one read
 // unit). Each evaluation therefore gets a budget of work, counted in index
 // entries touched (a range's column entries, a union's postings, and a
-// sixteenth of each bitmap a negation copies): filterWorkPerRecord per
-// live record, at least filterWorkMin. A filter that would spend more is
-// refused with an *ArgumentError, and the context is checked every
+// sixteenth of each bitmap a negation copies): FilterWorkPerRecord per
+// live record, at least FilterWorkMin. A filter that would spend more is
+// refused with a *filter.Error, and the context is checked every
 // filterWorkCheck entries, so a deadline stops an evaluation as well. A
 // real filter spends a few passes over the namespace at most.
 const (
-	filterWorkPerRecord = 16
-	filterWorkMin       = 1 << 20
-	filterWorkCheck     = 1 << 16
+	// FilterWorkPerRecord is the budget per live record.
+	FilterWorkPerRecord = 16
+	// FilterWorkMin is the least budget.
+	FilterWorkMin   = 1 << 20
+	filterWorkCheck = 1 << 16
 )
 
 // evaluator is one filter evaluation on a segment.
 type evaluator struct {
-	s          *segment
+	s          *Segment
 	ctx        context.Context
 	left       int64 // work left in the budget
 	budget     int64
@@ -221,8 +223,8 @@ func (e *evaluator) spend(n int64) bool {
 	}
 	e.left -= n
 	if e.left < 0 {
-		e.err = &ArgumentError{Field: "filter", Reason: fmt.Sprintf(
-			"too costly to evaluate: it would touch more than %d index entries on this namespace (%d per record); use fewer clauses", e.budget, filterWorkPerRecord)}
+		e.err = &filter.Error{Path: "filter", Reason: fmt.Sprintf(
+			"too costly to evaluate: it would touch more than %d index entries on this namespace (%d per record); use fewer clauses", e.budget, FilterWorkPerRecord)}
 		return false
 	}
 	if e.sinceCheck += n; e.sinceCheck >= filterWorkCheck {
@@ -235,12 +237,12 @@ func (e *evaluator) spend(n int64) bool {
 	return true
 }
 
-// evalLocked returns the live slots that match n, which the caller may
+// EvalLocked returns the live slots that match n, which the caller may
 // modify, or the error that stopped the evaluation (a filter over its
 // work budget, or ctx's).
 // REQUIRES: s.mu held.
-func (s *segment) evalLocked(ctx context.Context, n *filter.Node) (*roaring.Bitmap, error) {
-	budget := max(filterWorkMin, filterWorkPerRecord*int64(s.live))
+func (s *Segment) EvalLocked(ctx context.Context, n *filter.Node) (*roaring.Bitmap, error) {
+	budget := max(FilterWorkMin, FilterWorkPerRecord*int64(s.live))
 	e := &evaluator{s: s, ctx: ctx, left: budget, budget: budget}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -424,7 +426,7 @@ func (c *numColumn) bounds(r filter.Range) (lo, hi int) {
 
 // rangeLocked evaluates a range on a field's numeric column.
 // REQUIRES: s.mu held.
-func (s *segment) rangeLocked(n *filter.Node, fi *fieldIndex) *roaring.Bitmap {
+func (s *Segment) rangeLocked(n *filter.Node, fi *fieldIndex) *roaring.Bitmap {
 	out := roaring.New()
 	if fi == nil {
 		return out
@@ -444,9 +446,9 @@ func (s *segment) rangeLocked(n *filter.Node, fi *fieldIndex) *roaring.Bitmap {
 	return out
 }
 
-// idsLocked returns the ids of the slots in b.
+// IDsLocked returns the ids of the slots in b.
 // REQUIRES: s.mu held.
-func (s *segment) idsLocked(b *roaring.Bitmap) []string {
+func (s *Segment) IDsLocked(b *roaring.Bitmap) []string {
 	ids := make([]string, 0, b.GetCardinality())
 	it := b.Iterator()
 	for it.HasNext() {
@@ -455,9 +457,9 @@ func (s *segment) idsLocked(b *roaring.Bitmap) []string {
 	return ids
 }
 
-// setMetadataLocked replaces the metadata of record id, if present.
+// SetMetadataLocked replaces the metadata of record id, if present.
 // REQUIRES: s.mu held for writing.
-func (s *segment) setMetadataLocked(id string, md Metadata) {
+func (s *Segment) SetMetadataLocked(id string, md map[string]any) {
 	if slot, ok := s.slots[id]; ok {
 		s.setMetadataSlotLocked(slot, md)
 	}
@@ -467,7 +469,7 @@ func (s *segment) setMetadataLocked(id string, md Metadata) {
 // index is built. Only the fields whose values change are re-indexed, so
 // an update of one key leaves the others' numeric columns clean.
 // REQUIRES: s.mu held for writing.
-func (s *segment) setMetadataSlotLocked(slot uint32, md Metadata) {
+func (s *Segment) setMetadataSlotLocked(slot uint32, md map[string]any) {
 	if !s.indexed.Load() {
 		return
 	}
@@ -495,7 +497,7 @@ func (s *segment) setMetadataSlotLocked(slot uint32, md Metadata) {
 // then after every max(1024, live/16) metadata changes: amortized, a
 // constant per change.
 // REQUIRES: s.mu held for writing.
-func (s *segment) accountMetadataLocked() {
+func (s *Segment) accountMetadataLocked() {
 	// Sizes in bytes, fitted with runtime.MemStats on 50k records: a map's
 	// header and first group of eight slots; each slot past eight; a
 	// posting's map entry, key and roaring bitmap with one small
