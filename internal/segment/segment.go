@@ -14,7 +14,7 @@ import (
 // 64-byte aligned chunks of a row-major arena, the slot <-> id maps, each
 // row's norm, sparse values (dotproduct indexes only), a deleted bitmap,
 // each record's metadata and the metadata index that filters use
-// (filterindex.go).
+// (mdindex.go).
 // A deleted slot is reused by the next new record, and the segment compacts
 // itself when more than half of its slots are deleted.
 //
