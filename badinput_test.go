@@ -44,9 +44,9 @@ func snapshot(t *testing.T, db *DB) map[string]string {
 			d.ReadUnits = 0
 			out[fmt.Sprintf("ns %s/%q", ix.name, k)] = fmt.Sprintf("%d %+v", ns.id, d)
 			if seg := ns.seg.Load(); seg != nil {
-				seg.mu.RLock()
-				out[fmt.Sprintf("seg %s/%q", ix.name, k)] = fmt.Sprintf("%d %d %v %v", seg.n, seg.live, seg.slots, seg.meta)
-				seg.mu.RUnlock()
+				seg.RLock()
+				out[fmt.Sprintf("seg %s/%q", ix.name, k)] = seg.FingerprintLocked()
+				seg.RUnlock()
 			}
 			return true
 		})

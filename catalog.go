@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vectordb-go/vectordb/internal/memory"
+	"github.com/vectordb-go/vectordb/internal/segment"
 	"github.com/vectordb-go/vectordb/internal/storage"
 )
 
@@ -84,7 +85,7 @@ type namespace struct {
 	records atomic.Int64
 	bytes   atomic.Uint64
 
-	seg atomic.Pointer[segment] // nil while cold
+	seg atomic.Pointer[segment.Segment] // nil while cold
 
 	// While hot: the bytes accounted to the segment against the memory
 	// budget, and the last use for LRU eviction (memory.go).

@@ -8,7 +8,6 @@ import (
 	"math"
 	"slices"
 
-	"github.com/vectordb-go/vectordb/internal/ivf"
 	"github.com/vectordb-go/vectordb/internal/storage"
 )
 
@@ -102,8 +101,8 @@ func (ns *namespace) check(ctx context.Context) error {
 		}
 		seg := ns.seg.Load()
 		if seg != nil {
-			seg.mu.RLock()
-			defer seg.mu.RUnlock()
+			seg.RLock()
+			defer seg.RUnlock()
 		}
 		var records int64
 		var size uint64
@@ -123,12 +122,12 @@ func (ns *namespace) check(ctx context.Context) error {
 			if seg == nil {
 				return nil
 			}
-			slot, ok := seg.slots[string(id)]
+			slot, ok := seg.SlotLocked(string(id))
 			if !ok {
 				return fmt.Errorf("stored record %q is not in the hot segment", id)
 			}
 			view.DenseInto(row)
-			if !bitsEqual(row, seg.rowLocked(slot)[:ix.dim]) {
+			if !bitsEqual(row, seg.RowLocked(slot)[:ix.dim]) {
 				return fmt.Errorf("record %q: the hot segment's values differ from the stored ones", id)
 			}
 			return nil
@@ -148,10 +147,7 @@ func (ns *namespace) check(ctx context.Context) error {
 		if seg == nil {
 			return nil
 		}
-		if int64(seg.live) != records || len(seg.slots) != seg.live {
-			return fmt.Errorf("hot segment holds %d live rows (%d ids) for %d stored records", seg.live, len(seg.slots), records)
-		}
-		return seg.ivfConsistentLocked()
+		return seg.CheckLocked(records)
 	})
 }
 
@@ -214,37 +210,4 @@ func (db *DB) checkOrphans() error {
 // bitsEqual reports whether a and b hold the same float32 bit patterns.
 func bitsEqual(a, b []float32) bool {
 	return slices.EqualFunc(a, b, func(x, y float32) bool { return math.Float32bits(x) == math.Float32bits(y) })
-}
-
-// ivfConsistentLocked reports whether the segment's IVF, if any, holds
-// exactly the live rows, each once, in the list the index says, with the
-// row's current values.
-// REQUIRES: mu held.
-func (s *segment) ivfConsistentLocked() error {
-	st := s.ivf
-	if st == nil {
-		return nil
-	}
-	if st.lists.Len() != s.live {
-		return fmt.Errorf("IVF holds %d rows, segment %d", st.lists.Len(), s.live)
-	}
-	for j := range st.lists.Quantizer().NList() {
-		vecs, slots := st.lists.List(j)
-		for pos, slot := range slots {
-			if slot == ivf.DeadSlot {
-				continue
-			}
-			if int(slot) >= s.n || s.isDeletedLocked(slot) {
-				return fmt.Errorf("list %d holds deleted slot %d", j, slot)
-			}
-			if st.lists.ListOf(slot) != j {
-				return fmt.Errorf("slot %d: ListOf %d, found in %d", slot, st.lists.ListOf(slot), j)
-			}
-			row := vecs[pos*st.lists.Stride() : pos*st.lists.Stride()+s.dim]
-			if !slices.Equal(row, s.rowLocked(slot)[:s.dim]) {
-				return fmt.Errorf("slot %d (%q): list row differs from the segment's", slot, s.ids[slot])
-			}
-		}
-	}
-	return nil
 }

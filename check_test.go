@@ -32,15 +32,16 @@ func TestCheckFindsDamage(t *testing.T) {
 		}},
 		{"hot segment drifted", "differ from the stored", func(t *testing.T, db *DB, ns *namespace) {
 			seg := ns.seg.Load()
-			seg.mu.Lock()
-			seg.rowLocked(seg.slots["b"])[0] += 1
-			seg.mu.Unlock()
+			seg.Lock()
+			slot, _ := seg.SlotLocked("b")
+			seg.RowLocked(slot)[0] += 1
+			seg.Unlock()
 		}},
 		{"hot segment lost a record", "not in the hot segment", func(t *testing.T, db *DB, ns *namespace) {
 			seg := ns.seg.Load()
-			seg.mu.Lock()
-			seg.deleteLocked("a")
-			seg.mu.Unlock()
+			seg.Lock()
+			seg.DeleteLocked("a")
+			seg.Unlock()
 		}},
 	}
 	for _, c := range cases {

@@ -458,7 +458,7 @@ func TestLoadRacingDeleteIndex(t *testing.T) {
 	if err != nil {
 		t.Fatalf("load racing DeleteIndex: %v", err)
 	}
-	if seg.live != 0 || ns.seg.Load() != nil {
-		t.Fatalf("a dropped namespace loaded %d records, published: %v", seg.live, ns.seg.Load() != nil)
+	if seg.LiveLocked() != 0 || ns.seg.Load() != nil {
+		t.Fatalf("a dropped namespace loaded %d records, published: %v", seg.LiveLocked(), ns.seg.Load() != nil)
 	}
 }

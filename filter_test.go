@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/vectordb-go/vectordb/internal/segment"
 )
 
 func TestParseFilterCompiles(t *testing.T) {
@@ -145,6 +147,9 @@ var semanticsRecords = map[string]Metadata{
 	"none":      nil,
 }
 
+// TestFilterSemantics checks the reference evaluator through ParseFilter;
+// internal/segment's TestIndexAgreesWithMatch checks the metadata index
+// against it on the same records.
 func TestFilterSemantics(t *testing.T) {
 	for _, c := range []struct {
 		filter string
@@ -189,32 +194,13 @@ func TestFilterSemantics(t *testing.T) {
 		n, _ := compileFilter(f)
 		var ref []string
 		for id, md := range semanticsRecords {
-			if n.match(md) {
+			if n.Match(md) {
 				ref = append(ref, id)
 			}
 		}
 		slices.Sort(ref)
 		if got := strings.Join(ref, ","); got != c.want {
 			t.Errorf("%s: reference matches %s, want %s", c.filter, got, c.want)
-		}
-		// The segment index agrees with the reference.
-		seg := newSegment(1, Cosine, 0)
-		seg.indexed.Store(true)
-		for id, md := range semanticsRecords {
-			seg.putLocked(id, []float32{1}, sparseVec{}, md, nil, -1)
-		}
-		seg.mergeAllLocked()
-		var got []string
-		allowed, err := seg.evalLocked(ctx, n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, slot := range allowed.ToArray() {
-			got = append(got, seg.ids[slot])
-		}
-		slices.Sort(got)
-		if strings.Join(got, ",") != c.want {
-			t.Errorf("%s: index matches %v, want %s", c.filter, got, c.want)
 		}
 	}
 }
@@ -384,8 +370,8 @@ func TestFilteredQueryMatchesBruteForce(t *testing.T) {
 		}
 		var want []hitRef
 		for id, rec := range recs {
-			if fn.match(rec.Metadata) {
-				want = append(want, hitRef{id, refScore(Euclidean, q, rec.Values, sparseVec{}, sparseVec{})})
+			if fn.Match(rec.Metadata) {
+				want = append(want, hitRef{id, refScore(Euclidean, q, rec.Values, segment.Sparse{}, segment.Sparse{})})
 			}
 		}
 		slices.SortFunc(want, func(a, b hitRef) int {
@@ -402,7 +388,7 @@ func TestFilteredQueryMatchesBruteForce(t *testing.T) {
 			if m.ID != want[i].id && abs(float64(m.Score)-want[i].score) > 1e-5 {
 				t.Fatalf("seed %d round %d: filter %s: match %d is %s (%v), want %s (%v)", seed, round, fn, i, m.ID, m.Score, want[i].id, want[i].score)
 			}
-			if !fn.match(recs[m.ID].Metadata) {
+			if !fn.Match(recs[m.ID].Metadata) {
 				t.Fatalf("seed %d: filter %s let %s through (%v)", seed, fn, m.ID, recs[m.ID].Metadata)
 			}
 		}
@@ -609,8 +595,8 @@ func allocatedBy(fn func()) uint64 {
 }
 
 // TestFilterCostBound: a filter whose evaluation would touch more index
-// entries than its budget (filterWorkPerRecord per live record, at least
-// filterWorkMin) is refused with an *ArgumentError on every operation that
+// entries than its budget (segment.FilterWorkPerRecord per live record, at least
+// segment.FilterWorkMin) is refused with an *ArgumentError on every operation that
 // takes a filter, changing nothing; one within it gives the brute-force
 // answer.
 func TestFilterCostBound(t *testing.T) {
@@ -639,7 +625,7 @@ func TestFilterCostBound(t *testing.T) {
 		}
 		return Filter{"$or": or}
 	}
-	budget := max(filterWorkMin, filterWorkPerRecord*n)
+	budget := max(segment.FilterWorkMin, segment.FilterWorkPerRecord*n)
 	over := budget/n*2 + 10 // touches about twice the budget
 	ok := 8
 	calls := map[string]func(Filter) (int, error){

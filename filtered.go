@@ -1,11 +1,9 @@
 package vectordb
 
 import (
-	"container/heap"
 	"context"
 
-	"github.com/RoaringBitmap/roaring/v2"
-
+	"github.com/vectordb-go/vectordb/internal/filter"
 	"github.com/vectordb-go/vectordb/internal/storage"
 )
 
@@ -18,7 +16,7 @@ func txnBudget(st *storage.Store) (bytes, entries int) {
 }
 
 // requiredFilter compiles a filter that an operation cannot do without.
-func requiredFilter(f Filter) (*fnode, error) {
+func requiredFilter(f Filter) (*filter.Node, error) {
 	if f == nil {
 		return nil, argErr("filter", nil, "a filter is required")
 	}
@@ -136,13 +134,13 @@ func (h *Namespace) FetchByMetadata(ctx context.Context, req FetchByMetadataRequ
 			snap, ok = ns.readAgreeing(seg)
 		}
 		defer snap.Discard()
-		allowed, err := seg.evalLocked(ctx, fn)
+		allowed, err := seg.EvalLocked(ctx, fn)
 		if err != nil {
-			seg.mu.RUnlock()
-			return FetchByMetadataResult{}, false, err
+			seg.RUnlock()
+			return FetchByMetadataResult{}, false, fromFilterErr(err)
 		}
-		ids := seg.firstIDsLocked(allowed, after, limit+1)
-		seg.mu.RUnlock()
+		ids := seg.FirstIDsLocked(allowed, after, limit+1)
+		seg.RUnlock()
 		if len(ids) > limit {
 			ids = ids[:limit]
 			res.NextToken = encodeToken(tokenMetadata, ids[limit-1])
@@ -173,44 +171,4 @@ func (h *Namespace) FetchByMetadata(ctx context.Context, req FetchByMetadataRequ
 		ns.usage.readUnits.Add(uint64(res.Usage.ReadUnits))
 	}
 	return res, nil
-}
-
-// firstIDsLocked returns, in order, the n smallest ids above after among
-// the slots of b: a bounded heap, so a page costs O(matches log n) rather
-// than a sort of every match.
-// REQUIRES: s.mu held.
-func (s *segment) firstIDsLocked(b *roaring.Bitmap, after string, n int) []string {
-	h := &idHeap{}
-	it := b.Iterator()
-	for it.HasNext() {
-		id := s.ids[it.Next()]
-		if after != "" && id <= after {
-			continue
-		}
-		if h.Len() < n {
-			heap.Push(h, id)
-		} else if id < (*h)[0] {
-			(*h)[0] = id
-			heap.Fix(h, 0)
-		}
-	}
-	out := make([]string, h.Len())
-	for i := len(out) - 1; i >= 0; i-- {
-		out[i] = heap.Pop(h).(string)
-	}
-	return out
-}
-
-// idHeap is a max-heap of ids: the root is the largest kept.
-type idHeap []string
-
-func (h idHeap) Len() int           { return len(h) }
-func (h idHeap) Less(i, j int) bool { return h[i] > h[j] }
-func (h idHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *idHeap) Push(x any)        { *h = append(*h, x.(string)) }
-func (h *idHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
 }

@@ -307,13 +307,19 @@ func TestNumericColumnsStayClean(t *testing.T) {
 		t.Fatal(err)
 	}
 	seg := ns.ix().lookup("t").seg.Load()
-	if s := seg.fields["n"].nums.stale; s != 0 {
+	seg.RLock()
+	stale, _ := seg.NumStaleLocked("n")
+	seg.RUnlock()
+	if s := stale; s != 0 {
 		t.Fatalf("updating kind left %d stale entries in n", s)
 	}
 	if _, err := ns.DeleteByFilter(ctx, Filter{"n": Filter{"$lt": 1500}}); err != nil {
 		t.Fatal(err)
 	}
-	if s := seg.fields["n"].nums.stale; s > seg.fields["n"].nums.mergeAt() {
+	seg.RLock()
+	stale, mergeAt := seg.NumStaleLocked("n")
+	seg.RUnlock()
+	if s := stale; s > mergeAt {
 		t.Fatalf("%d stale entries after deleting half: no merge", s)
 	}
 	q, err := ns.Query(ctx, QueryRequest{Vector: []float32{1, 1, 1, 1}, TopK: 3000, Filter: Filter{"n": Filter{"$gte": 1000}}})
@@ -340,7 +346,7 @@ func TestIndexBuildRacingDeleteIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !seg.indexed.Load() || seg.live != 0 {
-		t.Fatalf("build on a dropped namespace: indexed %v, %d live", seg.indexed.Load(), seg.live)
+	if !seg.Indexed() || seg.LiveLocked() != 0 {
+		t.Fatalf("build on a dropped namespace: indexed %v, %d live", seg.Indexed(), seg.LiveLocked())
 	}
 }

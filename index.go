@@ -109,12 +109,12 @@ func (ns *namespace) describe() NamespaceDescription {
 	}
 	if seg := ns.seg.Load(); seg != nil {
 		d.Hot = true
-		d.MemoryBytes = seg.accountedBytes()
-		seg.mu.RLock()
-		if seg.ivf != nil {
-			d.IVF = seg.ivf.describe()
+		d.MemoryBytes = seg.AccountedBytes()
+		seg.RLock()
+		if st := seg.IVFLocked(); st != nil {
+			d.IVF = describeIVF(st)
 		}
-		seg.mu.RUnlock()
+		seg.RUnlock()
 	} else {
 		d.IVF = ns.storedIVF()
 	}

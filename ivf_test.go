@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vectordb-go/vectordb/benchmarks/datagen"
+	"github.com/vectordb-go/vectordb/internal/segment"
 	"github.com/vectordb-go/vectordb/internal/storage"
 )
 
@@ -90,12 +91,12 @@ func sameMatches(t testing.TB, what string, a, b []Match) {
 func checkIVF(t testing.TB, ix *Index, name string) {
 	t.Helper()
 	seg := ix.ix.lookup(name).seg.Load()
-	seg.mu.RLock()
-	defer seg.mu.RUnlock()
-	if seg.ivf == nil {
+	seg.RLock()
+	defer seg.RUnlock()
+	if seg.IVFLocked() == nil {
 		t.Fatal("no IVF")
 	}
-	if err := seg.ivfConsistentLocked(); err != nil {
+	if err := seg.IVFConsistentLocked(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -156,7 +157,7 @@ func TestIVFAllListsEqualsExact(t *testing.T) {
 			upsertAll(t, h, base, dim)
 			touch(t, h, dim)
 			d := waitIVF(t, ix, "t", func(d *IVFDescription) bool { return d.TrainedRecords == n })
-			if d.Lists != nlistFor(n) || d.NProbe < 1 || d.NProbe > d.Lists || d.EstimatedRecall < 0.95 {
+			if d.Lists != segment.NListFor(n) || d.NProbe < 1 || d.NProbe > d.Lists || d.EstimatedRecall < 0.95 {
 				t.Fatalf("IVF description %+v", d)
 			}
 			checkIVF(t, ix, "t")
@@ -439,9 +440,9 @@ func TestIVFBuildDuringCompaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	seg := ix.ix.lookup("t").seg.Load()
-	seg.mu.RLock()
-	compacted := seg.epoch > 0
-	seg.mu.RUnlock()
+	seg.RLock()
+	compacted := seg.EpochLocked() > 0
+	seg.RUnlock()
 	if !compacted {
 		t.Fatal("the deletes did not compact the segment: the test missed its point")
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vectordb-go/vectordb/internal/ivf"
+	"github.com/vectordb-go/vectordb/internal/segment"
 	"github.com/vectordb-go/vectordb/internal/storage"
 )
 
@@ -20,25 +21,25 @@ const ivfPartBytes = 1 << 20
 // persistIVF stores st, seg's IVF, so that a restart does not retrain: the
 // centroids, and each record's list with a checksum of its values (see
 // internal/storage/ivf.go). A namespace dropped meanwhile is left alone.
-func (ns *namespace) persistIVF(ctx context.Context, seg *segment, st *ivfState) error {
+func (ns *namespace) persistIVF(ctx context.Context, seg *segment.Segment, st *segment.IVF) error {
 	ix := ns.ix
-	q := st.lists.Quantizer()
-	seg.mu.RLock()
-	if seg.ivf != st {
-		seg.mu.RUnlock()
+	q := st.Lists.Quantizer()
+	seg.RLock()
+	if seg.IVFLocked() != st {
+		seg.RUnlock()
 		return nil // superseded
 	}
-	as := make([]storage.IVFAssignment, 0, st.lists.Len())
+	as := make([]storage.IVFAssignment, 0, st.Lists.Len())
 	for j := range q.NList() {
-		vecs, slots := st.lists.List(j)
+		vecs, slots := st.Lists.List(j)
 		for pos, slot := range slots {
 			if slot != ivf.DeadSlot {
-				off := pos * st.lists.Stride()
-				as = append(as, storage.IVFAssignment{ID: seg.ids[slot], List: uint32(j), CRC: storage.VectorCRC(vecs[off : off+seg.dim])})
+				off := pos * st.Lists.Stride()
+				as = append(as, storage.IVFAssignment{ID: seg.IDLocked(slot), List: uint32(j), CRC: storage.VectorCRC(vecs[off : off+seg.Dim()])})
 			}
 		}
 	}
-	seg.mu.RUnlock()
+	seg.RUnlock()
 	slices.SortFunc(as, func(a, b storage.IVFAssignment) int { return strings.Compare(a.ID, b.ID) })
 	body := storage.EncodeIVFBody(q.Centroids(), as)
 	parts, h := storage.SplitIVFBody(body, min(ivfPartBytes, int(ix.db.store.MaxTxnBytes()/2)))
@@ -61,8 +62,8 @@ func (ns *namespace) persistIVF(ctx context.Context, seg *segment, st *ivfState)
 	h.Gen = max(uint64(time.Now().UnixNano()), cur+1)
 	h.Metric = uint8(q.Metric())
 	h.Dim, h.NList = uint32(q.Dim()), uint32(q.NList())
-	h.TrainedRecords, h.NProbe, h.Recall = uint64(st.trained), uint32(st.nprobe), st.recall
-	h.Imbalance, h.BuiltAt, h.BuildNanos = st.imbalance, st.builtAt.UnixNano(), int64(st.buildTime)
+	h.TrainedRecords, h.NProbe, h.Recall = uint64(st.Trained), uint32(st.NProbe), st.Recall
+	h.Imbalance, h.BuiltAt, h.BuildNanos = st.Imbalance, st.BuiltAt.UnixNano(), int64(st.BuildTime)
 	for i, p := range parts {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -75,7 +76,7 @@ func (ns *namespace) persistIVF(ctx context.Context, seg *segment, st *ivfState)
 	if err := ns.writeIVF(ctx, func(t *storage.Txn) error { return t.Set(storage.IVFHeaderKey(ix.id, ns.id), h.Encode()) }); err != nil {
 		return ignoreDropped(err)
 	}
-	ns.ivfDesc.Store(&ivfDescCache{st.describe()})
+	ns.ivfDesc.Store(&ivfDescCache{describeIVF(st)})
 	// Remove every other generation: the one replaced, and any a crash
 	// left half written.
 	var stale [][]byte
@@ -139,7 +140,7 @@ func (ns *namespace) writeIVF(ctx context.Context, fn func(t *storage.Txn) error
 // written since are assigned again. It returns how many were. A stored
 // IVF that does not match the index or fails its checksums is ignored,
 // with a warning: it is derived data, and the next build replaces it.
-func (ns *namespace) loadIVF(t *storage.Txn, seg *segment) (reassigned int, err error) {
+func (ns *namespace) loadIVF(t *storage.Txn, seg *segment.Segment) (reassigned int, err error) {
 	ix := ns.ix
 	v, ok, err := t.GetCopy(storage.IVFHeaderKey(ix.id, ns.id))
 	if err != nil || !ok {
@@ -153,7 +154,7 @@ func (ns *namespace) loadIVF(t *storage.Txn, seg *segment) (reassigned int, err 
 	if err != nil {
 		return warn(err)
 	}
-	if int(h.Dim) != seg.dim || ivf.Metric(h.Metric) != ivfMetric(seg.metric) {
+	if int(h.Dim) != seg.Dim() || ivf.Metric(h.Metric) != seg.Metric() {
 		return warn(errors.New("dimension or metric differ from the index's"))
 	}
 	// BodyLen is checked against the parts read; it is not trusted for an
@@ -173,20 +174,20 @@ func (ns *namespace) loadIVF(t *storage.Txn, seg *segment) (reassigned int, err 
 	if err != nil {
 		return warn(err)
 	}
-	q, err := ivf.NewQuantizer(ivf.Metric(h.Metric), seg.dim, cents)
+	q, err := ivf.NewQuantizer(ivf.Metric(h.Metric), seg.Dim(), cents)
 	if err != nil {
 		return warn(err)
 	}
 	// Merge the id-ordered assignments with the id-ordered slots.
-	assign := make([]int32, seg.n)
+	assign := make([]int32, seg.LenLocked())
 	var scratch ivf.Scratch
 	a := 0
-	for slot := range uint32(seg.n) {
-		id := seg.ids[slot]
+	for slot := range uint32(seg.LenLocked()) {
+		id := seg.IDLocked(slot)
 		for a < len(as) && string(as[a].ID) < id {
 			a++
 		}
-		row := seg.rowLocked(slot)[:seg.dim]
+		row := seg.RowLocked(slot)[:seg.Dim()]
 		if a < len(as) && string(as[a].ID) == id && as[a].CRC == storage.VectorCRC(row) {
 			assign[slot] = int32(as[a].List)
 		} else {
@@ -194,27 +195,27 @@ func (ns *namespace) loadIVF(t *storage.Txn, seg *segment) (reassigned int, err 
 			reassigned++
 		}
 	}
-	lists := ivf.NewLists(q, seg.stride)
+	lists := ivf.NewLists(q, seg.Stride())
 	size := make([]int, q.NList())
 	for _, j := range assign {
 		size[j]++
 	}
 	lists.Reserve(size)
 	for slot, j := range assign {
-		lists.Add(uint32(slot), seg.rowLocked(uint32(slot))[:seg.dim], int(j))
+		lists.Add(uint32(slot), seg.RowLocked(uint32(slot))[:seg.Dim()], int(j))
 	}
-	seg.ivf = headerState(&h)
-	seg.ivf.lists = lists
-	seg.ivfBytes.Store(lists.MemBytes())
+	st := headerState(&h)
+	st.Lists = lists
+	seg.SetIVFLocked(st)
 	return reassigned, nil
 }
 
 // headerState is the ivfState a stored header describes, without lists.
-func headerState(h *storage.IVFHeader) *ivfState {
-	return &ivfState{
-		nlist: int(h.NList), nprobe: int(h.NProbe), recall: h.Recall,
-		trained: int(h.TrainedRecords), imbalance: h.Imbalance,
-		builtAt: time.Unix(0, h.BuiltAt), buildTime: time.Duration(h.BuildNanos),
+func headerState(h *storage.IVFHeader) *segment.IVF {
+	return &segment.IVF{
+		NList: int(h.NList), NProbe: int(h.NProbe), Recall: h.Recall,
+		Trained: int(h.TrainedRecords), Imbalance: h.Imbalance,
+		BuiltAt: time.Unix(0, h.BuiltAt), BuildTime: time.Duration(h.BuildNanos),
 	}
 }
 
@@ -236,7 +237,7 @@ func (ns *namespace) storedIVF() *IVFDescription {
 		if err != nil {
 			return err
 		}
-		d = headerState(&h).describe()
+		d = describeIVF(headerState(&h))
 		return nil
 	})
 	ns.ivfDesc.CompareAndSwap(nil, &ivfDescCache{d})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/vectordb-go/vectordb/internal/segment"
 	"github.com/vectordb-go/vectordb/internal/storage"
 )
 
@@ -11,7 +12,7 @@ import (
 // use. Concurrent callers share one load. The load holds writeMu, so no
 // write can slip between the snapshot it reads and the segment's
 // publication; writers of this namespace wait for it.
-func (ns *namespace) hot(ctx context.Context) (*segment, error) {
+func (ns *namespace) hot(ctx context.Context) (*segment.Segment, error) {
 	if s := ns.seg.Load(); s != nil {
 		ns.mem.Touch()
 		return s, nil
@@ -27,7 +28,7 @@ func (ns *namespace) hot(ctx context.Context) (*segment, error) {
 
 // loadLocked is hot's slow path: it loads the namespace under writeMu,
 // unless another caller did meanwhile, and reports whether it loaded.
-func (ns *namespace) loadLocked(ctx context.Context) (*segment, bool, error) {
+func (ns *namespace) loadLocked(ctx context.Context) (*segment.Segment, bool, error) {
 	ns.writeMu.Lock()
 	defer ns.writeMu.Unlock()
 	if s := ns.seg.Load(); s != nil {
@@ -41,14 +42,15 @@ func (ns *namespace) loadLocked(ctx context.Context) (*segment, bool, error) {
 	if live {
 		ns.seg.Store(s)
 		ns.ix.db.addHot(ns, s)
-		s.mu.RLock()
-		build := s.wantsBuildLocked(ns.ix.db.opts.IVFMinRecords)
-		st := s.ivf
-		s.mu.RUnlock()
+		s.RLock()
+		build := s.WantsBuildLocked(ns.ix.db.opts.IVFMinRecords)
+		st := s.IVFLocked()
+		live := s.LiveLocked()
+		s.RUnlock()
 		switch {
 		case build:
 			ns.startBuild(s)
-		case st != nil && reassigned*10 > s.live:
+		case st != nil && reassigned*10 > live:
 			// Many records changed since the stored assignments: store
 			// them again, so the next load does not redo the work.
 			ns.background(func(ctx context.Context) { _ = ns.persistIVF(ctx, s, st) })
@@ -85,14 +87,14 @@ func scanRecords(ctx context.Context, t *storage.Txn, prefix []byte, fn func(id,
 // (DeleteNamespace, DeleteAll or DeleteIndex, whose data the janitor may
 // be removing) loads as empty and not live, and must not be published.
 // REQUIRES: ns.writeMu held.
-func (ns *namespace) load(ctx context.Context) (seg *segment, live bool, reassigned int, err error) {
+func (ns *namespace) load(ctx context.Context) (seg *segment.Segment, live bool, reassigned int, err error) {
 	ix := ns.ix
 	err = ix.db.store.View(func(t *storage.Txn) error {
 		if live, err = checkLive(t, ns); err != nil || !live {
-			seg = newSegment(ix.dim, ix.metric, 0)
+			seg = newSegment(ix, 0)
 			return err
 		}
-		seg = newSegment(ix.dim, ix.metric, int(ns.records.Load()))
+		seg = newSegment(ix, int(ns.records.Load()))
 		err := scanRecords(ctx, t, storage.VectorPrefix(ix.id, ns.id), func(id, v []byte) error {
 			view, err := storage.ParseVector(v)
 			if err != nil {
@@ -101,7 +103,7 @@ func (ns *namespace) load(ctx context.Context) (seg *segment, live bool, reassig
 			if view.Dim != ix.dim {
 				return fmt.Errorf("%w: record %q has dimension %d in an index of dimension %d", ErrCorrupt, id, view.Dim, ix.dim)
 			}
-			seg.appendLocked(string(id), &view)
+			seg.AppendLocked(string(id), &view)
 			return nil
 		})
 		if err != nil {
@@ -113,23 +115,10 @@ func (ns *namespace) load(ctx context.Context) (seg *segment, live bool, reassig
 	if err != nil {
 		return nil, false, 0, storageErr(err)
 	}
-	if live && int64(seg.live) != ns.records.Load() {
-		return nil, false, 0, fmt.Errorf("%w: namespace %q holds %d records, its counter says %d", ErrCorrupt, ns.name, seg.live, ns.records.Load())
+	if live && int64(seg.LiveLocked()) != ns.records.Load() {
+		return nil, false, 0, fmt.Errorf("%w: namespace %q holds %d records, its counter says %d", ErrCorrupt, ns.name, seg.LiveLocked(), ns.records.Load())
 	}
 	return seg, live, reassigned, nil
-}
-
-// appendLocked adds a record decoded from storage. Unlike putLocked it
-// decodes straight into the arena row, with no intermediate copy.
-// REQUIRES: mu held for writing, or the segment not yet shared.
-func (s *segment) appendLocked(id string, v *storage.VectorView) {
-	slot := s.newSlotLocked(id)
-	row := s.rowLocked(slot)
-	v.DenseInto(row[:s.dim])
-	s.norms[slot] = norm(row[:s.dim])
-	if s.metric == DotProduct {
-		s.sparse[slot].idx, s.sparse[slot].val = v.Sparse()
-	}
 }
 
 // hotIndexed returns the namespace's segment with its metadata index
@@ -137,10 +126,10 @@ func (s *segment) appendLocked(id string, v *storage.VectorView) {
 // is built only when a filter first needs it, so namespaces that are never
 // filtered never pay for it. The build reads the metadata under writeMu,
 // like a load, so it sees exactly the writes the segment has.
-func (ns *namespace) hotIndexed(ctx context.Context) (*segment, error) {
+func (ns *namespace) hotIndexed(ctx context.Context) (*segment.Segment, error) {
 	for {
 		seg, err := ns.hot(ctx)
-		if err != nil || seg.indexed.Load() {
+		if err != nil || seg.Indexed() {
 			return seg, err
 		}
 		seg, retry, err := ns.indexLocked(ctx, seg)
@@ -153,10 +142,10 @@ func (ns *namespace) hotIndexed(ctx context.Context) (*segment, error) {
 
 // indexLocked builds seg's metadata index under writeMu. It reports retry
 // if seg was evicted meanwhile.
-func (ns *namespace) indexLocked(ctx context.Context, seg *segment) (_ *segment, retry bool, err error) {
+func (ns *namespace) indexLocked(ctx context.Context, seg *segment.Segment) (_ *segment.Segment, retry bool, err error) {
 	ns.writeMu.Lock()
 	defer ns.writeMu.Unlock()
-	if seg.indexed.Load() {
+	if seg.Indexed() {
 		return seg, false, nil // another caller built it meanwhile
 	}
 	if ns.dropped {
@@ -165,11 +154,7 @@ func (ns *namespace) indexLocked(ctx context.Context, seg *segment) (_ *segment,
 	if ns.seg.Load() != seg {
 		return nil, true, nil
 	}
-	type entry struct {
-		id string
-		md Metadata
-	}
-	var entries []entry
+	var entries []segment.Entry
 	ix := ns.ix
 	live := true
 	err = ix.db.store.View(func(t *storage.Txn) error {
@@ -181,7 +166,7 @@ func (ns *namespace) indexLocked(ctx context.Context, seg *segment) (_ *segment,
 		}
 		return scanRecords(ctx, t, storage.MetadataPrefix(ix.id, ns.id), func(id, v []byte) error {
 			md, _, err := storage.DecodeMetadata(v)
-			entries = append(entries, entry{string(id), md})
+			entries = append(entries, segment.Entry{ID: string(id), MD: md})
 			return err
 		})
 	})
@@ -191,27 +176,23 @@ func (ns *namespace) indexLocked(ctx context.Context, seg *segment) (_ *segment,
 	if !live {
 		return emptyIndexed(ns.ix), false, nil
 	}
-	seg.mu.Lock()
-	defer seg.mu.Unlock()
-	seg.bulk = true
-	for _, e := range entries {
-		if slot, ok := seg.slots[e.id]; ok {
-			seg.meta[slot] = e.md
-			seg.indexLocked(slot, e.md)
-		}
-	}
-	seg.bulk = false
-	seg.mergeAllLocked()
-	seg.indexed.Store(true)
-	seg.accountMetadataLocked()
+	seg.Lock()
+	defer seg.Unlock()
+	seg.IndexLocked(entries)
 	ns.ix.db.reaccount(ns, seg)
 	return seg, false, nil
 }
 
 // emptyIndexed is the segment a dropped namespace reads as: empty, with an
 // (empty) index, never published.
-func emptyIndexed(ix *index) *segment {
-	s := newSegment(ix.dim, ix.metric, 0)
-	s.indexed.Store(true)
+func emptyIndexed(ix *index) *segment.Segment {
+	s := newSegment(ix, 0)
+	s.IndexLocked(nil) // not yet shared: no lock needed
 	return s
+}
+
+// newSegment returns an empty segment for ix's records, with room for
+// hint of them.
+func newSegment(ix *index, hint int) *segment.Segment {
+	return segment.New(ix.dim, ivfMetric(ix.metric), hint)
 }

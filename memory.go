@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/vectordb-go/vectordb/internal/memory"
+	"github.com/vectordb-go/vectordb/internal/segment"
 )
 
 // The memory budget: the hot set (internal/memory) tracks hot namespaces
@@ -66,19 +67,12 @@ func (db *DB) Stats(ctx context.Context) (DBStats, error) {
 	}, nil
 }
 
-// accountedBytes is the memory a segment is accounted: its arena, per-row
-// bookkeeping and ids, its IVF lists, and its metadata and metadata index
-// once a filter has needed them.
-func (s *segment) accountedBytes() int64 {
-	return s.memBytes.Load() + s.ivfBytes.Load() + s.metaBytes.Load()
-}
-
 // addHot registers ns, just made hot with seg, and accounts seg. A
 // namespace of an index already dropped is not registered: DeleteIndex
 // sets ix.dropped before dropIndexHot takes the set's lock, so a load
 // racing it is either forgotten by dropIndexHot or sees the flag here.
 // REQUIRES: ns.writeMu held.
-func (db *DB) addHot(ns *namespace, seg *segment) {
+func (db *DB) addHot(ns *namespace, seg *segment.Segment) {
 	if db.hot.Add(ns, func() bool { return !ns.ix.dropped.Load() }) {
 		db.reaccount(ns, seg)
 	}
@@ -86,8 +80,8 @@ func (db *DB) addHot(ns *namespace, seg *segment) {
 
 // reaccount brings ns's accounted bytes up to date with seg, after a load
 // or a write; a namespace no longer hot is left alone.
-func (db *DB) reaccount(ns *namespace, seg *segment) {
-	db.hot.Account(ns, seg.accountedBytes())
+func (db *DB) reaccount(ns *namespace, seg *segment.Segment) {
+	db.hot.Account(ns, seg.AccountedBytes())
 }
 
 // dropHot forgets ns, cold again or dropped, and its accounted bytes.

@@ -192,7 +192,7 @@ func TestEvictedSegmentNotReadWithNewerStorage(t *testing.T) {
 	}
 	if snap, ok := ns.readAgreeing(seg); ok {
 		snap.Discard()
-		seg.mu.RUnlock()
+		seg.RUnlock()
 		t.Fatal("readAgreeing paired an evicted segment with a newer snapshot")
 	}
 	res, err := h.Query(ctx, QueryRequest{Vector: fill(4, 2), TopK: 1, IncludeValues: true, IncludeMetadata: true})

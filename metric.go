@@ -1,7 +1,5 @@
 package vectordb
 
-import "math"
-
 // Metric is an index's similarity measure. It is fixed when the index is
 // created.
 type Metric string
@@ -25,13 +23,3 @@ func (m Metric) valid() bool {
 
 // ascending reports whether lower scores rank first.
 func (m Metric) ascending() bool { return m == Euclidean }
-
-// cosineScore is Pinecone's float32 formula. dot and the squared norms are
-// float32 sums; the roots are taken separately, as the formula writes them.
-func cosineScore(dot, qNormSq, vNorm float32) float32 {
-	return dot / (sqrt32(qNormSq) * vNorm)
-}
-
-// sqrt32 is the correctly rounded float32 square root (the float64 root of
-// a float32, rounded once, is exact).
-func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }

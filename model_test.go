@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/vectordb-go/vectordb/internal/filter"
+	"github.com/vectordb-go/vectordb/internal/segment"
 )
 
 // The model-based test: random operation sequences across several
@@ -30,7 +33,7 @@ var (
 
 type modelRecord struct {
 	values []float32
-	sparse sparseVec
+	sparse segment.Sparse
 	md     Metadata
 }
 
@@ -214,7 +217,7 @@ func (h *modelHarness) sparse() *SparseValues {
 	return sv
 }
 
-func sortedSparse(sv *SparseValues) sparseVec {
+func sortedSparse(sv *SparseValues) segment.Sparse {
 	s, err := normalizeSparse("", sv, DotProduct)
 	if err != nil {
 		panic(err)
@@ -468,7 +471,7 @@ func (h *modelHarness) exportImport() {
 	h.check(err)
 	var size uint64
 	for id, r := range src.recs {
-		size += recordSize(id, metadataJSONSize(r.md), h.dim, len(r.sparse.idx))
+		size += recordSize(id, metadataJSONSize(r.md), h.dim, len(r.sparse.Idx))
 	}
 	next := &modelNS{recs: maps.Clone(src.recs), wu: int64(writeUnits(size))}
 	if dst != nil {
@@ -510,7 +513,7 @@ func (h *modelHarness) fetchAndCompare(name string, ids []string) {
 		m.ru += int64(res.Usage.ReadUnits)
 		for _, id := range ids {
 			if r, ok := m.recs[id]; ok {
-				want[id] = Record{ID: id, Values: r.values, SparseValues: r.sparse.public(), Metadata: r.md}
+				want[id] = Record{ID: id, Values: r.values, SparseValues: publicSparse(r.sparse), Metadata: r.md}
 			}
 		}
 	}
@@ -553,7 +556,7 @@ func (h *modelHarness) list() {
 }
 
 // modelScore is the float64 reference score of a record.
-func (h *modelHarness) modelScore(q []float32, qs sparseVec, r modelRecord) float64 {
+func (h *modelHarness) modelScore(q []float32, qs segment.Sparse, r modelRecord) float64 {
 	return refScore(h.metric, q, r.values, qs, r.sparse)
 }
 
@@ -580,7 +583,7 @@ func (h *modelHarness) query() {
 		req.Vector = h.vector()
 		q = req.Vector
 	}
-	var qs sparseVec
+	var qs segment.Sparse
 	if sv := h.sparse(); sv != nil {
 		req.SparseVector = sv
 		qs = sortedSparse(sv)
@@ -603,7 +606,7 @@ func (h *modelHarness) query() {
 	m.ru += int64(res.Usage.ReadUnits)
 	candidates := map[string]modelRecord{}
 	for id, r := range m.recs {
-		if fn == nil || fn.match(r.md) {
+		if fn == nil || fn.Match(r.md) {
 			candidates[id] = r
 		}
 	}
@@ -636,8 +639,8 @@ func (h *modelHarness) query() {
 		if req.IncludeValues != (mt.Values != nil) || (mt.Values != nil && !slices.Equal(mt.Values, r.values)) {
 			h.fatalf("match %q values %v, want %v (included: %v)", mt.ID, mt.Values, r.values, req.IncludeValues)
 		}
-		if req.IncludeValues && !reflect.DeepEqual(mt.SparseValues, r.sparse.public()) {
-			h.fatalf("match %q sparse %v, want %v", mt.ID, mt.SparseValues, r.sparse.public())
+		if req.IncludeValues && !reflect.DeepEqual(mt.SparseValues, publicSparse(r.sparse)) {
+			h.fatalf("match %q sparse %v, want %v", mt.ID, mt.SparseValues, publicSparse(r.sparse))
 		}
 		wantMD := r.md
 		if !req.IncludeMetadata {
@@ -683,7 +686,7 @@ func (h *modelHarness) compareDescription(d NamespaceDescription, m *modelNS) {
 	var bytes int64
 	for id, r := range m.recs {
 		n := metadataJSONSize(r.md)
-		bytes += int64(recordSize(id, n, h.dim, len(r.sparse.idx)))
+		bytes += int64(recordSize(id, n, h.dim, len(r.sparse.Idx)))
 	}
 	if d.RecordCount != int64(len(m.recs)) || d.Bytes != bytes || d.WriteUnits != m.wu || d.ReadUnits != m.ru {
 		h.fatalf("namespace %q = %d records %d bytes %d WU %d RU, model %d %d %d %d",
@@ -724,12 +727,12 @@ func (h *modelHarness) fullCheck() {
 		}
 		if ns := h.ix.ix.lookup(c); ns != nil {
 			if seg := ns.seg.Load(); seg != nil {
-				seg.mu.RLock()
-				err := seg.ivfConsistentLocked()
-				if seg.ivf != nil {
+				seg.RLock()
+				err := seg.IVFConsistentLocked()
+				if seg.IVFLocked() != nil {
 					h.ivfSeen++
 				}
-				seg.mu.RUnlock()
+				seg.RUnlock()
 				if err != nil {
 					h.fatalf("namespace %q: %v", c, err)
 				}
@@ -797,7 +800,7 @@ func (h *modelHarness) filter() Filter {
 
 // maybeFilter sets *f to a random filter one time in three and returns it
 // compiled, or nil.
-func (h *modelHarness) maybeFilter(f *Filter) *fnode {
+func (h *modelHarness) maybeFilter(f *Filter) *filter.Node {
 	if h.r.IntN(3) != 0 {
 		return nil
 	}
@@ -809,7 +812,7 @@ func (h *modelHarness) maybeFilter(f *Filter) *fnode {
 	return fn
 }
 
-func (h *modelHarness) mustCompile(f Filter) *fnode {
+func (h *modelHarness) mustCompile(f Filter) *filter.Node {
 	fn, err := compileFilter(f)
 	if err != nil {
 		h.fatalf("generated filter %v invalid: %v", f, err)
@@ -829,7 +832,7 @@ func (h *modelHarness) updateByFilter() {
 	want := 0
 	if m != nil {
 		for id, r := range m.recs {
-			if fn.match(r.md) {
+			if fn.Match(r.md) {
 				want++
 				if !dry {
 					r.md = mergeMetadata(r.md, stored)
@@ -854,7 +857,7 @@ func (h *modelHarness) deleteByFilter() {
 	want := 0
 	if m := h.nsModel(name); m != nil {
 		for id, r := range m.recs {
-			if fn.match(r.md) {
+			if fn.Match(r.md) {
 				want++
 				delete(m.recs, id)
 			}
@@ -888,8 +891,8 @@ func (h *modelHarness) fetchByMetadata() {
 	var want []Record
 	if m != nil {
 		for _, id := range slices.Sorted(maps.Keys(m.recs)) {
-			if r := m.recs[id]; fn.match(r.md) {
-				want = append(want, Record{ID: id, Values: r.values, SparseValues: r.sparse.public(), Metadata: r.md})
+			if r := m.recs[id]; fn.Match(r.md) {
+				want = append(want, Record{ID: id, Values: r.values, SparseValues: publicSparse(r.sparse), Metadata: r.md})
 			}
 		}
 	}

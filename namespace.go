@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vectordb-go/vectordb/internal/sched"
+	"github.com/vectordb-go/vectordb/internal/segment"
 	"github.com/vectordb-go/vectordb/internal/storage"
 )
 
@@ -78,7 +79,7 @@ type UpsertResult struct {
 type preparedRecord struct {
 	id      string
 	values  []float32 // the caller's slice: see prepareRecord
-	sparse  sparseVec
+	sparse  segment.Sparse
 	size    uint64
 	vecVal  []byte
 	metaVal []byte   // nil without metadata
@@ -215,7 +216,7 @@ func prepareRecord(r *Record, ix *index, p *preparedRecord) error {
 	// values is not copied: the segment copies it when the write is
 	// applied, before Upsert returns.
 	p.id, p.values, p.sparse = r.ID, r.Values, sp
-	p.size = recordSize(r.ID, mdSize, ix.dim, len(sp.idx))
+	p.size = recordSize(r.ID, mdSize, ix.dim, len(sp.Idx))
 	if md != nil {
 		if p.metaVal, err = storage.AppendMetadata(nil, md, mdSize); err != nil {
 			return argErr("metadata", nil, err.Error())
@@ -223,7 +224,7 @@ func prepareRecord(r *Record, ix *index, p *preparedRecord) error {
 	}
 	p.md = md
 	p.vecVal = storage.AppendVector(nil, &storage.VectorRecord{
-		Values: r.Values, SparseIndices: sp.idx, SparseValues: sp.val,
+		Values: r.Values, SparseIndices: sp.Idx, SparseValues: sp.Val,
 	})
 	return nil
 }

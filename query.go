@@ -4,11 +4,10 @@ import (
 	"context"
 	"slices"
 
-	"github.com/RoaringBitmap/roaring/v2"
-
+	"github.com/vectordb-go/vectordb/internal/filter"
 	"github.com/vectordb-go/vectordb/internal/sched"
+	"github.com/vectordb-go/vectordb/internal/segment"
 	"github.com/vectordb-go/vectordb/internal/storage"
-	"github.com/vectordb-go/vectordb/simd"
 )
 
 // QueryRequest is a similarity query. Exactly one of Vector and ID is set.
@@ -87,7 +86,7 @@ func (h *Namespace) Query(ctx context.Context, req QueryRequest) (QueryResult, e
 	if err != nil {
 		return QueryResult{}, err
 	}
-	var fn *fnode
+	var fn *filter.Node
 	if len(req.Filter) > 0 {
 		if fn, err = compileFilter(req.Filter); err != nil {
 			return QueryResult{}, err
@@ -107,10 +106,10 @@ func (h *Namespace) Query(ctx context.Context, req QueryRequest) (QueryResult, e
 			return QueryResult{}, false, err
 		}
 		if !req.IncludeMetadata {
-			seg.mu.RLock()
-			res.Matches, err = seg.queryLocked(ctx, adm, &req, sq, fn, ix.db.opts.IVFMinRecords)
-			empty := seg.n == 0
-			seg.mu.RUnlock()
+			seg.RLock()
+			res.Matches, err = queryLocked(ctx, seg, adm, &req, sq, fn, ix.db.opts.IVFMinRecords)
+			empty := seg.LenLocked() == 0
+			seg.RUnlock()
 			// A load that found the generation dropped answers with an
 			// empty segment it does not publish (an empty namespace
 			// evicted meanwhile looks the same, and costs a short wait).
@@ -126,11 +125,11 @@ func (h *Namespace) Query(ctx context.Context, req QueryRequest) (QueryResult, e
 		}
 		defer snap.Discard()
 		live := false
-		res.Matches, err = seg.queryLocked(ctx, adm, &req, sq, fn, ix.db.opts.IVFMinRecords)
+		res.Matches, err = queryLocked(ctx, seg, adm, &req, sq, fn, ix.db.opts.IVFMinRecords)
 		if err == nil {
 			res.Matches, live, err = attachMetadata(snap, ns, res.Matches)
 		}
-		seg.mu.RUnlock()
+		seg.RUnlock()
 		return res, live, err
 	})
 	if err != nil {
@@ -144,29 +143,29 @@ func (h *Namespace) Query(ctx context.Context, req QueryRequest) (QueryResult, e
 }
 
 // checkQuery validates req and returns its sparse part.
-func checkQuery(req *QueryRequest, ix *index) (sparseVec, error) {
+func checkQuery(req *QueryRequest, ix *index) (segment.Sparse, error) {
 	if req.TopK < 1 || req.TopK > MaxTopK {
-		return sparseVec{}, argErrf("topK", req.TopK, "must be 1 to %d", MaxTopK)
+		return segment.Sparse{}, argErrf("topK", req.TopK, "must be 1 to %d", MaxTopK)
 	}
 	switch {
 	case req.Vector != nil && req.ID != "":
-		return sparseVec{}, argErr("vector", nil, "set vector or id, not both")
+		return segment.Sparse{}, argErr("vector", nil, "set vector or id, not both")
 	case req.Vector != nil:
 		if err := checkVector("vector", req.Vector, ix.dim); err != nil {
-			return sparseVec{}, err
+			return segment.Sparse{}, err
 		}
 	case req.ID != "":
 		if err := checkID("id", req.ID); err != nil {
-			return sparseVec{}, err
+			return segment.Sparse{}, err
 		}
 	default:
-		return sparseVec{}, argErr("vector", nil, "set vector or id")
+		return segment.Sparse{}, argErr("vector", nil, "set vector or id")
 	}
 	switch {
 	case req.NProbe < 0:
-		return sparseVec{}, argErr("nProbe", req.NProbe, "must not be negative")
+		return segment.Sparse{}, argErr("nProbe", req.NProbe, "must not be negative")
 	case req.NProbe > 0 && req.Exact:
-		return sparseVec{}, argErr("nProbe", req.NProbe, "set nProbe or exact, not both")
+		return segment.Sparse{}, argErr("nProbe", req.NProbe, "set nProbe or exact, not both")
 	}
 	return normalizeSparse("sparseVector", req.SparseVector, ix.metric)
 }
@@ -180,13 +179,13 @@ func checkQuery(req *QueryRequest, ix *index) (sparseVec, error) {
 // then are in storage but not in seg, so the caller must load again. (A
 // dropped namespace's last segment is returned as is: the snapshot shows
 // the namespace gone, and the caller answers empty.)
-func (ns *namespace) readAgreeing(seg *segment) (*storage.Txn, bool) {
+func (ns *namespace) readAgreeing(seg *segment.Segment) (*storage.Txn, bool) {
 	ns.writeMu.Lock()
 	defer ns.writeMu.Unlock()
 	if !ns.dropped && ns.seg.Load() != seg {
 		return nil, false
 	}
-	seg.mu.RLock()
+	seg.RLock()
 	return ns.ix.db.store.Snapshot(), true
 }
 
@@ -208,46 +207,24 @@ func attachMetadata(snap *storage.Txn, ns *namespace, matches []Match) ([]Match,
 	return matches, true, nil
 }
 
-// queryLocked runs a validated query against the segment and builds the
-// matches. minRecords is Options.IVFMinRecords.
-// REQUIRES: s.mu held for reading.
-func (s *segment) queryLocked(ctx context.Context, adm *sched.Ticket, req *QueryRequest, sq sparseVec, fn *fnode, minRecords int) ([]Match, error) {
-	q := make([]float32, s.dim)
-	if req.ID != "" {
-		slot, ok := s.slots[req.ID]
-		if !ok {
-			return nil, nil
-		}
-		copy(q, s.rowLocked(slot))
-	} else {
-		copy(q, req.Vector)
-	}
-	var allowed *roaring.Bitmap
-	if fn != nil {
-		var err error
-		if allowed, err = s.evalLocked(ctx, fn); err != nil {
-			return nil, err
-		}
-	}
-	var hits []hit
-	var err error
-	if nprobe := s.nprobeLocked(req, sq, allowed, minRecords); nprobe > 0 {
-		hits, err = s.searchIVFLocked(ctx, q, simd.SquaredNorm(q), req.TopK, nprobe, allowed)
-	} else {
-		hits, err = s.searchLocked(ctx, adm, q, simd.SquaredNorm(q), sq, req.TopK, allowed)
-	}
+// queryLocked runs a validated query against seg and builds the matches.
+// minRecords is Options.IVFMinRecords.
+// REQUIRES: seg's lock held for reading.
+func queryLocked(ctx context.Context, seg *segment.Segment, adm *sched.Ticket, req *QueryRequest, sq segment.Sparse, fn *filter.Node, minRecords int) ([]Match, error) {
+	hits, err := seg.QueryLocked(ctx, adm, &segment.Query{
+		Vector: req.Vector, ID: req.ID, Sparse: sq, TopK: req.TopK,
+		NProbe: req.NProbe, Exact: req.Exact, MinRecords: minRecords,
+	}, fn)
 	if err != nil {
-		return nil, err
+		return nil, fromFilterErr(err)
 	}
 	matches := make([]Match, len(hits))
 	for i, h := range hits {
 		m := &matches[i]
-		m.ID, m.Score = s.ids[h.slot], h.score
+		m.ID, m.Score = h.ID, h.Score
 		if req.IncludeValues {
-			m.Values = slices.Clone(s.rowLocked(h.slot)[:s.dim])
-			if s.metric == DotProduct {
-				m.SparseValues = s.sparse[h.slot].public()
-			}
+			m.Values = slices.Clone(seg.RowLocked(h.Slot)[:seg.Dim()])
+			m.SparseValues = publicSparse(seg.SparseLocked(h.Slot))
 		}
 	}
 	return matches, nil

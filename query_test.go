@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+
+	"github.com/vectordb-go/vectordb/internal/segment"
 )
 
 // TestPineconeExample is the seed scenario's query: Pinecone returns F,
@@ -49,7 +51,7 @@ func TestPineconeExample(t *testing.T) {
 }
 
 // refScore is the float64 reference of each metric's score.
-func refScore(m Metric, q, v []float32, qs, vs sparseVec) float64 {
+func refScore(m Metric, q, v []float32, qs, vs segment.Sparse) float64 {
 	var d, qq, vv, l2 float64
 	for i := range q {
 		d += float64(q[i]) * float64(v[i])
@@ -63,7 +65,7 @@ func refScore(m Metric, q, v []float32, qs, vs sparseVec) float64 {
 	case Euclidean:
 		return l2
 	}
-	return d + float64(sparseDot(qs, vs))
+	return d + float64(qs.Dot(vs))
 }
 
 func TestScoresFollowMetric(t *testing.T) {
@@ -92,7 +94,7 @@ func TestScoresFollowMetric(t *testing.T) {
 				t.Fatalf("%d matches, want 200", len(res.Matches))
 			}
 			for i, mt := range res.Matches {
-				want := refScore(m, q, vecs[mt.ID], sparseVec{}, sparseVec{})
+				want := refScore(m, q, vecs[mt.ID], segment.Sparse{}, segment.Sparse{})
 				if math.Abs(float64(mt.Score)-want) > 1e-5*math.Max(1, math.Abs(want)) {
 					t.Fatalf("%s: score %v, reference %v", mt.ID, mt.Score, want)
 				}
@@ -223,7 +225,7 @@ func TestLargeSegmentScan(t *testing.T) {
 		}
 		var all []sc
 		for id, v := range vecs {
-			all = append(all, sc{id, refScore(Cosine, q, v, sparseVec{}, sparseVec{})})
+			all = append(all, sc{id, refScore(Cosine, q, v, segment.Sparse{}, segment.Sparse{})})
 		}
 		slices.SortFunc(all, func(a, b sc) int {
 			if a.s > b.s {
@@ -245,7 +247,7 @@ func TestLargeSegmentScan(t *testing.T) {
 	}
 	check("loaded")
 	seg := ix.ix.lookup("t").seg.Load()
-	if seg == nil || seg.n != n {
+	if seg == nil || seg.LenLocked() != n {
 		t.Fatal("segment not hot")
 	}
 	// Delete two thirds in batches: the segment must compact.
@@ -261,11 +263,11 @@ func TestLargeSegmentScan(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	seg.mu.RLock()
-	compacted := seg.n < n && seg.live == n/3 && 2*seg.live >= seg.n
-	seg.mu.RUnlock()
+	seg.RLock()
+	compacted := seg.LenLocked() < n && seg.LiveLocked() == n/3 && 2*seg.LiveLocked() >= seg.LenLocked()
+	seg.RUnlock()
 	if !compacted {
-		t.Fatalf("segment did not compact: n=%d live=%d", seg.n, seg.live)
+		t.Fatalf("segment did not compact: n=%d live=%d", seg.LenLocked(), seg.LiveLocked())
 	}
 	check("compacted")
 	// New records reuse free slots, then grow.
@@ -347,7 +349,7 @@ func TestCosineScoresWithin1e6(t *testing.T) {
 		}
 		worst := 0.0
 		for _, m := range res.Matches {
-			worst = max(worst, math.Abs(float64(m.Score)-refScore(Cosine, q, vecs[m.ID], sparseVec{}, sparseVec{})))
+			worst = max(worst, math.Abs(float64(m.Score)-refScore(Cosine, q, vecs[m.ID], segment.Sparse{}, segment.Sparse{})))
 		}
 		if worst > 1e-6 {
 			t.Fatalf("dim %d: a cosine score is %g from the exact formula", dim, worst)

@@ -6,6 +6,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/vectordb-go/vectordb/internal/segment"
 )
 
 // Record is one vector with its id and optional sparse values and metadata.
@@ -110,76 +112,52 @@ func checkVector(field string, v []float32, dim int) error {
 // MaxFloat32, and a hybrid score, the sum of two dot products, too.
 const maxSquaredNorm = math.MaxFloat32 / 4
 
-// sparseVec is a validated sparse vector, sorted by index.
-type sparseVec struct {
-	idx []uint32
-	val []float32
-}
-
 // normalizeSparse validates sp and returns a sorted copy; nil or empty
-// input gives an empty sparseVec.
-func normalizeSparse(field string, sp *SparseValues, metric Metric) (sparseVec, error) {
+// input gives an empty segment.Sparse.
+func normalizeSparse(field string, sp *SparseValues, metric Metric) (segment.Sparse, error) {
 	if sp == nil || (len(sp.Indices) == 0 && len(sp.Values) == 0) {
-		return sparseVec{}, nil
+		return segment.Sparse{}, nil
 	}
 	if metric != DotProduct {
-		return sparseVec{}, argErrf(field, nil, "sparse values need a dotproduct index; this index uses %s", metric)
+		return segment.Sparse{}, argErrf(field, nil, "sparse values need a dotproduct index; this index uses %s", metric)
 	}
 	if len(sp.Indices) != len(sp.Values) {
-		return sparseVec{}, argErrf(field, nil, "has %d indices but %d values", len(sp.Indices), len(sp.Values))
+		return segment.Sparse{}, argErrf(field, nil, "has %d indices but %d values", len(sp.Indices), len(sp.Values))
 	}
 	if len(sp.Indices) > MaxSparseValues {
-		return sparseVec{}, argErrf(field, nil, "has %d entries, more than %d", len(sp.Indices), MaxSparseValues)
+		return segment.Sparse{}, argErrf(field, nil, "has %d entries, more than %d", len(sp.Indices), MaxSparseValues)
 	}
 	var sq float64
 	for i, x := range sp.Values {
 		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-			return sparseVec{}, argErr(fmt.Sprintf("%s.values[%d]", field, i), x, "must be finite")
+			return segment.Sparse{}, argErr(fmt.Sprintf("%s.values[%d]", field, i), x, "must be finite")
 		}
 		sq += float64(x) * float64(x)
 	}
 	if sq > maxSquaredNorm {
-		return sparseVec{}, argErrf(field+".values", nil, "their norm is %.3g, above %.3g: scores computed with them would overflow float32", math.Sqrt(sq), math.Sqrt(maxSquaredNorm))
+		return segment.Sparse{}, argErrf(field+".values", nil, "their norm is %.3g, above %.3g: scores computed with them would overflow float32", math.Sqrt(sq), math.Sqrt(maxSquaredNorm))
 	}
 	order := make([]int, len(sp.Indices))
 	for i := range order {
 		order[i] = i
 	}
 	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(sp.Indices[a], sp.Indices[b]) })
-	out := sparseVec{idx: make([]uint32, len(order)), val: make([]float32, len(order))}
+	out := segment.Sparse{Idx: make([]uint32, len(order)), Val: make([]float32, len(order))}
 	for j, i := range order {
-		if j > 0 && sp.Indices[i] == out.idx[j-1] {
-			return sparseVec{}, argErr(field+".indices", sp.Indices[i], "duplicate index")
+		if j > 0 && sp.Indices[i] == out.Idx[j-1] {
+			return segment.Sparse{}, argErr(field+".indices", sp.Indices[i], "duplicate index")
 		}
-		out.idx[j], out.val[j] = sp.Indices[i], sp.Values[i]
+		out.Idx[j], out.Val[j] = sp.Indices[i], sp.Values[i]
 	}
 	return out, nil
 }
 
-func (s sparseVec) public() *SparseValues {
-	if len(s.idx) == 0 {
+// publicSparse returns a copy of s as SparseValues, nil when empty.
+func publicSparse(s segment.Sparse) *SparseValues {
+	if len(s.Idx) == 0 {
 		return nil
 	}
-	return &SparseValues{Indices: slices.Clone(s.idx), Values: slices.Clone(s.val)}
-}
-
-// sparseDot is the dot product of two index-sorted sparse vectors.
-func sparseDot(a, b sparseVec) float32 {
-	var s float32
-	i, j := 0, 0
-	for i < len(a.idx) && j < len(b.idx) {
-		switch {
-		case a.idx[i] < b.idx[j]:
-			i++
-		case a.idx[i] > b.idx[j]:
-			j++
-		default:
-			s += a.val[i] * b.val[j]
-			i++
-			j++
-		}
-	}
-	return s
+	return &SparseValues{Indices: slices.Clone(s.Idx), Values: slices.Clone(s.Val)}
 }
 
 // recordSize is a record's size as usage units count it: id, metadata as

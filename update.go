@@ -3,6 +3,7 @@ package vectordb
 import (
 	"context"
 
+	"github.com/vectordb-go/vectordb/internal/segment"
 	"github.com/vectordb-go/vectordb/internal/storage"
 )
 
@@ -105,7 +106,7 @@ func (h *Namespace) Update(ctx context.Context, req UpdateRequest) (UpdateResult
 	if err != nil {
 		return UpdateResult{}, err
 	}
-	if err := h.idx.db.disk.Admit(int64(4*len(req.Values) + 8*len(newSparse.idx) + metadataJSONSize(setMD) + 2*len(req.ID))); err != nil {
+	if err := h.idx.db.disk.Admit(int64(4*len(req.Values) + 8*len(newSparse.Idx) + metadataJSONSize(setMD) + 2*len(req.ID))); err != nil {
 		return UpdateResult{}, err
 	}
 	m, err := ix.write(ctx, h.name, false, func(t *storage.Txn, ns *namespace, m *mutation) error {
@@ -116,10 +117,10 @@ func (h *Namespace) Update(ctx context.Context, req UpdateRequest) (UpdateResult
 		m.matched = 1
 		put := segPut{id: req.ID, values: rec.Values, md: rec.Metadata}
 		if rec.SparseValues != nil {
-			put.sparse = sparseVec{idx: rec.SparseValues.Indices, val: rec.SparseValues.Values}
+			put.sparse = segment.Sparse{Idx: rec.SparseValues.Indices, Val: rec.SparseValues.Values}
 		}
 		// The stored JSON size is metadataJSONSize of the stored metadata.
-		oldSize := recordSize(req.ID, metadataJSONSize(rec.Metadata), ix.dim, len(put.sparse.idx))
+		oldSize := recordSize(req.ID, metadataJSONSize(rec.Metadata), ix.dim, len(put.sparse.Idx))
 		if req.Values != nil || req.SparseValues != nil {
 			if req.Values != nil {
 				put.values = req.Values // the segment copies it in apply
@@ -128,7 +129,7 @@ func (h *Namespace) Update(ctx context.Context, req UpdateRequest) (UpdateResult
 				put.sparse = newSparse
 			}
 			vec := storage.AppendVector(nil, &storage.VectorRecord{
-				Values: put.values, SparseIndices: put.sparse.idx, SparseValues: put.sparse.val,
+				Values: put.values, SparseIndices: put.sparse.Idx, SparseValues: put.sparse.Val,
 			})
 			if err := t.Set(storage.VectorKey(ix.id, ns.id, req.ID), vec); err != nil {
 				return err
@@ -150,7 +151,7 @@ func (h *Namespace) Update(ctx context.Context, req UpdateRequest) (UpdateResult
 				return err
 			}
 		}
-		size := recordSize(req.ID, mdSize, ix.dim, len(put.sparse.idx))
+		size := recordSize(req.ID, mdSize, ix.dim, len(put.sparse.Idx))
 		m.bytes = int64(size) - int64(oldSize)
 		m.written = oldSize + size
 		m.puts = []segPut{put}

@@ -9,7 +9,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vectordb-go/vectordb/internal/filter"
 	"github.com/vectordb-go/vectordb/internal/ivf"
+	"github.com/vectordb-go/vectordb/internal/segment"
 	"github.com/vectordb-go/vectordb/internal/storage"
 )
 
@@ -53,7 +55,7 @@ func (m *mutation) charged() int {
 type segPut struct {
 	id     string
 	values []float32
-	sparse sparseVec
+	sparse segment.Sparse
 	md     Metadata // stored form
 }
 
@@ -195,7 +197,7 @@ func (ns *namespace) apply(m *mutation) {
 	// Assign new rows to their IVF lists before taking the lock, so that
 	// queries do not wait for it.
 	var lists []int
-	q := seg.quantizer()
+	q := seg.Quantizer()
 	if q != nil && len(m.puts) > 0 {
 		lists = make([]int, len(m.puts))
 		var scratch ivf.Scratch
@@ -203,25 +205,23 @@ func (ns *namespace) apply(m *mutation) {
 			lists[i] = q.Assign(p.values, &scratch)
 		}
 	}
-	seg.mu.Lock()
+	seg.Lock()
 	for _, id := range m.dels {
-		seg.deleteLocked(id)
+		seg.DeleteLocked(id)
 	}
 	for i, p := range m.puts {
 		list := -1
 		if lists != nil {
 			list = lists[i]
 		}
-		seg.putLocked(p.id, p.values, p.sparse, p.md, q, list)
+		seg.PutLocked(p.id, p.values, p.sparse, p.md, q, list)
 	}
 	for _, p := range m.metas {
-		seg.setMetadataLocked(p.id, p.md)
+		seg.SetMetadataLocked(p.id, p.md)
 	}
-	if seg.ivf != nil {
-		seg.ivfBytes.Store(seg.ivf.lists.MemBytes())
-	}
-	build := seg.wantsBuildLocked(ns.ix.db.opts.IVFMinRecords)
-	seg.mu.Unlock()
+	seg.AccountIVFLocked()
+	build := seg.WantsBuildLocked(ns.ix.db.opts.IVFMinRecords)
+	seg.Unlock()
 	if build {
 		ns.startBuild(seg)
 	}
@@ -269,7 +269,7 @@ type matchWrite func(t *storage.Txn, ns *namespace, ids []string, m *mutation) (
 // effects exceed the projection (which they cannot while the matched
 // records are present, as writeMu ensures); it then applies as a
 // backstop.
-func (ix *index) writeMatching(ctx context.Context, name string, fn *fnode, maxMatches int, check matchCheck, write matchWrite) (matched int, units int, err error) {
+func (ix *index) writeMatching(ctx context.Context, name string, fn *filter.Node, maxMatches int, check matchCheck, write matchWrite) (matched int, units int, err error) {
 	ix.gate.RLock()
 	defer ix.gate.RUnlock()
 	for {
@@ -288,7 +288,7 @@ func (ix *index) writeMatching(ctx context.Context, name string, fn *fnode, maxM
 		}
 		ns.writeMu.Lock()
 		seg := ns.seg.Load()
-		if ns.dropped || seg == nil || !seg.indexed.Load() {
+		if ns.dropped || seg == nil || !seg.Indexed() {
 			// Dropped, or not (or no longer) the indexed segment: evaluating
 			// a filter there would be wrong ($not and $exists: false would
 			// match everything), so resolve again.
@@ -302,15 +302,15 @@ func (ix *index) writeMatching(ctx context.Context, name string, fn *fnode, maxM
 }
 
 // REQUIRES: ns.writeMu held.
-func (ix *index) writeMatchingLocked(ctx context.Context, ns *namespace, seg *segment, fn *fnode, maxMatches int, check matchCheck, write matchWrite) (int, int, error) {
-	seg.mu.RLock()
-	allowed, err := seg.evalLocked(ctx, fn)
+func (ix *index) writeMatchingLocked(ctx context.Context, ns *namespace, seg *segment.Segment, fn *filter.Node, maxMatches int, check matchCheck, write matchWrite) (int, int, error) {
+	seg.RLock()
+	allowed, err := seg.EvalLocked(ctx, fn)
 	if err != nil {
-		seg.mu.RUnlock()
-		return 0, 0, err
+		seg.RUnlock()
+		return 0, 0, fromFilterErr(err)
 	}
-	ids := seg.idsLocked(allowed)
-	seg.mu.RUnlock()
+	ids := seg.IDsLocked(allowed)
+	seg.RUnlock()
 	slices.Sort(ids)
 	total := len(ids)
 	if write == nil {
@@ -564,7 +564,7 @@ func (ix *index) replaceLocked(ctx context.Context, old, next *namespace, charge
 	next.usage.writeUnits.Add(charge)
 	if old.seg.Load() != nil && next.records.Load() == 0 {
 		// An emptied hot namespace stays hot: its segment is trivially empty.
-		seg := newSegment(ix.dim, ix.metric, 0)
+		seg := newSegment(ix, 0)
 		next.seg.Store(seg)
 		ix.db.addHot(next, seg)
 	}

@@ -1,4 +1,4 @@
-package vectordb
+package segment
 
 import (
 	"cmp"
@@ -8,9 +8,10 @@ import (
 	"sort"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/vectordb-go/vectordb/internal/filter"
 )
 
-// The hot segment's metadata index: what filtering needs, in memory, kept
+// The segment's metadata index: what filtering needs, in memory, kept
 // current by every write. Per field it holds the slots that have the field,
 // a posting list per value (list elements posted one by one) for $eq, $ne,
 // $in and $nin, and a sorted numeric column for the ranges. A filter
@@ -20,7 +21,7 @@ import (
 // fieldIndex indexes one metadata field.
 type fieldIndex struct {
 	present *roaring.Bitmap
-	eq      map[fkey]*roaring.Bitmap // fvalue.key() -> slots
+	eq      map[filter.Key]*roaring.Bitmap // filter.Value.Key() -> slots
 	nums    numColumn
 }
 
@@ -49,12 +50,12 @@ const (
 	mergeDeltaShift = 4
 )
 
-// field returns the index of field name, creating it.
+// fieldLocked returns the index of field name, creating it.
 // REQUIRES: s.mu held for writing.
-func (s *segment) fieldLocked(name string) *fieldIndex {
+func (s *Segment) fieldLocked(name string) *fieldIndex {
 	fi := s.fields[name]
 	if fi == nil {
-		fi = &fieldIndex{present: roaring.New(), eq: make(map[fkey]*roaring.Bitmap)}
+		fi = &fieldIndex{present: roaring.New(), eq: make(map[filter.Key]*roaring.Bitmap)}
 		s.fields[name] = fi
 	}
 	return fi
@@ -62,24 +63,24 @@ func (s *segment) fieldLocked(name string) *fieldIndex {
 
 // indexLocked records slot's metadata md in the index.
 // REQUIRES: s.mu held for writing; s.meta[slot] already md.
-func (s *segment) indexLocked(slot uint32, md Metadata) {
+func (s *Segment) indexLocked(slot uint32, md map[string]any) {
 	for name, v := range md {
 		s.indexFieldLocked(slot, name, v)
 	}
 }
 
-func (s *segment) indexFieldLocked(slot uint32, name string, v any) {
+func (s *Segment) indexFieldLocked(slot uint32, name string, v any) {
 	fi := s.fieldLocked(name)
 	fi.present.Add(slot)
-	anyElem(v, func(e fvalue) bool {
-		b := fi.eq[e.key()]
+	filter.AnyElem(v, func(e filter.Value) bool {
+		b := fi.eq[e.Key()]
 		if b == nil {
 			b = roaring.New()
-			fi.eq[e.key()] = b
+			fi.eq[e.Key()] = b
 		}
 		b.Add(slot)
-		if e.kind == 'n' {
-			fi.nums.delta = append(fi.nums.delta, numEntry{e.n, slot})
+		if e.Kind == 'n' {
+			fi.nums.delta = append(fi.nums.delta, numEntry{e.N, slot})
 		}
 		return false
 	})
@@ -94,20 +95,20 @@ func (s *segment) indexFieldLocked(slot uint32, name string, v any) {
 // go back to skipping the per-entry check.
 // REQUIRES: s.mu held for writing; s.meta[slot] already updated, so that
 // a merge drops the old entry.
-func (s *segment) unindexFieldLocked(slot uint32, name string, v any) {
+func (s *Segment) unindexFieldLocked(slot uint32, name string, v any) {
 	fi := s.fields[name]
 	if fi == nil {
 		return
 	}
 	fi.present.Remove(slot)
-	anyElem(v, func(e fvalue) bool {
-		if e.kind == 'n' {
+	filter.AnyElem(v, func(e filter.Value) bool {
+		if e.Kind == 'n' {
 			fi.nums.stale++
 		}
-		if b := fi.eq[e.key()]; b != nil {
+		if b := fi.eq[e.Key()]; b != nil {
 			b.Remove(slot)
 			if b.IsEmpty() {
-				delete(fi.eq, e.key())
+				delete(fi.eq, e.Key())
 			}
 		}
 		return false
@@ -141,7 +142,7 @@ func sameValue(a, b any) bool {
 
 // numberAt reports whether slot currently holds v in field name.
 // REQUIRES: s.mu held.
-func (s *segment) numberAt(slot uint32, name string, v float64) bool {
+func (s *Segment) numberAt(slot uint32, name string, v float64) bool {
 	if int(slot) >= s.n || s.isDeletedLocked(slot) {
 		return false
 	}
@@ -152,7 +153,7 @@ func (s *segment) numberAt(slot uint32, name string, v float64) bool {
 // mergeLocked folds a field's numeric delta into its sorted column,
 // dropping stale entries.
 // REQUIRES: s.mu held for writing.
-func (s *segment) mergeLocked(name string, fi *fieldIndex) {
+func (s *Segment) mergeLocked(name string, fi *fieldIndex) {
 	all := make([]numEntry, 0, len(fi.nums.sorted)+len(fi.nums.delta))
 	for _, e := range fi.nums.sorted {
 		if s.numberAt(e.slot, name, e.v) {
@@ -178,7 +179,7 @@ func (s *segment) mergeLocked(name string, fi *fieldIndex) {
 // mergeAllLocked merges every field's delta; a bulk build calls it once
 // at the end.
 // REQUIRES: s.mu held for writing.
-func (s *segment) mergeAllLocked() {
+func (s *Segment) MergeAllLocked() {
 	for name, fi := range s.fields {
 		if len(fi.nums.delta) > 0 {
 			s.mergeLocked(name, fi)
@@ -191,20 +192,22 @@ func (s *segment) mergeAllLocked() {
 // namespace touched a billion column entries (11 s of CPU, billed one read
 // unit). Each evaluation therefore gets a budget of work, counted in index
 // entries touched (a range's column entries, a union's postings, and a
-// sixteenth of each bitmap a negation copies): filterWorkPerRecord per
-// live record, at least filterWorkMin. A filter that would spend more is
-// refused with an *ArgumentError, and the context is checked every
+// sixteenth of each bitmap a negation copies): FilterWorkPerRecord per
+// live record, at least FilterWorkMin. A filter that would spend more is
+// refused with a *filter.Error, and the context is checked every
 // filterWorkCheck entries, so a deadline stops an evaluation as well. A
 // real filter spends a few passes over the namespace at most.
 const (
-	filterWorkPerRecord = 16
-	filterWorkMin       = 1 << 20
-	filterWorkCheck     = 1 << 16
+	// FilterWorkPerRecord is the budget per live record.
+	FilterWorkPerRecord = 16
+	// FilterWorkMin is the least budget.
+	FilterWorkMin   = 1 << 20
+	filterWorkCheck = 1 << 16
 )
 
 // evaluator is one filter evaluation on a segment.
 type evaluator struct {
-	s          *segment
+	s          *Segment
 	ctx        context.Context
 	left       int64 // work left in the budget
 	budget     int64
@@ -220,8 +223,8 @@ func (e *evaluator) spend(n int64) bool {
 	}
 	e.left -= n
 	if e.left < 0 {
-		e.err = &ArgumentError{Field: "filter", Reason: fmt.Sprintf(
-			"too costly to evaluate: it would touch more than %d index entries on this namespace (%d per record); use fewer clauses", e.budget, filterWorkPerRecord)}
+		e.err = &filter.Error{Path: "filter", Reason: fmt.Sprintf(
+			"too costly to evaluate: it would touch more than %d index entries on this namespace (%d per record); use fewer clauses", e.budget, FilterWorkPerRecord)}
 		return false
 	}
 	if e.sinceCheck += n; e.sinceCheck >= filterWorkCheck {
@@ -234,12 +237,12 @@ func (e *evaluator) spend(n int64) bool {
 	return true
 }
 
-// evalLocked returns the live slots that match n, which the caller may
+// EvalLocked returns the live slots that match n, which the caller may
 // modify, or the error that stopped the evaluation (a filter over its
 // work budget, or ctx's).
 // REQUIRES: s.mu held.
-func (s *segment) evalLocked(ctx context.Context, n *fnode) (*roaring.Bitmap, error) {
-	budget := max(filterWorkMin, filterWorkPerRecord*int64(s.live))
+func (s *Segment) EvalLocked(ctx context.Context, n *filter.Node) (*roaring.Bitmap, error) {
+	budget := max(FilterWorkMin, FilterWorkPerRecord*int64(s.live))
 	e := &evaluator{s: s, ctx: ctx, left: budget, budget: budget}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -257,16 +260,16 @@ func bitmapWork(b *roaring.Bitmap) int64 { return int64(b.GetCardinality()>>4) +
 
 // eval returns the live slots that match n; after an error it returns an
 // empty bitmap, and e.err says why.
-func (e *evaluator) eval(n *fnode) *roaring.Bitmap {
+func (e *evaluator) eval(n *filter.Node) *roaring.Bitmap {
 	s := e.s
 	if e.err != nil {
 		return roaring.New()
 	}
-	switch n.op {
-	case opAnd:
+	switch n.Op {
+	case filter.OpAnd:
 		// Intersect the smallest first: every later And is then cheap.
-		parts := make([]*roaring.Bitmap, len(n.kids))
-		for i, k := range n.kids {
+		parts := make([]*roaring.Bitmap, len(n.Kids))
+		for i, k := range n.Kids {
 			parts[i] = e.eval(k)
 		}
 		slices.SortFunc(parts, func(a, b *roaring.Bitmap) int { return cmp.Compare(a.GetCardinality(), b.GetCardinality()) })
@@ -278,27 +281,27 @@ func (e *evaluator) eval(n *fnode) *roaring.Bitmap {
 			out.And(p)
 		}
 		return out
-	case opOr:
-		parts := make([]*roaring.Bitmap, len(n.kids))
-		for i, k := range n.kids {
+	case filter.OpOr:
+		parts := make([]*roaring.Bitmap, len(n.Kids))
+		for i, k := range n.Kids {
 			parts[i] = e.eval(k)
 			if !e.spend(bitmapWork(parts[i])) {
 				return roaring.New()
 			}
 		}
 		return roaring.FastOr(parts...)
-	case opNot:
+	case filter.OpNot:
 		if !e.spend(bitmapWork(s.liveSet)) {
 			return roaring.New()
 		}
 		out := s.liveSet.Clone()
-		out.AndNot(e.eval(n.kids[0]))
+		out.AndNot(e.eval(n.Kids[0]))
 		return out
 	}
-	fi := s.fields[n.field]
-	switch n.op {
-	case opExists:
-		if !n.exists {
+	fi := s.fields[n.Field]
+	switch n.Op {
+	case filter.OpExists:
+		if !n.Exists {
 			if !e.spend(bitmapWork(s.liveSet)) {
 				return roaring.New()
 			}
@@ -315,17 +318,17 @@ func (e *evaluator) eval(n *fnode) *roaring.Bitmap {
 			return roaring.New()
 		}
 		return fi.present.Clone()
-	case opEq:
-		return e.union(fi, []fvalue{n.val})
-	case opIn:
-		return e.union(fi, n.set)
-	case opNe, opNin:
+	case filter.OpEq:
+		return e.union(fi, []filter.Value{n.Val})
+	case filter.OpIn:
+		return e.union(fi, n.Set)
+	case filter.OpNe, filter.OpNin:
 		if fi == nil {
 			return roaring.New()
 		}
-		vals := n.set
-		if n.op == opNe {
-			vals = []fvalue{n.val}
+		vals := n.Set
+		if n.Op == filter.OpNe {
+			vals = []filter.Value{n.Val}
 		}
 		if !e.spend(bitmapWork(fi.present)) {
 			return roaring.New()
@@ -338,7 +341,7 @@ func (e *evaluator) eval(n *fnode) *roaring.Bitmap {
 }
 
 // union is fi.union, counted: a lookup per value and the postings found.
-func (e *evaluator) union(fi *fieldIndex, vals []fvalue) *roaring.Bitmap {
+func (e *evaluator) union(fi *fieldIndex, vals []filter.Value) *roaring.Bitmap {
 	if !e.spend(int64(len(vals))) {
 		return roaring.New()
 	}
@@ -351,11 +354,11 @@ func (e *evaluator) union(fi *fieldIndex, vals []fvalue) *roaring.Bitmap {
 
 // rangeOf is rangeLocked, with the column entries it will visit counted
 // before it visits them.
-func (e *evaluator) rangeOf(n *fnode, fi *fieldIndex) *roaring.Bitmap {
+func (e *evaluator) rangeOf(n *filter.Node, fi *fieldIndex) *roaring.Bitmap {
 	if fi == nil {
 		return roaring.New()
 	}
-	lo, hi := fi.nums.bounds(n.rng)
+	lo, hi := fi.nums.bounds(n.Rng)
 	if !e.spend(int64(max(0, hi-lo)+len(fi.nums.delta)) + 1) {
 		return roaring.New()
 	}
@@ -363,13 +366,13 @@ func (e *evaluator) rangeOf(n *fnode, fi *fieldIndex) *roaring.Bitmap {
 }
 
 // union returns the slots whose field holds any of vals.
-func (fi *fieldIndex) union(vals []fvalue) *roaring.Bitmap {
+func (fi *fieldIndex) union(vals []filter.Value) *roaring.Bitmap {
 	if fi == nil {
 		return roaring.New()
 	}
 	var parts []*roaring.Bitmap
 	for _, v := range vals {
-		if b := fi.eq[v.key()]; b != nil {
+		if b := fi.eq[v.Key()]; b != nil {
 			parts = append(parts, b)
 		}
 	}
@@ -409,43 +412,43 @@ func (fi *fieldIndex) union(vals []fvalue) *roaring.Bitmap {
 
 // bounds returns the span [lo, hi) of the sorted column that range r
 // covers (hi < lo when it covers nothing).
-func (c *numColumn) bounds(r numRange) (lo, hi int) {
+func (c *numColumn) bounds(r filter.Range) (lo, hi int) {
 	col := c.sorted
 	lo, hi = 0, len(col)
-	if r.hasLo {
-		lo = sort.Search(len(col), func(i int) bool { return col[i].v > r.lo || (r.loIncl && col[i].v == r.lo) })
+	if r.HasLo {
+		lo = sort.Search(len(col), func(i int) bool { return col[i].v > r.Lo || (r.LoIncl && col[i].v == r.Lo) })
 	}
-	if r.hasHi {
-		hi = sort.Search(len(col), func(i int) bool { return col[i].v > r.hi || (!r.hiIncl && col[i].v == r.hi) })
+	if r.HasHi {
+		hi = sort.Search(len(col), func(i int) bool { return col[i].v > r.Hi || (!r.HiIncl && col[i].v == r.Hi) })
 	}
 	return lo, hi
 }
 
 // rangeLocked evaluates a range on a field's numeric column.
 // REQUIRES: s.mu held.
-func (s *segment) rangeLocked(n *fnode, fi *fieldIndex) *roaring.Bitmap {
+func (s *Segment) rangeLocked(n *filter.Node, fi *fieldIndex) *roaring.Bitmap {
 	out := roaring.New()
 	if fi == nil {
 		return out
 	}
-	col, r := fi.nums.sorted, n.rng
+	col, r := fi.nums.sorted, n.Rng
 	lo, hi := fi.nums.bounds(r)
 	for _, e := range col[lo:max(lo, hi)] {
-		if fi.nums.stale == 0 || s.numberAt(e.slot, n.field, e.v) {
+		if fi.nums.stale == 0 || s.numberAt(e.slot, n.Field, e.v) {
 			out.Add(e.slot)
 		}
 	}
 	for _, e := range fi.nums.delta {
-		if r.contains(e.v) && s.numberAt(e.slot, n.field, e.v) {
+		if r.Contains(e.v) && s.numberAt(e.slot, n.Field, e.v) {
 			out.Add(e.slot)
 		}
 	}
 	return out
 }
 
-// idsLocked returns the ids of the slots in b.
+// IDsLocked returns the ids of the slots in b.
 // REQUIRES: s.mu held.
-func (s *segment) idsLocked(b *roaring.Bitmap) []string {
+func (s *Segment) IDsLocked(b *roaring.Bitmap) []string {
 	ids := make([]string, 0, b.GetCardinality())
 	it := b.Iterator()
 	for it.HasNext() {
@@ -454,9 +457,9 @@ func (s *segment) idsLocked(b *roaring.Bitmap) []string {
 	return ids
 }
 
-// setMetadataLocked replaces the metadata of record id, if present.
+// SetMetadataLocked replaces the metadata of record id, if present.
 // REQUIRES: s.mu held for writing.
-func (s *segment) setMetadataLocked(id string, md Metadata) {
+func (s *Segment) SetMetadataLocked(id string, md map[string]any) {
 	if slot, ok := s.slots[id]; ok {
 		s.setMetadataSlotLocked(slot, md)
 	}
@@ -466,7 +469,7 @@ func (s *segment) setMetadataLocked(id string, md Metadata) {
 // index is built. Only the fields whose values change are re-indexed, so
 // an update of one key leaves the others' numeric columns clean.
 // REQUIRES: s.mu held for writing.
-func (s *segment) setMetadataSlotLocked(slot uint32, md Metadata) {
+func (s *Segment) setMetadataSlotLocked(slot uint32, md map[string]any) {
 	if !s.indexed.Load() {
 		return
 	}
@@ -494,7 +497,7 @@ func (s *segment) setMetadataSlotLocked(slot uint32, md Metadata) {
 // then after every max(1024, live/16) metadata changes: amortized, a
 // constant per change.
 // REQUIRES: s.mu held for writing.
-func (s *segment) accountMetadataLocked() {
+func (s *Segment) accountMetadataLocked() {
 	// Sizes in bytes, fitted with runtime.MemStats on 50k records: a map's
 	// header and first group of eight slots; each slot past eight; a
 	// posting's map entry, key and roaring bitmap with one small
@@ -530,7 +533,7 @@ func (s *segment) accountMetadataLocked() {
 	for name, fi := range s.fields {
 		b += mapEntry + int64(len(name)) + int64(fi.present.GetSizeInBytes())
 		for k, bm := range fi.eq {
-			b += posting + int64(len(k.s)) + int64(bm.GetSizeInBytes())
+			b += posting + int64(len(k.S)) + int64(bm.GetSizeInBytes())
 		}
 		b += int64(cap(fi.nums.sorted)+cap(fi.nums.delta)) * 16
 	}
