@@ -80,7 +80,6 @@
 // [Namespace.ExportJSONL] and [Index.ImportNamespaceJSONL] do the same
 // for one namespace as JSON Lines with Pinecone's field names, for
 // interchange with other tools.
-// Package server serves a DB over HTTP in Pinecone's REST protocol.
 //
 // # Errors
 //
@@ -90,4 +89,50 @@
 // that fails on bad input changes nothing, as does a write refused by a
 // namespace's [Quota] ([*QuotaError], [ErrQuotaExceeded]) or by a nearly
 // full disk ([ErrDiskFull]). [DB.Check] verifies a database's consistency.
+//
+// # Code layout
+//
+// This package holds the public handles with their private state (db.go,
+// index.go, namespace.go), the orchestration of the read and write paths
+// (write.go, query.go, load.go, update.go, import.go), Options, errors and
+// the request and result types. The subsystems live in packages of their
+// own, under internal/ so that none of them is a compatibility promise:
+//
+//   - internal/storage: the Badger boundary: key layout, codecs,
+//     transactions, prefix drops.
+//   - internal/segment: a namespace's hot in-memory form: the arena, the
+//     exact scan and its scoring, top-k, the metadata index that evaluates
+//     compiled filters, the IVF lists kept in step, their build steps,
+//     calibration and persistence.
+//   - internal/ivf: k-means, the coarse quantizer and the inverted lists.
+//   - internal/filter: a Filter compiled to a tree of nodes, validated with
+//     paths, and matched against one record's metadata.
+//   - internal/record: validation and canonical forms of ids, vectors,
+//     sparse values and metadata, and the sizes quotas count.
+//   - internal/sched: fair admission of calls per namespace, with an
+//     explicit ticket.
+//   - internal/memory: the hot set against the memory budget, and LRU
+//     eviction.
+//   - internal/janitor: background removal of dropped data.
+//   - internal/diskguard: refusing growing writes on a nearly full disk.
+//   - internal/transfer: export, JSON Lines and backup formats, over
+//     internal/stream (checksummed block stream) and internal/format
+//     (file forms and compression).
+//   - internal/jsoncheck: one-pass checks of untrusted JSON.
+//
+// The package simd (float32 distance kernels in assembly, with a pure-Go
+// fallback) stays public: it depends on nothing of vectordb's and is
+// useful alone. The package server serves a DB over HTTP in Pinecone's
+// REST protocol; cmd/vectordb is its command.
+//
+// # Lock order
+//
+// Outermost first: DB.life (shared by every call, exclusive by Close),
+// namespace.buildMu (the one IVF build or persist of a namespace),
+// index.gate (shared by every writer of the index, exclusive by
+// DeleteIndex), DB.mu, a creator's name lock, namespace.writeMu, index.mu,
+// then the segment's lock. The internal packages' own locks (the
+// scheduler's, the hot set's, storage's write gate) are innermost: each is
+// held only inside its package and never while calling out, except that
+// storage's write gate is held across a transaction's function.
 package vectordb

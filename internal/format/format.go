@@ -4,6 +4,9 @@
 // compression (github.com/klauspost/compress). Whether the records are
 // in vectordb's own export format or JSON Lines is the caller's to act on
 // (Namespace.Export or ExportJSONL, and the matching imports).
+//
+// It must not read or write records itself, nor touch storage: it only
+// names forms and wraps byte streams.
 package format
 
 import (

@@ -23,4 +23,7 @@
 // The package does no locking: the caller serializes writers with
 // readers. Distances use the simd kernels; the centroid arithmetic uses
 // gonum's BLAS.
+//
+// It must not know segments, namespaces or storage: the segment keeps
+// the lists in step with its rows and persists them (internal/segment).
 package ivf

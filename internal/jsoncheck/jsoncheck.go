@@ -11,6 +11,9 @@
 //
 // Errors name the place in the document as a path ("filter.$and[3].year")
 // so that a caller can report the field.
+//
+// It must not decode values nor know any request's schema: callers decode
+// after the check and apply their own rules.
 package jsoncheck
 
 import (

@@ -30,4 +30,12 @@
 // the IVF index, derived data, sits beside them and goes with the drop.
 // Values are small (a few KiB) and stay inline in Badger's LSM tree, below
 // its value threshold, so the value log never holds vectors.
+//
+// It must not know namespaces' in-memory state, quotas or scheduling: it
+// stores and reads what callers hand it, and no other package imports
+// Badger. SetFaultHook, the test hook that fails the n-th operation, is
+// compiled in rather than put behind a build tag: the package is internal,
+// so the hook is no promise to anyone, and a tag would take the fault
+// injection tests out of the plain go test ./... run; when unset it costs
+// one atomic load per operation.
 package storage

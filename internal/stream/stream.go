@@ -16,6 +16,8 @@
 // what an item means is the caller's business (a record of an export, a
 // key and value of a backup). The end block holds three uvarints: the
 // number of data blocks, of items, and of item bytes.
+//
+// It must not interpret items: what they hold is internal/transfer's.
 package stream
 
 import (
