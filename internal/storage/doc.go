@@ -32,7 +32,7 @@
 // its value threshold, so the value log never holds vectors.
 //
 // It must not know namespaces' in-memory state, quotas or scheduling: it
-// stores and reads what callers hand it, and no other package imports
+// stores and reads what callers hand it, and no other package's code imports
 // Badger. SetFaultHook, the test hook that fails the n-th operation, is
 // compiled in rather than put behind a build tag: the package is internal,
 // so the hook is no promise to anyone, and a tag would take the fault
