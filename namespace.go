@@ -6,6 +6,7 @@ import (
 	"iter"
 	"time"
 
+	"github.com/vectordb-go/vectordb/internal/record"
 	"github.com/vectordb-go/vectordb/internal/sched"
 	"github.com/vectordb-go/vectordb/internal/segment"
 	"github.com/vectordb-go/vectordb/internal/storage"
@@ -199,24 +200,24 @@ func (h *Namespace) prepareUpsert(ctx context.Context, adm *sched.Ticket, record
 // prepareRecord validates r and encodes it into p. Errors name fields
 // relative to the record ("values[3]").
 func prepareRecord(r *Record, ix *index, p *preparedRecord) error {
-	if err := checkID("id", r.ID); err != nil {
-		return err
+	if err := record.CheckID("id", r.ID); err != nil {
+		return fromRecord(err)
 	}
-	if err := checkVector("values", r.Values, ix.dim); err != nil {
-		return err
+	if err := record.CheckVector("values", r.Values, ix.dim); err != nil {
+		return fromRecord(err)
 	}
 	sp, err := normalizeSparse("sparseValues", r.SparseValues, ix.metric)
 	if err != nil {
 		return err
 	}
-	md, mdSize, err := normalizeMetadata("metadata", r.Metadata)
+	md, mdSize, err := record.NormalizeMetadata("metadata", r.Metadata)
 	if err != nil {
-		return err
+		return fromRecord(err)
 	}
 	// values is not copied: the segment copies it when the write is
 	// applied, before Upsert returns.
 	p.id, p.values, p.sparse = r.ID, r.Values, sp
-	p.size = recordSize(r.ID, mdSize, ix.dim, len(sp.Idx))
+	p.size = record.Size(r.ID, mdSize, ix.dim, len(sp.Idx))
 	if md != nil {
 		if p.metaVal, err = storage.AppendMetadata(nil, md, mdSize); err != nil {
 			return argErr("metadata", nil, err.Error())
@@ -286,7 +287,7 @@ func getHeader(t *storage.Txn, ns *namespace, id string) (recordHeader, bool, er
 		jsonSize, err = storage.MetadataJSONSize(b)
 		return err
 	})
-	return recordHeader{size: recordSize(id, jsonSize, dim, nnz), hasMetadata: hasMD}, true, err
+	return recordHeader{size: record.Size(id, jsonSize, dim, nnz), hasMetadata: hasMD}, true, err
 }
 
 // DeleteResult reports a Delete or DeleteAll.
@@ -307,9 +308,9 @@ func (h *Namespace) Delete(ctx context.Context, ids []string) (DeleteResult, err
 	}
 	defer h.leave()
 	ix := h.ix()
-	ids, err = uniqueIDs("ids", ids, h.idx.db.opts.MaxBatchRecords)
+	ids, err = record.UniqueIDs("ids", ids, h.idx.db.opts.MaxBatchRecords)
 	if err != nil {
-		return DeleteResult{}, err
+		return DeleteResult{}, fromRecord(err)
 	}
 	// Each id may cost two tombstones (values and metadata).
 	txnBytes := int64(4096)
@@ -391,9 +392,9 @@ func (h *Namespace) Fetch(ctx context.Context, ids []string) (FetchResult, error
 		return FetchResult{}, err
 	}
 	defer h.leave()
-	ids, err = uniqueIDs("ids", ids, h.idx.db.opts.MaxBatchRecords)
+	ids, err = record.UniqueIDs("ids", ids, h.idx.db.opts.MaxBatchRecords)
 	if err != nil {
-		return FetchResult{}, err
+		return FetchResult{}, fromRecord(err)
 	}
 	res, ns, err := readGenerations(h.ix(), h.name, func(ns *namespace) (FetchResult, bool, error) {
 		res := FetchResult{Records: make(map[string]Record), Namespace: h.name}
