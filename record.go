@@ -72,14 +72,17 @@ func canonicalNamespace(name string) (string, error) {
 // normalizeSparse validates sp for an index of metric and returns a
 // sorted copy; nil or empty input gives an empty segment.Sparse.
 func normalizeSparse(field string, sp *SparseValues, metric Metric) (segment.Sparse, error) {
-	if sp == nil || (len(sp.Indices) == 0 && len(sp.Values) == 0) {
+	if sp == nil {
 		return segment.Sparse{}, nil
 	}
-	if metric != DotProduct {
-		return segment.Sparse{}, argErrf(field, nil, "sparse values need a dotproduct index; this index uses %s", metric)
-	}
-	idx, val, err := record.NormalizeSparse(field, sp.Indices, sp.Values)
-	return segment.Sparse{Idx: idx, Val: val}, fromRecord(err)
+	s, err := record.NormalizeSparse(field, sp.Indices, sp.Values, metric.schema(0))
+	return segment.Sparse(s), fromRecord(err)
+}
+
+// schema is what an index of metric m and dimension dim requires of its
+// records, for internal/record.
+func (m Metric) schema(dim int) record.Schema {
+	return record.Schema{Dim: dim, Metric: string(m), Sparse: m == DotProduct}
 }
 
 // publicSparse returns a copy of s as SparseValues, nil when empty.

@@ -48,7 +48,10 @@ func TestErrorsNameFields(t *testing.T) {
 		{CheckVector("values", []float32{1, float32(math.NaN())}, 2), "values[1]", nil},
 		{CheckID("ids[2]", "a\x00"), "ids[2]", "a\x00"},
 		{CheckNamespace("a\x00"), "namespace", "a\x00"},
-		{func() error { _, _, err := NormalizeSparse("sp", []uint32{4, 4}, []float32{1, 2}); return err }(), "sp.indices", uint32(4)},
+		{func() error {
+			_, err := NormalizeSparse("sp", []uint32{4, 4}, []float32{1, 2}, Schema{Sparse: true})
+			return err
+		}(), "sp.indices", uint32(4)},
 	} {
 		var e *Error
 		if !errors.As(c.err, &e) {
@@ -75,12 +78,12 @@ func TestErrorsNameFields(t *testing.T) {
 // copied.
 func TestNormalizeSparseSorts(t *testing.T) {
 	in, vals := []uint32{9, 2, 5}, []float32{0.9, 0.2, 0.5}
-	idx, val, err := NormalizeSparse("sp", in, vals)
+	sp, err := NormalizeSparse("sp", in, vals, Schema{Sparse: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(idx, []uint32{2, 5, 9}) || !reflect.DeepEqual(val, []float32{0.2, 0.5, 0.9}) {
-		t.Fatalf("NormalizeSparse = %v %v", idx, val)
+	if !reflect.DeepEqual(sp, Sparse{Idx: []uint32{2, 5, 9}, Val: []float32{0.2, 0.5, 0.9}}) {
+		t.Fatalf("NormalizeSparse = %v", sp)
 	}
 	if in[0] != 9 {
 		t.Fatal("NormalizeSparse changed its input")
