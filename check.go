@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/vectordb-go/vectordb/internal/record"
 	"github.com/vectordb-go/vectordb/internal/storage"
 )
 
@@ -118,7 +119,7 @@ func (ns *namespace) check(ctx context.Context) error {
 			records++
 			n := metaSize[string(id)]
 			delete(metaSize, string(id))
-			size += recordSize(string(id), n, view.Dim, view.NNZ)
+			size += record.Size(string(id), n, view.Dim, view.NNZ)
 			if seg == nil {
 				return nil
 			}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vectordb-go/vectordb/internal/record"
 	"github.com/vectordb-go/vectordb/internal/transfer"
 )
 
@@ -180,6 +181,21 @@ func fromTransfer(err error) error {
 		return &StreamError{Reason: e.Reason, Block: e.Block, Item: e.Item, Line: e.Line, Err: e.Err}
 	case *transfer.DataError:
 		return fmt.Errorf("%w: %s", ErrCorrupt, e.Reason)
+	}
+	return err
+}
+
+// fromRecord turns internal/record's typed errors into what users see:
+// the same fields in an *ArgumentError, *DimensionError or
+// *BatchTooLargeError. Other errors, and nil, pass through.
+func fromRecord(err error) error {
+	switch e := err.(type) {
+	case *record.Error:
+		return &ArgumentError{Field: e.Field, Value: e.Value, Reason: e.Reason}
+	case *record.DimensionError:
+		return &DimensionError{Field: e.Field, Want: e.Want, Got: e.Got}
+	case *record.CountError:
+		return &BatchTooLargeError{Field: e.Field, Records: e.Count, MaxRecords: e.Max}
 	}
 	return err
 }

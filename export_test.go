@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/vectordb-go/vectordb/internal/record"
 	"github.com/vectordb-go/vectordb/internal/storage"
 	"github.com/vectordb-go/vectordb/internal/stream"
 	"github.com/vectordb-go/vectordb/internal/transfer"
@@ -404,7 +405,7 @@ func TestImportInterruptedDropsAtOpen(t *testing.T) {
 	}
 	im.startWriter(ctx)
 	for _, rec := range exportRecords(r, 8, 50) {
-		var p preparedRecord
+		var p record.Prepared
 		if err := prepareRecord(&rec, ix.ix, &p); err != nil {
 			t.Fatal(err)
 		}

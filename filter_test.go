@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vectordb-go/vectordb/internal/record"
 	"github.com/vectordb-go/vectordb/internal/segment"
 )
 
@@ -353,7 +354,7 @@ func TestFilteredQueryMatchesBruteForce(t *testing.T) {
 				if _, err := ns.Update(ctx, UpdateRequest{ID: id, SetMetadata: set}); err != nil {
 					t.Fatal(err)
 				}
-				rec.Metadata = mergeMetadata(rec.Metadata, set)
+				rec.Metadata = record.MergeMetadata(rec.Metadata, set)
 				recs[id] = rec
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/vectordb-go/vectordb/internal/record"
 	"github.com/vectordb-go/vectordb/internal/storage"
 	"github.com/vectordb-go/vectordb/internal/transfer"
 )
@@ -157,7 +158,7 @@ type importer struct {
 	records int64
 	bytes   int64
 	written uint64
-	batch   []preparedRecord
+	batch   []record.Prepared
 	pos     []int // with dedupe, the position of each record of batch
 	txn     int64 // the batch's transaction bytes
 
@@ -171,7 +172,7 @@ type importer struct {
 func (im *importer) dedupe() bool { return !im.src.Sorted() }
 
 type importBatch struct {
-	recs []preparedRecord
+	recs []record.Prepared
 	pos  []int
 	txn  int64
 }
@@ -260,7 +261,7 @@ func (im *importer) read(ctx context.Context, src transfer.Source, utf8IDs bool)
 		if utf8IDs && !utf8.ValidString(rec.ID) {
 			return inField(src.Field(pos), argErr("id", rec.ID, "is not valid UTF-8"))
 		}
-		var p preparedRecord
+		var p record.Prepared
 		if err := prepareRecord(&rec, im.ix, &p); err != nil {
 			return inField(src.Field(pos), err)
 		}
@@ -274,15 +275,15 @@ func (im *importer) read(ctx context.Context, src transfer.Source, utf8IDs bool)
 
 // add queues a record, writing the batch first if the record would not
 // fit in its transaction.
-func (im *importer) add(p preparedRecord, pos int) error {
-	cost := p.txnCost()
+func (im *importer) add(p record.Prepared, pos int) error {
+	cost := p.TxnCost()
 	st := im.ix.db.store
 	if len(im.batch) > 0 && (im.txn+cost >= st.MaxTxnBytes()/transfer.TxnShare || int64(2*len(im.batch)+2) >= st.MaxTxnEntries()/transfer.TxnShare) {
 		im.flush()
 	}
 	im.records++
-	im.bytes += int64(p.size)
-	im.written += p.size
+	im.bytes += int64(p.Size)
+	im.written += p.Size
 	if err := im.checkQuota(); err != nil {
 		return err
 	}
@@ -349,15 +350,15 @@ func (im *importer) write(ctx context.Context, b importBatch) error {
 			if im.dedupe() {
 				// The transaction sees its own writes: this finds a
 				// repeat within the batch as well as in earlier ones.
-				found, err := t.Get(storage.VectorKey(ix.id, ns.id, p.id), nil)
+				found, err := t.Get(storage.VectorKey(ix.id, ns.id, p.ID), nil)
 				if err != nil {
 					return err
 				}
 				if found {
-					return argErr(im.src.Field(b.pos[i])+"id", p.id, "repeats the id of an earlier record")
+					return argErr(im.src.Field(b.pos[i])+"id", p.ID, "repeats the id of an earlier record")
 				}
 			}
-			if err := p.put(t, ix, ns); err != nil {
+			if err := putPrepared(t, ns, p); err != nil {
 				return err
 			}
 		}

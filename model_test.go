@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/vectordb-go/vectordb/internal/filter"
+	"github.com/vectordb-go/vectordb/internal/record"
 	"github.com/vectordb-go/vectordb/internal/segment"
 )
 
@@ -347,7 +348,7 @@ func (h *modelHarness) update() {
 				r.sparse = sortedSparse(req.SparseValues)
 			}
 			if smd != nil {
-				r.md = mergeMetadata(r.md, smd)
+				r.md = record.MergeMetadata(r.md, smd)
 			}
 			m.recs[id] = r
 		}
@@ -471,7 +472,7 @@ func (h *modelHarness) exportImport() {
 	h.check(err)
 	var size uint64
 	for id, r := range src.recs {
-		size += recordSize(id, metadataJSONSize(r.md), h.dim, len(r.sparse.Idx))
+		size += record.Size(id, record.MetadataJSONSize(r.md), h.dim, len(r.sparse.Idx))
 	}
 	next := &modelNS{recs: maps.Clone(src.recs), wu: int64(writeUnits(size))}
 	if dst != nil {
@@ -685,8 +686,8 @@ func (h *modelHarness) describe() {
 func (h *modelHarness) compareDescription(d NamespaceDescription, m *modelNS) {
 	var bytes int64
 	for id, r := range m.recs {
-		n := metadataJSONSize(r.md)
-		bytes += int64(recordSize(id, n, h.dim, len(r.sparse.Idx)))
+		n := record.MetadataJSONSize(r.md)
+		bytes += int64(record.Size(id, n, h.dim, len(r.sparse.Idx)))
 	}
 	if d.RecordCount != int64(len(m.recs)) || d.Bytes != bytes || d.WriteUnits != m.wu || d.ReadUnits != m.ru {
 		h.fatalf("namespace %q = %d records %d bytes %d WU %d RU, model %d %d %d %d",
@@ -835,7 +836,7 @@ func (h *modelHarness) updateByFilter() {
 			if fn.Match(r.md) {
 				want++
 				if !dry {
-					r.md = mergeMetadata(r.md, stored)
+					r.md = record.MergeMetadata(r.md, stored)
 					m.recs[id] = r
 				}
 			}

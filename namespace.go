@@ -6,6 +6,7 @@ import (
 	"iter"
 	"time"
 
+	"github.com/vectordb-go/vectordb/internal/record"
 	"github.com/vectordb-go/vectordb/internal/sched"
 	"github.com/vectordb-go/vectordb/internal/segment"
 	"github.com/vectordb-go/vectordb/internal/storage"
@@ -75,17 +76,6 @@ type UpsertResult struct {
 	Usage         Usage
 }
 
-// preparedRecord is a validated record with its encoded values.
-type preparedRecord struct {
-	id      string
-	values  []float32 // the caller's slice: see prepareRecord
-	sparse  segment.Sparse
-	size    uint64
-	vecVal  []byte
-	metaVal []byte   // nil without metadata
-	md      Metadata // stored form, for the segment's filter index
-}
-
 // Upsert writes records into the namespace, creating it if needed. A
 // record whose id exists is replaced whole: values, sparse values and
 // metadata. The call is atomic and durable: when it returns nil every
@@ -111,15 +101,16 @@ func (h *Namespace) Upsert(ctx context.Context, records []Record) (UpsertResult,
 	}
 	var adds int64
 	for i := range prep {
-		adds += int64(2*(10+len(prep[i].id)) + len(prep[i].vecVal) + len(prep[i].metaVal))
+		adds += int64(2*(10+len(prep[i].ID)) + len(prep[i].Vector) + len(prep[i].Meta))
 	}
 	if err := h.idx.db.disk.Admit(adds); err != nil {
 		return UpsertResult{}, err
 	}
 	m, err := ix.write(ctx, h.name, true, func(t *storage.Txn, ns *namespace, m *mutation) error {
 		m.puts = make([]segPut, 0, len(prep))
-		for _, r := range prep {
-			old, found, err := getHeader(t, ns, r.id)
+		for i := range prep {
+			r := &prep[i]
+			old, found, err := getHeader(t, ns, r.ID)
 			if err != nil {
 				return err
 			}
@@ -127,19 +118,19 @@ func (h *Namespace) Upsert(ctx context.Context, records []Record) (UpsertResult,
 				m.records--
 				m.bytes -= int64(old.size)
 				m.written += old.size
-				if old.hasMetadata && r.metaVal == nil {
-					if err := t.Delete(storage.MetadataKey(ix.id, ns.id, r.id)); err != nil {
+				if old.hasMetadata && r.Meta == nil {
+					if err := t.Delete(storage.MetadataKey(ix.id, ns.id, r.ID)); err != nil {
 						return err
 					}
 				}
 			}
-			if err := r.put(t, ix, ns); err != nil {
+			if err := putPrepared(t, ns, r); err != nil {
 				return err
 			}
 			m.records++
-			m.bytes += int64(r.size)
-			m.written += r.size
-			m.puts = append(m.puts, segPut{id: r.id, values: r.values, sparse: r.sparse, md: r.md})
+			m.bytes += int64(r.Size)
+			m.written += r.Size
+			m.puts = append(m.puts, segPut{id: r.ID, values: r.Values, sparse: segment.Sparse(r.Sparse), md: r.Metadata})
 		}
 		return nil
 	})
@@ -157,7 +148,7 @@ const yieldEvery = 128
 
 // prepareUpsert validates and encodes records, and checks that the batch
 // fits in one transaction, yielding adm's slot between steps.
-func (h *Namespace) prepareUpsert(ctx context.Context, adm *sched.Ticket, records []Record) ([]preparedRecord, error) {
+func (h *Namespace) prepareUpsert(ctx context.Context, adm *sched.Ticket, records []Record) ([]record.Prepared, error) {
 	ix := h.ix()
 	maxRecords := h.idx.db.opts.MaxBatchRecords
 	switch {
@@ -166,7 +157,7 @@ func (h *Namespace) prepareUpsert(ctx context.Context, adm *sched.Ticket, record
 	case len(records) > maxRecords:
 		return nil, &BatchTooLargeError{Field: "records", Records: len(records), MaxRecords: maxRecords}
 	}
-	prep := make([]preparedRecord, len(records))
+	prep := make([]record.Prepared, len(records))
 	seen := make(map[string]int, len(records))
 	// Transaction bytes as the storage engine counts them: each entry is
 	// key + value + overhead, and an overwrite may add a tombstone for the
@@ -188,7 +179,7 @@ func (h *Namespace) prepareUpsert(ctx context.Context, adm *sched.Ticket, record
 			return nil, argErrf(fmt.Sprintf("records[%d].id", i), id, "duplicates records[%d].id", j)
 		}
 		seen[id] = i
-		txnBytes += prep[i].txnCost()
+		txnBytes += prep[i].TxnCost()
 	}
 	if err := checkTxnFits(h.idx.db.store, "records", len(prep), txnBytes); err != nil {
 		return nil, err
@@ -196,56 +187,26 @@ func (h *Namespace) prepareUpsert(ctx context.Context, adm *sched.Ticket, record
 	return prep, nil
 }
 
-// prepareRecord validates r and encodes it into p. Errors name fields
-// relative to the record ("values[3]").
-func prepareRecord(r *Record, ix *index, p *preparedRecord) error {
-	if err := checkID("id", r.ID); err != nil {
-		return err
+// prepareRecord validates r for ix and encodes it into p. Errors name
+// fields relative to the record ("values[3]").
+func prepareRecord(r *Record, ix *index, p *record.Prepared) error {
+	var sp SparseValues
+	if r.SparseValues != nil {
+		sp = *r.SparseValues
 	}
-	if err := checkVector("values", r.Values, ix.dim); err != nil {
-		return err
-	}
-	sp, err := normalizeSparse("sparseValues", r.SparseValues, ix.metric)
-	if err != nil {
-		return err
-	}
-	md, mdSize, err := normalizeMetadata("metadata", r.Metadata)
-	if err != nil {
-		return err
-	}
-	// values is not copied: the segment copies it when the write is
-	// applied, before Upsert returns.
-	p.id, p.values, p.sparse = r.ID, r.Values, sp
-	p.size = recordSize(r.ID, mdSize, ix.dim, len(sp.Idx))
-	if md != nil {
-		if p.metaVal, err = storage.AppendMetadata(nil, md, mdSize); err != nil {
-			return argErr("metadata", nil, err.Error())
-		}
-	}
-	p.md = md
-	p.vecVal = storage.AppendVector(nil, &storage.VectorRecord{
-		Values: r.Values, SparseIndices: sp.Idx, SparseValues: sp.Val,
-	})
-	return nil
+	return fromRecord(record.Prepare(p, r.ID, r.Values, sp.Indices, sp.Values, r.Metadata, ix.metric.schema(ix.dim)))
 }
 
-// txnCost is what writing p costs in the storage engine's transaction
-// accounting: each entry is key + value + overhead, and an overwrite may
-// add a tombstone for the old metadata.
-func (p *preparedRecord) txnCost() int64 {
-	keyLen := int64(10 + len(p.id) + storage.TxnEntryOverhead)
-	return keyLen + int64(len(p.vecVal)) + keyLen + int64(len(p.metaVal))
-}
-
-// put stores p's values, and its metadata if it has any, in namespace ns.
-func (p *preparedRecord) put(t *storage.Txn, ix *index, ns *namespace) error {
-	if err := t.Set(storage.VectorKey(ix.id, ns.id, p.id), p.vecVal); err != nil {
+// putPrepared stores p's values, and its metadata if it has any, in
+// namespace ns.
+func putPrepared(t *storage.Txn, ns *namespace, p *record.Prepared) error {
+	if err := t.Set(storage.VectorKey(ns.ix.id, ns.id, p.ID), p.Vector); err != nil {
 		return err
 	}
-	if p.metaVal == nil {
+	if p.Meta == nil {
 		return nil
 	}
-	return t.Set(storage.MetadataKey(ix.id, ns.id, p.id), p.metaVal)
+	return t.Set(storage.MetadataKey(ns.ix.id, ns.id, p.ID), p.Meta)
 }
 
 // checkTxnFits checks that a batch of n records, costing txnBytes in the
@@ -286,7 +247,7 @@ func getHeader(t *storage.Txn, ns *namespace, id string) (recordHeader, bool, er
 		jsonSize, err = storage.MetadataJSONSize(b)
 		return err
 	})
-	return recordHeader{size: recordSize(id, jsonSize, dim, nnz), hasMetadata: hasMD}, true, err
+	return recordHeader{size: record.Size(id, jsonSize, dim, nnz), hasMetadata: hasMD}, true, err
 }
 
 // DeleteResult reports a Delete or DeleteAll.
@@ -307,9 +268,9 @@ func (h *Namespace) Delete(ctx context.Context, ids []string) (DeleteResult, err
 	}
 	defer h.leave()
 	ix := h.ix()
-	ids, err = uniqueIDs("ids", ids, h.idx.db.opts.MaxBatchRecords)
+	ids, err = record.UniqueIDs("ids", ids, h.idx.db.opts.MaxBatchRecords)
 	if err != nil {
-		return DeleteResult{}, err
+		return DeleteResult{}, fromRecord(err)
 	}
 	// Each id may cost two tombstones (values and metadata).
 	txnBytes := int64(4096)
@@ -391,9 +352,9 @@ func (h *Namespace) Fetch(ctx context.Context, ids []string) (FetchResult, error
 		return FetchResult{}, err
 	}
 	defer h.leave()
-	ids, err = uniqueIDs("ids", ids, h.idx.db.opts.MaxBatchRecords)
+	ids, err = record.UniqueIDs("ids", ids, h.idx.db.opts.MaxBatchRecords)
 	if err != nil {
-		return FetchResult{}, err
+		return FetchResult{}, fromRecord(err)
 	}
 	res, ns, err := readGenerations(h.ix(), h.name, func(ns *namespace) (FetchResult, bool, error) {
 		res := FetchResult{Records: make(map[string]Record), Namespace: h.name}

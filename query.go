@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/vectordb-go/vectordb/internal/filter"
+	"github.com/vectordb-go/vectordb/internal/record"
 	"github.com/vectordb-go/vectordb/internal/sched"
 	"github.com/vectordb-go/vectordb/internal/segment"
 	"github.com/vectordb-go/vectordb/internal/storage"
@@ -151,12 +152,12 @@ func checkQuery(req *QueryRequest, ix *index) (segment.Sparse, error) {
 	case req.Vector != nil && req.ID != "":
 		return segment.Sparse{}, argErr("vector", nil, "set vector or id, not both")
 	case req.Vector != nil:
-		if err := checkVector("vector", req.Vector, ix.dim); err != nil {
-			return segment.Sparse{}, err
+		if err := record.CheckVector("vector", req.Vector, ix.dim); err != nil {
+			return segment.Sparse{}, fromRecord(err)
 		}
 	case req.ID != "":
-		if err := checkID("id", req.ID); err != nil {
-			return segment.Sparse{}, err
+		if err := record.CheckID("id", req.ID); err != nil {
+			return segment.Sparse{}, fromRecord(err)
 		}
 	default:
 		return segment.Sparse{}, argErr("vector", nil, "set vector or id")

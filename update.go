@@ -3,6 +3,7 @@ package vectordb
 import (
 	"context"
 
+	"github.com/vectordb-go/vectordb/internal/record"
 	"github.com/vectordb-go/vectordb/internal/segment"
 	"github.com/vectordb-go/vectordb/internal/storage"
 )
@@ -74,8 +75,8 @@ func (h *Namespace) Update(ctx context.Context, req UpdateRequest) (UpdateResult
 		return h.updateByFilter(ctx, req)
 	}
 	ix := h.ix()
-	if err := checkID("id", req.ID); err != nil {
-		return UpdateResult{}, err
+	if err := record.CheckID("id", req.ID); err != nil {
+		return UpdateResult{}, fromRecord(err)
 	}
 	if req.Values == nil && req.SparseValues == nil {
 		// An empty SetMetadata changes nothing: refused like no field at
@@ -94,19 +95,19 @@ func (h *Namespace) Update(ctx context.Context, req UpdateRequest) (UpdateResult
 		return UpdateResult{}, argErrf("sparseValues", nil, "is empty and this %s index holds no sparse values, and nothing else is set", ix.metric)
 	}
 	if req.Values != nil {
-		if err := checkVector("values", req.Values, ix.dim); err != nil {
-			return UpdateResult{}, err
+		if err := record.CheckVector("values", req.Values, ix.dim); err != nil {
+			return UpdateResult{}, fromRecord(err)
 		}
 	}
 	newSparse, err := normalizeSparse("sparseValues", req.SparseValues, ix.metric)
 	if err != nil {
 		return UpdateResult{}, err
 	}
-	setMD, _, err := normalizeMetadata("setMetadata", req.SetMetadata)
+	setMD, _, err := record.NormalizeMetadata("setMetadata", req.SetMetadata)
 	if err != nil {
-		return UpdateResult{}, err
+		return UpdateResult{}, fromRecord(err)
 	}
-	if err := h.idx.db.disk.Admit(int64(4*len(req.Values) + 8*len(newSparse.Idx) + metadataJSONSize(setMD) + 2*len(req.ID))); err != nil {
+	if err := h.idx.db.disk.Admit(int64(4*len(req.Values) + 8*len(newSparse.Idx) + record.MetadataJSONSize(setMD) + 2*len(req.ID))); err != nil {
 		return UpdateResult{}, err
 	}
 	m, err := ix.write(ctx, h.name, false, func(t *storage.Txn, ns *namespace, m *mutation) error {
@@ -120,7 +121,7 @@ func (h *Namespace) Update(ctx context.Context, req UpdateRequest) (UpdateResult
 			put.sparse = segment.Sparse{Idx: rec.SparseValues.Indices, Val: rec.SparseValues.Values}
 		}
 		// The stored JSON size is metadataJSONSize of the stored metadata.
-		oldSize := recordSize(req.ID, metadataJSONSize(rec.Metadata), ix.dim, len(put.sparse.Idx))
+		oldSize := record.Size(req.ID, record.MetadataJSONSize(rec.Metadata), ix.dim, len(put.sparse.Idx))
 		if req.Values != nil || req.SparseValues != nil {
 			if req.Values != nil {
 				put.values = req.Values // the segment copies it in apply
@@ -136,9 +137,9 @@ func (h *Namespace) Update(ctx context.Context, req UpdateRequest) (UpdateResult
 			}
 		}
 		if setMD != nil {
-			put.md = mergeMetadata(put.md, setMD)
+			put.md = record.MergeMetadata(put.md, setMD)
 		}
-		mdSize := metadataJSONSize(put.md)
+		mdSize := record.MetadataJSONSize(put.md)
 		if setMD != nil {
 			if mdSize > MaxMetadataBytes {
 				return argErrf("setMetadata", nil, "the merged metadata is %d bytes as JSON, more than %d", mdSize, MaxMetadataBytes)
@@ -151,7 +152,7 @@ func (h *Namespace) Update(ctx context.Context, req UpdateRequest) (UpdateResult
 				return err
 			}
 		}
-		size := recordSize(req.ID, mdSize, ix.dim, len(put.sparse.Idx))
+		size := record.Size(req.ID, mdSize, ix.dim, len(put.sparse.Idx))
 		m.bytes = int64(size) - int64(oldSize)
 		m.written = oldSize + size
 		m.puts = []segPut{put}
@@ -184,14 +185,14 @@ func (h *Namespace) updateByFilter(ctx context.Context, req UpdateRequest) (Upda
 	if err != nil {
 		return UpdateResult{}, err
 	}
-	setMD, _, err := normalizeMetadata("setMetadata", req.SetMetadata)
+	setMD, _, err := record.NormalizeMetadata("setMetadata", req.SetMetadata)
 	if err != nil {
-		return UpdateResult{}, err
+		return UpdateResult{}, fromRecord(err)
 	}
 	if !req.DryRun {
 		// What it adds depends on the matches; the guard needs only to
 		// see that a write is coming.
-		if err := h.idx.db.disk.Admit(int64(metadataJSONSize(setMD))); err != nil {
+		if err := h.idx.db.disk.Admit(int64(record.MetadataJSONSize(setMD))); err != nil {
 			return UpdateResult{}, err
 		}
 	}
@@ -200,8 +201,8 @@ func (h *Namespace) updateByFilter(ctx context.Context, req UpdateRequest) (Upda
 		if old, oldSize, err = readMetadataSized(t, ns, id); err != nil {
 			return
 		}
-		merged = mergeMetadata(old, setMD)
-		size = metadataJSONSize(merged)
+		merged = record.MergeMetadata(old, setMD)
+		size = record.MetadataJSONSize(merged)
 		if size > MaxMetadataBytes {
 			err = argErrf("setMetadata", nil, "record %q: the merged metadata is %d bytes as JSON, more than %d", id, size, MaxMetadataBytes)
 		}

@@ -1,4 +1,4 @@
-package vectordb
+package record
 
 import (
 	"bytes"
@@ -9,22 +9,22 @@ import (
 	"unicode/utf8"
 )
 
-// encodingJSONSize is the reference metadataJSONSize must match.
-func encodingJSONSize(t testing.TB, md Metadata) int {
+// encodingJSONSize is the reference MetadataJSONSize must match.
+func encodingJSONSize(t testing.TB, md map[string]any) int {
 	if len(md) == 0 {
 		return 0
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(map[string]any(md)); err != nil {
+	if err := enc.Encode(md); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Len() - 1
 }
 
 func TestMetadataJSONSizeMatchesEncodingJSON(t *testing.T) {
-	cases := []Metadata{
+	cases := []map[string]any{
 		{"a": "b"},
 		{"quote\"back\\slash": "ctl\x00\x01\x1f\b\f\n\r\t<>&\u2028\u2029\u00e9\U0001F600\x7f"},
 		{"n": 0.0, "m": -0.0, "x": 1e21, "y": 1e20, "z": 1e-6, "w": 1e-7, "v": 123456789.125, "u": -5e-324, "s": math.MaxFloat64},
@@ -32,7 +32,7 @@ func TestMetadataJSONSizeMatchesEncodingJSON(t *testing.T) {
 	}
 	r := rand.New(rand.NewPCG(5, 6))
 	for range 2000 {
-		md := Metadata{}
+		md := map[string]any{}
 		for range 1 + r.IntN(4) {
 			b := make([]byte, r.IntN(8))
 			for i := range b {
@@ -59,8 +59,8 @@ func TestMetadataJSONSizeMatchesEncodingJSON(t *testing.T) {
 		cases = append(cases, md)
 	}
 	for _, md := range cases {
-		if got, want := metadataJSONSize(md), encodingJSONSize(t, md); got != want {
-			t.Fatalf("metadataJSONSize(%q) = %d, encoding/json writes %d", md, got, want)
+		if got, want := MetadataJSONSize(md), encodingJSONSize(t, md); got != want {
+			t.Fatalf("MetadataJSONSize(%q) = %d, encoding/json writes %d", md, got, want)
 		}
 	}
 }
@@ -72,8 +72,8 @@ func FuzzMetadataJSONSize(f *testing.F) {
 		if !utf8.ValidString(k) || !utf8.ValidString(v) || math.IsNaN(x) || math.IsInf(x, 0) {
 			return
 		}
-		md := Metadata{k: v, k + "n": x, k + "l": []string{v, k}}
-		if got, want := metadataJSONSize(md), encodingJSONSize(t, md); got != want {
+		md := map[string]any{k: v, k + "n": x, k + "l": []string{v, k}}
+		if got, want := MetadataJSONSize(md), encodingJSONSize(t, md); got != want {
 			t.Fatalf("metadataJSONSize = %d, encoding/json writes %d", got, want)
 		}
 	})
