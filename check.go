@@ -1,7 +1,6 @@
 package vectordb
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -53,7 +52,7 @@ func (db *DB) Check(ctx context.Context) error {
 			}
 		}
 	}
-	if err := db.checkOrphans(); err != nil {
+	if err := db.store.View(storage.CheckOrphans); err != nil {
 		return fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	if err := db.store.VerifyChecksum(); err != nil {
@@ -149,62 +148,6 @@ func (ns *namespace) check(ctx context.Context) error {
 			return nil
 		}
 		return seg.CheckLocked(records)
-	})
-}
-
-// checkOrphans verifies that every key in a data range belongs to a
-// namespace of the catalog, an import in progress or a pending drop,
-// reading all three in one snapshot.
-func (db *DB) checkOrphans() error {
-	return db.store.View(func(t *storage.Txn) error {
-		type pair struct{ ix, ns uint32 }
-		live := map[pair]bool{}
-		err := t.Iterate(storage.IterOptions{Prefix: storage.AllNamespacesPrefix()}, func(k, v []byte) (bool, error) {
-			ixID, _, err := storage.NamespaceFromKey(k)
-			if err != nil {
-				return false, err
-			}
-			id, err := storage.CatalogRecordID(v)
-			live[pair{ixID, id}] = true
-			return true, err
-		})
-		if err != nil {
-			return err
-		}
-		var dropped [][]byte
-		err = t.Iterate(storage.IterOptions{Prefix: storage.DropPrefix()}, func(_, v []byte) (bool, error) {
-			r, err := storage.DecodeDropRecord(v)
-			dropped = append(dropped, r.Prefixes...)
-			return true, err
-		})
-		if err != nil {
-			return err
-		}
-		// An import in progress fills a namespace id the catalog does not
-		// name yet.
-		err = t.Iterate(storage.IterOptions{Prefix: storage.StagingPrefix(), KeysOnly: true}, func(k, _ []byte) (bool, error) {
-			ixID, nsID, err := storage.IDPairFromKey(k)
-			live[pair{ixID, nsID}] = true
-			return true, err
-		})
-		if err != nil {
-			return err
-		}
-		return t.Iterate(storage.IterOptions{Prefix: storage.AllDataPrefix(), KeysOnly: true}, func(k, _ []byte) (bool, error) {
-			ixID, nsID, err := storage.DataIDPairFromKey(k)
-			if err != nil {
-				return false, err
-			}
-			if live[pair{ixID, nsID}] {
-				return true, nil
-			}
-			for _, p := range dropped {
-				if bytes.HasPrefix(k, p) {
-					return true, nil
-				}
-			}
-			return false, fmt.Errorf("key %x belongs to no namespace (index id %d, namespace id %d) and to no pending drop", k, ixID, nsID)
-		})
 	})
 }
 
