@@ -93,7 +93,7 @@ type namespace struct {
 
 	quota atomic.Pointer[Quota] // its own quota (quota.go); nil: none set
 
-	ivfDesc atomic.Pointer[ivfDescCache] // the stored IVF's description, once read (ivfstore.go)
+	ivfDesc atomic.Pointer[ivfDescCache] // the stored IVF's description, once read (ivf.go)
 
 	// buildMu is held by the one IVF build or persist running (lock order:
 	// before index.gate); buildFailed is when an automatic build last

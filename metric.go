@@ -1,5 +1,7 @@
 package vectordb
 
+import "github.com/vectordb-go/vectordb/internal/ivf"
+
 // Metric is an index's similarity measure. It is fixed when the index is
 // created.
 type Metric string
@@ -23,3 +25,14 @@ func (m Metric) valid() bool {
 
 // ascending reports whether lower scores rank first.
 func (m Metric) ascending() bool { return m == Euclidean }
+
+// ivfMetric is the IVF metric that serves m.
+func ivfMetric(m Metric) ivf.Metric {
+	switch m {
+	case Cosine:
+		return ivf.Cosine
+	case DotProduct:
+		return ivf.Dot
+	}
+	return ivf.L2
+}

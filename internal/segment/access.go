@@ -73,14 +73,6 @@ func (s *Segment) Indexed() bool { return s.indexed.Load() }
 // REQUIRES: mu held.
 func (s *Segment) IVFLocked() *IVF { return s.ivf }
 
-// SetIVFLocked puts st, with its lists filled with every live row, in
-// service (a stored IVF, loaded).
-// REQUIRES: mu held for writing, or the segment not yet shared.
-func (s *Segment) SetIVFLocked(st *IVF) {
-	s.ivf = st
-	s.ivfBytes.Store(st.Lists.MemBytes())
-}
-
 // AccountIVFLocked brings the IVF's accounted bytes up to date after
 // writes.
 // REQUIRES: mu held for writing.

@@ -39,9 +39,10 @@ const (
 // Build errors.
 var (
 	// ErrCompacted: the segment compacted during a build, renumbering the
-	// slots the build had read; the build starts over.
+	// slots the build had read; BuildIVF starts over, up to
+	// buildAttempts times.
 	ErrCompacted = errors.New("vectordb: segment compacted during the IVF build")
-	// ErrEmpty: StartBuild on a segment without live rows.
+	// ErrEmpty: BuildIVF on a segment without live rows.
 	ErrEmpty = errors.New("segment: no records to build an IVF index from")
 )
 
@@ -67,23 +68,104 @@ func (s *Segment) WantsBuildLocked(minRecords int) bool {
 	return st.Lists.Imbalance() > 2*max(1, st.Imbalance)
 }
 
-// BuildSample is what a build copies out of the segment at its start
-// (StartBuild): the training rows the caller trains a quantizer on, and
-// what FillLists, CatchUp, Calibrate and SwapIVF need.
-type BuildSample struct {
+// BuildConfig configures BuildIVF.
+type BuildConfig struct {
+	// Seed seeds the sampling and the training: builds with the same seed
+	// over the same rows give the same IVF.
+	Seed uint64
+	// TargetRecall is the recall@10 that the calibrated nprobe reaches.
+	TargetRecall float64
+	// Check, if set, is called between the steps of the build: an error
+	// it returns ends the build with that error (the caller's namespace
+	// was dropped meanwhile, say).
+	Check func() error
+}
+
+// buildAttempts: how many times BuildIVF starts over after a compaction.
+const buildAttempts = 4
+
+// BuildIVF trains a new IVF over the segment's rows, fills its lists,
+// calibrates its nprobe and puts it in service, and returns it. Queries
+// use the exact scan (or the previous IVF) until then; writes continue
+// throughout, and those made during the build are applied to the new
+// lists before they take over. The training, assignment and calibration
+// workers run as gate admits them. A segment without live rows gives
+// ErrEmpty.
+func (s *Segment) BuildIVF(ctx context.Context, gate ivf.Gate, cfg BuildConfig) (*IVF, error) {
+	for attempt := 1; ; attempt++ {
+		st, err := s.buildOnce(ctx, gate, cfg)
+		if err == ErrCompacted && attempt < buildAttempts {
+			continue
+		}
+		return st, err
+	}
+}
+
+func (s *Segment) buildOnce(ctx context.Context, gate ivf.Gate, cfg BuildConfig) (*IVF, error) {
+	check := func() error {
+		if cfg.Check == nil {
+			return nil
+		}
+		return cfg.Check()
+	}
+	start := time.Now()
+	smp, err := s.startBuild(cfg.Seed)
+	if err != nil {
+		return nil, err
+	}
+	swapped := false
+	defer func() {
+		if !swapped {
+			s.abortBuild(smp)
+		}
+	}()
+	tc := ivf.TrainConfig{NList: NListFor(smp.live), Seed: cfg.Seed<<32 | uint64(smp.live), Gate: gate}
+	q, err := ivf.Train(ctx, s.metric, s.dim, smp.train, tc)
+	if err != nil {
+		return nil, err
+	}
+	if err := check(); err != nil {
+		return nil, err
+	}
+	lists, err := s.fillLists(ctx, gate, q, smp)
+	if err != nil {
+		return nil, err
+	}
+	if err := check(); err != nil {
+		return nil, err
+	}
+	if err := s.catchUp(ctx, gate, lists, smp); err != nil {
+		return nil, err
+	}
+	nprobe, recall, err := s.calibrate(ctx, gate, lists, smp, cfg.TargetRecall)
+	if err != nil {
+		return nil, err
+	}
+	st := &IVF{Lists: lists, NList: q.NList(), NProbe: nprobe, Recall: recall}
+	if err := s.swapIVF(st, smp, start); err != nil {
+		return nil, err
+	}
+	swapped = true
+	return st, nil
+}
+
+// buildSample is what a build copies out of the segment at its start
+// (startBuild): the training rows it trains a quantizer on, and what
+// fillLists, catchUp, calibrate and swapIVF need.
+type buildSample struct {
 	epoch   uint64
 	n       int
-	Live    int       // live rows at the start
-	Train   []float32 // training rows, dim apart
+	live    int       // live rows at the start
+	train   []float32 // training rows, dim apart
 	queries []float32 // calibration queries, dim apart
 	qslots  []uint32  // each query's own slot
 }
 
-// StartBuild starts the journal of a build and copies out its training
+// startBuild starts the journal of a build and copies out its training
 // sample and calibration queries: up to ivfTrainPerList rows per list and
 // calibrationQueries rows, drawn at random (seeded by seed) from the live
 // rows.
-func (s *Segment) StartBuild(seed uint64) (*BuildSample, error) {
+func (s *Segment) startBuild(seed uint64) (*buildSample, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.journal != nil {
@@ -92,7 +174,7 @@ func (s *Segment) StartBuild(seed uint64) (*BuildSample, error) {
 	if s.live == 0 {
 		return nil, ErrEmpty
 	}
-	smp := &BuildSample{epoch: s.epoch, n: s.n, Live: s.live}
+	smp := &buildSample{epoch: s.epoch, n: s.n, live: s.live}
 	live := s.liveSet.ToArray()
 	rng := rand.New(rand.NewPCG(seed, uint64(len(live))))
 	m := min(len(live), ivfTrainPerList*NListFor(len(live)))
@@ -106,9 +188,9 @@ func (s *Segment) StartBuild(seed uint64) (*BuildSample, error) {
 		j := i + rng.IntN(len(live)-i)
 		live[i], live[j] = live[j], live[i]
 	}
-	smp.Train = make([]float32, m*s.dim)
+	smp.train = make([]float32, m*s.dim)
 	for i, slot := range live[:m] {
-		copy(smp.Train[i*s.dim:], s.RowLocked(slot)[:s.dim])
+		copy(smp.train[i*s.dim:], s.RowLocked(slot)[:s.dim])
 	}
 	pool := live[m:]
 	if len(pool) < nq {
@@ -123,12 +205,12 @@ func (s *Segment) StartBuild(seed uint64) (*BuildSample, error) {
 	return smp, nil
 }
 
-// FillLists assigns every row the build started with to its list and
+// fillLists assigns every row the build started with to its list and
 // copies it there, a chunk at a time: the assignment runs without the
 // segment's lock on a copy of each chunk, and the rows are then copied
 // into the (still private) lists under a read lock. Rows written since the
 // build started are in the journal and get fixed later.
-func (s *Segment) FillLists(ctx context.Context, gate ivf.Gate, q *ivf.Quantizer, smp *BuildSample) (*ivf.Lists, error) {
+func (s *Segment) fillLists(ctx context.Context, gate ivf.Gate, q *ivf.Quantizer, smp *buildSample) (*ivf.Lists, error) {
 	assign := make([]int32, smp.n)
 	buf := simd.AlignedFloats(s.chunkRows * s.stride)
 	for base := 0; base < smp.n; base += s.chunkRows {
@@ -169,10 +251,10 @@ func (s *Segment) FillLists(ctx context.Context, gate ivf.Gate, q *ivf.Quantizer
 	return lists, nil
 }
 
-// CatchUp applies the journal to the private lists in rounds, each taking
+// catchUp applies the journal to the private lists in rounds, each taking
 // the journal so far and assigning its rows without the lock, until what
 // is left is small enough to apply under the write lock at the swap.
-func (s *Segment) CatchUp(ctx context.Context, gate ivf.Gate, lists *ivf.Lists, smp *BuildSample) error {
+func (s *Segment) catchUp(ctx context.Context, gate ivf.Gate, lists *ivf.Lists, smp *buildSample) error {
 	epoch := smp.epoch
 	const small = 1024
 	for range 4 {
@@ -233,7 +315,7 @@ func (s *Segment) ApplyJournalLocked(lists *ivf.Lists, j *roaring.Bitmap) {
 	}
 }
 
-// Calibrate finds the smallest nprobe whose recall@calibrationK reaches
+// calibrate finds the smallest nprobe whose recall@calibrationK reaches
 // target (with a margin: see calibrationZ), and its estimated recall,
 // with the sampled records as queries: for each it finds the
 // exact top k+1 (see calibrationTruth), drops the query's own record (a
@@ -242,7 +324,7 @@ func (s *Segment) ApplyJournalLocked(lists *ivf.Lists, j *roaring.Bitmap) {
 // nprobe p exactly when its list is among the first p probed (every row
 // that outranks it is a true neighbour too), so the ranks give the recall
 // at every nprobe at once.
-func (s *Segment) Calibrate(ctx context.Context, gate ivf.Gate, lists *ivf.Lists, smp *BuildSample, target float64) (int, float64, error) {
+func (s *Segment) calibrate(ctx context.Context, gate ivf.Gate, lists *ivf.Lists, smp *buildSample, target float64) (int, float64, error) {
 	truth, err := s.calibrationTruth(ctx, gate, smp)
 	if err != nil {
 		return 0, 0, err
@@ -325,7 +407,7 @@ func (s *Segment) Calibrate(ctx context.Context, gate ivf.Gate, lists *ivf.Lists
 // the chunk while it is in cache: one pass over memory per worker instead
 // of one per query, which for a large namespace is the difference between
 // seconds and tens of seconds.
-func (s *Segment) calibrationTruth(ctx context.Context, gate ivf.Gate, smp *BuildSample) ([][]hit, error) {
+func (s *Segment) calibrationTruth(ctx context.Context, gate ivf.Gate, smp *buildSample) ([][]hit, error) {
 	nq := len(smp.qslots)
 	asc := s.ascending()
 	tops := make([]*topK, nq)
@@ -402,9 +484,9 @@ func (s *Segment) calibrationTruth(ctx context.Context, gate ivf.Gate, smp *Buil
 	return truth, nil
 }
 
-// AbortBuild ends the journal of a build that did not swap its lists in
+// abortBuild ends the journal of a build that did not swap its lists in
 // (unless a compaction voided it already).
-func (s *Segment) AbortBuild(smp *BuildSample) {
+func (s *Segment) abortBuild(smp *buildSample) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.epoch == smp.epoch {
@@ -412,11 +494,11 @@ func (s *Segment) AbortBuild(smp *BuildSample) {
 	}
 }
 
-// SwapIVF puts st, built from smp since start, in service: it applies the
+// swapIVF puts st, built from smp since start, in service: it applies the
 // rest of the journal to st's lists under the write lock, records the
 // build's statistics in st and ends the journal. It returns ErrCompacted
 // if the segment compacted since smp was taken.
-func (s *Segment) SwapIVF(st *IVF, smp *BuildSample, start time.Time) error {
+func (s *Segment) swapIVF(st *IVF, smp *buildSample, start time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.epoch != smp.epoch {

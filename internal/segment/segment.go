@@ -53,9 +53,10 @@ type Segment struct {
 	meta    []map[string]any       // guarded by mu: per slot, stored form; nil when none
 	fields  map[string]*fieldIndex // guarded by mu
 
-	// The IVF index (ivfsearch.go, ivfbuild.go), nil until built. While a
-	// build runs, journal collects the slots written since it started, and
-	// a compaction (which renumbers slots) bumps epoch to void it.
+	// The IVF index (ivfsearch.go, ivfbuild.go, ivfstore.go), nil until
+	// built. While a build runs, journal collects the slots written since
+	// it started, and a compaction (which renumbers slots) bumps epoch to
+	// void it.
 	ivf        *IVF            // guarded by mu
 	journal    *roaring.Bitmap // guarded by mu
 	epoch      uint64          // guarded by mu

@@ -1,6 +1,10 @@
 // Package storage is vectordb's boundary with Badger: the key layout, the
 // record and catalog codecs, transactions with Badger's errors translated,
-// and the chunked prefix deletion behind namespace and index drops.
+// the chunked prefix deletion behind namespace and index drops, and the
+// generations protocol by which a namespace's IVF index is written and
+// read back (ivfstore.go). It knows nothing of namespaces or segments:
+// the caller commits the IVF's writes under its own locks, and package
+// segment encodes the index and matches it to the rows it loads.
 //
 // # Key layout
 //
