@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/vectordb-go/vectordb/internal/record"
 	"github.com/vectordb-go/vectordb/internal/transfer"
@@ -144,24 +143,10 @@ type StreamError struct {
 	Err error
 }
 
+// Error says where and what, as internal/transfer words it.
 func (e *StreamError) Error() string {
-	var b strings.Builder
-	b.WriteString("vectordb: corrupt or unreadable stream: ")
-	if e.Line > 0 {
-		fmt.Fprintf(&b, "line %d: ", e.Line)
-	}
-	if e.Block >= 0 {
-		fmt.Fprintf(&b, "block %d: ", e.Block)
-	}
-	if e.Item >= 0 {
-		fmt.Fprintf(&b, "item %d: ", e.Item)
-	}
-	b.WriteString(e.Reason)
-	if e.Err != nil {
-		b.WriteString(": ")
-		b.WriteString(e.Err.Error())
-	}
-	return b.String()
+	t := transfer.StreamError{Reason: e.Reason, Block: e.Block, Item: e.Item, Line: e.Line, Err: e.Err}
+	return "vectordb: " + t.Error()
 }
 
 // Unwrap returns ErrCorrupt and the cause, if any.
