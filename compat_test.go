@@ -43,11 +43,11 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/vectordb-go/vectordb"
+	"github.com/vectordb-go/vectordb/internal/testutil"
 )
 
 var compatUpdate = flag.Bool("compat.update", false,
@@ -60,12 +60,7 @@ const compatSeed = 22
 
 func compatDir() string { return filepath.Join("testdata", "compat", compatRelease) }
 
-type compatQuiet struct{}
-
-func (compatQuiet) Errorf(string, ...any)   {}
-func (compatQuiet) Warningf(string, ...any) {}
-func (compatQuiet) Infof(string, ...any)    {}
-func (compatQuiet) Debugf(string, ...any)   {}
+type compatQuiet = testutil.QuietLogger
 
 // compatOptions are used to write the fixture and to open it: small
 // memtables keep the directory small, and IVFMinRecords is low enough for
@@ -812,7 +807,7 @@ func writeCompatFixture(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(100 * time.Millisecond)
+		waitDrops(t, db)
 		if err := db.Close(); err != nil {
 			t.Fatal(err)
 		}
