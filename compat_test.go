@@ -1016,19 +1016,9 @@ func compatSameRecord(got, want vectordb.Record) bool {
 
 // compatScore is the brute-force score of rec for the query, in float64.
 func compatScore(metric vectordb.Metric, q []float32, sq *vectordb.SparseValues, rec vectordb.Record) float64 {
-	var dot, qq, vv, l2 float64
-	for i, x := range q {
-		y := float64(rec.Values[i])
-		dot += float64(x) * y
-		qq += float64(x) * float64(x)
-		vv += y * y
-		l2 += (float64(x) - y) * (float64(x) - y)
-	}
-	switch metric {
-	case vectordb.Cosine:
-		return dot / math.Sqrt(qq*vv)
-	case vectordb.Euclidean:
-		return l2
+	dot := testutil.Score(string(metric), q, rec.Values)
+	if metric != vectordb.DotProduct {
+		return dot
 	}
 	if sq != nil && rec.SparseValues != nil {
 		for i, ix := range sq.Indices {
