@@ -43,11 +43,11 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/vectordb-go/vectordb"
+	"github.com/vectordb-go/vectordb/internal/testutil"
 )
 
 var compatUpdate = flag.Bool("compat.update", false,
@@ -60,12 +60,7 @@ const compatSeed = 22
 
 func compatDir() string { return filepath.Join("testdata", "compat", compatRelease) }
 
-type compatQuiet struct{}
-
-func (compatQuiet) Errorf(string, ...any)   {}
-func (compatQuiet) Warningf(string, ...any) {}
-func (compatQuiet) Infof(string, ...any)    {}
-func (compatQuiet) Debugf(string, ...any)   {}
+type compatQuiet = testutil.QuietLogger
 
 // compatOptions are used to write the fixture and to open it: small
 // memtables keep the directory small, and IVFMinRecords is low enough for
@@ -812,7 +807,7 @@ func writeCompatFixture(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(100 * time.Millisecond)
+		waitDrops(t, db)
 		if err := db.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -1021,19 +1016,9 @@ func compatSameRecord(got, want vectordb.Record) bool {
 
 // compatScore is the brute-force score of rec for the query, in float64.
 func compatScore(metric vectordb.Metric, q []float32, sq *vectordb.SparseValues, rec vectordb.Record) float64 {
-	var dot, qq, vv, l2 float64
-	for i, x := range q {
-		y := float64(rec.Values[i])
-		dot += float64(x) * y
-		qq += float64(x) * float64(x)
-		vv += y * y
-		l2 += (float64(x) - y) * (float64(x) - y)
-	}
-	switch metric {
-	case vectordb.Cosine:
-		return dot / math.Sqrt(qq*vv)
-	case vectordb.Euclidean:
-		return l2
+	dot := testutil.Score(string(metric), q, rec.Values)
+	if metric != vectordb.DotProduct {
+		return dot
 	}
 	if sq != nil && rec.SparseValues != nil {
 		for i, ix := range sq.Indices {

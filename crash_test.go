@@ -1,4 +1,4 @@
-package vectordb
+package vectordb_test
 
 import (
 	"bufio"
@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vectordb-go/vectordb"
 )
 
 // Crash tests: the test binary re-executes itself as a child that writes
@@ -36,20 +38,20 @@ func TestCrashChild(t *testing.T) {
 	}
 	switch os.Getenv(crashModeEnv) {
 	case "lock":
-		_, err := Open(dir, testOptions())
-		fmt.Printf("open: %v\n", errors.Is(err, ErrLocked))
+		_, err := vectordb.Open(dir, testOptions())
+		fmt.Printf("open: %v\n", errors.Is(err, vectordb.ErrLocked))
 		return
 	}
 	o := testOptions()
-	o.Durability = DurabilitySync
-	db, err := Open(dir, o)
+	o.Durability = vectordb.DurabilitySync
+	db, err := vectordb.Open(dir, o)
 	if err != nil {
 		fmt.Println("error", err)
 		os.Exit(1)
 	}
 	ix, err := db.Index("crash")
-	if errors.Is(err, ErrIndexNotFound) {
-		ix, err = db.CreateIndex(ctx, CreateIndexRequest{Name: "crash", Dimension: 4, Metric: Euclidean})
+	if errors.Is(err, vectordb.ErrIndexNotFound) {
+		ix, err = db.CreateIndex(ctx, vectordb.CreateIndexRequest{Name: "crash", Dimension: 4, Metric: vectordb.Euclidean})
 	}
 	if err != nil {
 		fmt.Println("error", err)
@@ -59,10 +61,10 @@ func TestCrashChild(t *testing.T) {
 	ns := ix.Namespace("t")
 	start, _ := strconv.Atoi(os.Getenv("VECTORDB_CRASH_START"))
 	for b := start; ; b++ {
-		recs := make([]Record, crashBatch)
+		recs := make([]vectordb.Record, crashBatch)
 		for i := range recs {
 			n := b*crashBatch + i
-			recs[i] = Record{ID: strconv.Itoa(n), Values: []float32{float32(n), 1, 2, 3}}
+			recs[i] = vectordb.Record{ID: strconv.Itoa(n), Values: []float32{float32(n), 1, 2, 3}}
 		}
 		if _, err := ns.Upsert(ctx, recs); err != nil {
 			fmt.Fprintln(out, "error", err)
@@ -158,7 +160,7 @@ func TestKillKeepsAcknowledgedWrites(t *testing.T) {
 				t.Fatalf("cycle %d: record %s holds %v", c, ids[0], v)
 			}
 		}
-		q, err := ns.Query(ctx, QueryRequest{Vector: []float32{0, 1, 2, 3}, TopK: 1})
+		q, err := ns.Query(ctx, vectordb.QueryRequest{Vector: []float32{0, 1, 2, 3}, TopK: 1})
 		if err != nil || len(q.Matches) != 1 || q.Matches[0].ID != "0" {
 			t.Fatalf("cycle %d: query after crash = %+v %v", c, q.Matches, err)
 		}

@@ -1,4 +1,4 @@
-package vectordb
+package vectordb_test
 
 import (
 	"bufio"
@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vectordb-go/vectordb"
 )
 
 // The crash loop. The test binary re-executes itself as a child that
@@ -124,21 +126,21 @@ func loopValues(k, i int) []float32 {
 }
 
 // run applies op through the API.
-func (op loopOp) run(ix *Index) error {
+func (op loopOp) run(ix *vectordb.Index) error {
 	h := ix.Namespace(loopNames[op.ns])
 	var err error
 	switch op.kind {
 	case opUpsert:
-		recs := make([]Record, len(op.ids))
+		recs := make([]vectordb.Record, len(op.ids))
 		for j, i := range op.ids {
-			recs[j] = Record{ID: loopID(i), Values: loopValues(op.k, i), Metadata: Metadata{"tag": op.tag, "k": float64(op.k)}}
+			recs[j] = vectordb.Record{ID: loopID(i), Values: loopValues(op.k, i), Metadata: vectordb.Metadata{"tag": op.tag, "k": float64(op.k)}}
 		}
 		_, err = h.Upsert(ctx, recs)
 	case opUpdate:
 		i := op.ids[0]
-		_, err = h.Update(ctx, UpdateRequest{ID: loopID(i), Values: loopValues(op.k, i), SetMetadata: Metadata{"u": float64(op.k)}})
+		_, err = h.Update(ctx, vectordb.UpdateRequest{ID: loopID(i), Values: loopValues(op.k, i), SetMetadata: vectordb.Metadata{"u": float64(op.k)}})
 	case opUpdateFilter:
-		_, err = h.Update(ctx, UpdateRequest{Filter: Filter{"tag": op.tag}, SetMetadata: Metadata{"f": float64(op.k)}})
+		_, err = h.Update(ctx, vectordb.UpdateRequest{Filter: vectordb.Filter{"tag": op.tag}, SetMetadata: vectordb.Metadata{"f": float64(op.k)}})
 	case opDelete:
 		ids := make([]string, len(op.ids))
 		for j, i := range op.ids {
@@ -146,27 +148,27 @@ func (op loopOp) run(ix *Index) error {
 		}
 		_, err = h.Delete(ctx, ids)
 	case opDeleteFilter:
-		_, err = h.DeleteByFilter(ctx, Filter{"tag": op.tag})
+		_, err = h.DeleteByFilter(ctx, vectordb.Filter{"tag": op.tag})
 	case opDeleteAll:
 		_, err = h.DeleteAll(ctx)
 	case opDropNamespace:
 		err = ix.DeleteNamespace(ctx, loopNames[op.ns])
-		if errors.Is(err, ErrNamespaceNotFound) {
+		if errors.Is(err, vectordb.ErrNamespaceNotFound) {
 			err = nil
 		}
 	case opQuery:
-		_, err = h.Query(ctx, QueryRequest{Vector: loopValues(op.k, 0), TopK: 5, Filter: Filter{"tag": op.tag}})
+		_, err = h.Query(ctx, vectordb.QueryRequest{Vector: loopValues(op.k, 0), TopK: 5, Filter: vectordb.Filter{"tag": op.tag}})
 	case opImport:
 		// An empty or missing source changes nothing (the model cannot
 		// tell the two apart).
 		var buf bytes.Buffer
 		info, xerr := h.Export(ctx, &buf)
 		switch {
-		case errors.Is(xerr, ErrNamespaceNotFound):
+		case errors.Is(xerr, vectordb.ErrNamespaceNotFound):
 		case xerr != nil:
 			err = xerr
 		case info.Records > 0:
-			_, err = ix.ImportNamespace(ctx, loopNames[(op.ns+1)%len(loopNames)], &buf, &ImportOptions{Replace: true})
+			_, err = ix.ImportNamespace(ctx, loopNames[(op.ns+1)%len(loopNames)], &buf, &vectordb.ImportOptions{Replace: true})
 		}
 	}
 	return err
@@ -244,7 +246,7 @@ func (m loopModel) apply(op loopOp) {
 }
 
 // diff describes how the database differs from m, or returns "".
-func (m loopModel) diff(ix *Index) (string, error) {
+func (m loopModel) diff(ix *vectordb.Index) (string, error) {
 	for n, want := range m {
 		h := ix.Namespace(loopNames[n])
 		var ids []string
@@ -277,7 +279,7 @@ func (m loopModel) diff(ix *Index) (string, error) {
 			}
 		}
 		// Queries answer from exactly the live records, best first.
-		q, err := h.Query(ctx, QueryRequest{Vector: []float32{1, 2, 3, 4}, TopK: loopIDsPerNS + 1, Exact: true})
+		q, err := h.Query(ctx, vectordb.QueryRequest{Vector: []float32{1, 2, 3, 4}, TopK: loopIDsPerNS + 1, Exact: true})
 		if err != nil {
 			return "", err
 		}
@@ -299,18 +301,18 @@ func (m loopModel) diff(ix *Index) (string, error) {
 
 // loopOptions are the child's and the checker's options for mode: the
 // durability mode and memtable size of the cycle.
-func loopOptions(mode string) *Options {
+func loopOptions(mode string) *vectordb.Options {
 	o := testOptions()
 	o.IVFMinRecords = 16         // builds and stored indexes in play
 	o.MemoryBudget = 64 << 10    // evictions in play
 	o.ReclaimMinBytes = 16 << 10 // large drops go through DropPrefix
 	switch mode {
 	case "sync":
-		o.Durability = DurabilitySync
+		o.Durability = vectordb.DurabilitySync
 	case "process":
-		o.Durability = DurabilityProcess
+		o.Durability = vectordb.DurabilityProcess
 	case "tiny":
-		o.Durability = DurabilitySync
+		o.Durability = vectordb.DurabilitySync
 		o.MemTableSize = 1 << 20
 	}
 	return o
@@ -331,13 +333,13 @@ func TestCrashLoopChild(t *testing.T) {
 		out.Flush()
 		os.Exit(1)
 	}
-	db, err := Open(dir, loopOptions(os.Getenv(loopModeEnv)))
+	db, err := vectordb.Open(dir, loopOptions(os.Getenv(loopModeEnv)))
 	if err != nil {
 		fail(err)
 	}
 	ix, err := db.Index(loopIndexName)
-	if errors.Is(err, ErrIndexNotFound) {
-		ix, err = db.CreateIndex(ctx, CreateIndexRequest{Name: loopIndexName, Dimension: loopDim, Metric: Euclidean})
+	if errors.Is(err, vectordb.ErrIndexNotFound) {
+		ix, err = db.CreateIndex(ctx, vectordb.CreateIndexRequest{Name: loopIndexName, Dimension: loopDim, Metric: vectordb.Euclidean})
 	}
 	if err != nil {
 		fail(err)
@@ -427,7 +429,7 @@ func TestCrashLoop(t *testing.T) {
 		next = last + 1
 		db := openDir(t, dir, loopOptions(mode))
 		ix, err := db.Index(loopIndexName)
-		if errors.Is(err, ErrIndexNotFound) && next == 0 {
+		if errors.Is(err, vectordb.ErrIndexNotFound) && next == 0 {
 			db.Close()
 			continue // killed before the index existed
 		}

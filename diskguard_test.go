@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vectordb-go/vectordb/internal/diskguard"
+	"github.com/vectordb-go/vectordb/internal/testutil"
 )
 
 // TestDiskGuardRefusesGrowingWrites injects the free-space reading: below
@@ -126,11 +127,9 @@ func TestDiskGuardOnSmallFileSystem(t *testing.T) {
 	// the room it needs (on a full tmpfs, a write through its mmapped
 	// files would kill the process with SIGBUS; a compaction that fails
 	// for want of space is retried, and stays due).
-	for deadline := time.Now().Add(time.Minute); db.store.CompactionDue(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("compaction never settled on the nearly full file system")
-		}
-	}
+	testutil.Eventually(t, time.Minute, "compaction settles on the nearly full file system", func() bool {
+		return !db.store.CompactionDue()
+	})
 	if err := db.Check(ctx); err != nil {
 		t.Fatal(err)
 	}

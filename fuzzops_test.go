@@ -1,8 +1,10 @@
-package vectordb
+package vectordb_test
 
 import (
 	"math/rand/v2"
 	"testing"
+
+	"github.com/vectordb-go/vectordb"
 )
 
 // FuzzOperations reads an operation sequence from the fuzzer's bytes
@@ -17,12 +19,12 @@ func FuzzOperations(f *testing.F) {
 		if len(prog) > 3*64 {
 			prog = prog[:3*64]
 		}
-		db := openMemWith(t, func(o *Options) {
+		db := openMemWith(t, func(o *vectordb.Options) {
 			o.IVFMinRecords = 16
 			o.MemoryBudget = 32 << 10
 			o.ReadUnitsFlushInterval = 1 << 40
 		})
-		ix := mustIndex(t, db, loopIndexName, loopDim, Euclidean)
+		ix := mustIndex(t, db, loopIndexName, loopDim, vectordb.Euclidean)
 		model := newLoopModel()
 		for k := 0; 3*k+2 < len(prog); k++ {
 			op := fuzzOp(k, prog[3*k:3*k+3])

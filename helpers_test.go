@@ -5,18 +5,14 @@ import (
 	"errors"
 	"math/rand/v2"
 	"testing"
-	"time"
+
+	"github.com/vectordb-go/vectordb/internal/testutil"
 )
 
 var ctx = context.Background()
 
 // quietLogger drops the storage engine's log lines in tests.
-type quietLogger struct{}
-
-func (quietLogger) Errorf(string, ...any)   {}
-func (quietLogger) Warningf(string, ...any) {}
-func (quietLogger) Infof(string, ...any)    {}
-func (quietLogger) Debugf(string, ...any)   {}
+type quietLogger = testutil.QuietLogger
 
 // testOptions are small and fast: little memory, no sync (durability
 // modes are exercised by their own tests).
@@ -72,22 +68,9 @@ func mustIndex(t testing.TB, db *DB, name string, dim int, m Metric) *Index {
 	return ix
 }
 
-func fill(dim int, v float32) []float32 {
-	out := make([]float32, dim)
-	for i := range out {
-		out[i] = v
-	}
-	return out
-}
+func fill(dim int, v float32) []float32 { return testutil.Fill(dim, v) }
 
-func randVec(r *rand.Rand, dim int) []float32 {
-	v := make([]float32, dim)
-	for i := range v {
-		v[i] = r.Float32()*2 - 1
-	}
-	v[r.IntN(dim)] += 0.5 // never all near zero
-	return v
-}
+func randVec(r *rand.Rand, dim int) []float32 { return testutil.RandVec(r, dim) }
 
 // wantErr fails unless err matches target with errors.Is.
 func wantErr(t testing.TB, err, target error) {
@@ -115,18 +98,13 @@ func isStreamErr(err error) bool {
 // waitDrops waits until the janitor has finished every pending drop.
 func waitDrops(t testing.TB, db *DB) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		n, err := db.pendingDrops()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d drops still pending", n)
-		}
-		time.Sleep(5 * time.Millisecond)
+	var n int
+	var err error
+	testutil.Eventually(t, testutil.Patience, "every pending drop is done", func() bool {
+		n, err = db.pendingDrops()
+		return err != nil || n == 0
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

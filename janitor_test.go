@@ -10,9 +10,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/vectordb-go/vectordb/internal/storage"
+	"github.com/vectordb-go/vectordb/internal/testutil"
 )
 
 // TestDropReclaimsSpace deletes a namespace large enough for DropPrefix
@@ -133,14 +133,13 @@ func TestDropPrefixKeepsOpenSnapshots(t *testing.T) {
 	}
 	// The janitor takes the drop up at once and must then wait, inside
 	// DropPrefix, for the snapshot: see it there before looking.
-	for deadline := time.Now().Add(30 * time.Second); !janitorWaitsForSnapshots(); time.Sleep(time.Millisecond) {
+	testutil.Eventually(t, testutil.Patience, "the janitor waits for the open snapshot", func() bool {
+		waiting := janitorWaitsForSnapshots()
 		if n, err := db.pendingDrops(); err != nil || n != 1 {
 			t.Fatalf("pending drops %d (%v): the drop did not wait for the open snapshot", n, err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the janitor never waited for the open snapshot")
-		}
-	}
+		return waiting
+	})
 	if n, err := db.pendingDrops(); err != nil || n != 1 {
 		t.Fatalf("pending drops %d (%v): the drop did not wait for the open snapshot", n, err)
 	}

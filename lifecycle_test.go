@@ -1,4 +1,4 @@
-package vectordb
+package vectordb_test
 
 import (
 	"errors"
@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/vectordb-go/vectordb"
 )
 
 // TestOpenDirectoryIsAFile: a clear error, no panic, the file untouched.
@@ -16,7 +18,7 @@ func TestOpenDirectoryIsAFile(t *testing.T) {
 	if err := os.WriteFile(f, []byte("not a database"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if db, err := Open(f, testOptions()); err == nil {
+	if db, err := vectordb.Open(f, testOptions()); err == nil {
 		db.Close()
 		t.Fatal("Open of a regular file succeeded")
 	}
@@ -37,8 +39,8 @@ func TestOpenReadOnlyDirectory(t *testing.T) {
 	o := testOptions()
 	o.MinFreeDiskBytes = -1 // a 16 MiB file system
 	db := openDir(t, filepath.Join(dir, "db"), o)
-	ix := mustIndex(t, db, "ix", 4, Euclidean)
-	if _, err := ix.Namespace("t").Upsert(ctx, []Record{{ID: "a", Values: []float32{1, 2, 3, 4}}}); err != nil {
+	ix := mustIndex(t, db, "ix", 4, vectordb.Euclidean)
+	if _, err := ix.Namespace("t").Upsert(ctx, []vectordb.Record{{ID: "a", Values: []float32{1, 2, 3, 4}}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {
@@ -47,7 +49,7 @@ func TestOpenReadOnlyDirectory(t *testing.T) {
 	if out, err := exec.Command("mount", "-o", "remount,ro", dir).CombinedOutput(); err != nil {
 		t.Skipf("cannot remount read-only (%v: %s)", err, out)
 	}
-	db, err := Open(filepath.Join(dir, "db"), o)
+	db, err := vectordb.Open(filepath.Join(dir, "db"), o)
 	if err == nil {
 		db.Close()
 		t.Fatal("Open on a read-only file system succeeded")
@@ -63,13 +65,13 @@ func TestCorruptTableFile(t *testing.T) {
 	o := testOptions()
 	o.MemTableSize = 1 << 20
 	db := openDir(t, dir, o)
-	ix := mustIndex(t, db, "ix", 64, Euclidean)
+	ix := mustIndex(t, db, "ix", 64, vectordb.Euclidean)
 	r := rand.New(rand.NewPCG(3, 3))
 	want := map[string][]float32{}
 	for b := range 20 {
-		recs := make([]Record, 100)
+		recs := make([]vectordb.Record, 100)
 		for i := range recs {
-			recs[i] = Record{ID: fmt.Sprint(b*100 + i), Values: randVec(r, 64)}
+			recs[i] = vectordb.Record{ID: fmt.Sprint(b*100 + i), Values: randVec(r, 64)}
 			want[recs[i].ID] = recs[i].Values
 		}
 		if _, err := ix.Namespace("t").Upsert(ctx, recs); err != nil {
@@ -95,17 +97,17 @@ func TestCorruptTableFile(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	db, err := Open(dir, o)
+	db, err := vectordb.Open(dir, o)
 	if err != nil {
 		t.Logf("Open refused the damaged database: %v", err)
 		return
 	}
 	defer db.Close()
-	if err := db.Check(ctx); !errors.Is(err, ErrCorrupt) {
+	if err := db.Check(ctx); !errors.Is(err, vectordb.ErrCorrupt) {
 		t.Fatalf("Check of a damaged database: %v, want ErrCorrupt", err)
 	}
 	// Reads either fail or return the right values: never wrong ones.
-	h := db.mustIndexHandle(t, "ix").Namespace("t")
+	h := mustIndexHandle(t, db, "ix").Namespace("t")
 	for id, v := range want {
 		res, err := h.Fetch(ctx, []string{id})
 		if err != nil {

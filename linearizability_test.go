@@ -1,4 +1,4 @@
-package vectordb
+package vectordb_test
 
 import (
 	"flag"
@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/vectordb-go/vectordb"
 )
 
 // Linearizability of single-record operations. Every (namespace, id) is a
@@ -118,8 +120,8 @@ func TestLinearizableChecker(t *testing.T) {
 func TestLinearizableRecords(t *testing.T) {
 	for _, disk := range []bool{false, true} {
 		t.Run(map[bool]string{false: "memory", true: "disk"}[disk], func(t *testing.T) {
-			set := func(o *Options) { o.MemoryBudget = 2 << 10 } // about one namespace hot at a time
-			var db *DB
+			set := func(o *vectordb.Options) { o.MemoryBudget = 2 << 10 } // about one namespace hot at a time
+			var db *vectordb.DB
 			if disk {
 				o := testOptions()
 				set(o)
@@ -128,7 +130,7 @@ func TestLinearizableRecords(t *testing.T) {
 			} else {
 				db = openMemWith(t, set)
 			}
-			ix := mustIndex(t, db, "lin", 4, Euclidean)
+			ix := mustIndex(t, db, "lin", 4, vectordb.Euclidean)
 			checkLinearizable(t, ix, 4, *linOps)
 			if st, err := db.Stats(ctx); err != nil || st.Evictions == 0 {
 				t.Errorf("no namespace was evicted (%+v, %v): the reloads went untested", st, err)
@@ -137,7 +139,7 @@ func TestLinearizableRecords(t *testing.T) {
 	}
 }
 
-func checkLinearizable(t *testing.T, ix *Index, workers, opsPerWorker int) {
+func checkLinearizable(t *testing.T, ix *vectordb.Index, workers, opsPerWorker int) {
 	type reg struct{ ns, id string }
 	names, ids := []string{"a", "b"}, []string{"x", "y", "z"}
 	var (
@@ -159,7 +161,7 @@ func checkLinearizable(t *testing.T, ix *Index, workers, opsPerWorker int) {
 				case p < 4:
 					op.kind, op.val = 'w', int(nextVal.Add(1))
 					op.call = clock.Add(1)
-					_, err = h.Upsert(ctx, []Record{{ID: k.id, Values: []float32{float32(op.val), 1, 2, 3}}})
+					_, err = h.Upsert(ctx, []vectordb.Record{{ID: k.id, Values: []float32{float32(op.val), 1, 2, 3}}})
 				case p < 5:
 					op.kind = 'd'
 					op.call = clock.Add(1)
@@ -168,7 +170,7 @@ func checkLinearizable(t *testing.T, ix *Index, workers, opsPerWorker int) {
 					// A query loads the namespace (fetches do not), and
 					// the budget evicts another: fetches and writes meet
 					// namespaces going hot and cold.
-					_, err = h.Query(ctx, QueryRequest{Vector: []float32{1, 1, 1, 1}, TopK: 3})
+					_, err = h.Query(ctx, vectordb.QueryRequest{Vector: []float32{1, 1, 1, 1}, TopK: 3})
 					if err != nil {
 						t.Errorf("query: %v", err)
 					}
@@ -176,7 +178,7 @@ func checkLinearizable(t *testing.T, ix *Index, workers, opsPerWorker int) {
 				default:
 					op.kind = 'r'
 					op.call = clock.Add(1)
-					var res FetchResult
+					var res vectordb.FetchResult
 					res, err = h.Fetch(ctx, []string{k.id})
 					if rec, ok := res.Records[k.id]; ok {
 						op.val = int(rec.Values[0])

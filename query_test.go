@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/vectordb-go/vectordb/internal/segment"
+	"github.com/vectordb-go/vectordb/internal/testutil"
 )
 
 // TestPineconeExample is the seed scenario's query: Pinecone returns F,
@@ -52,20 +53,11 @@ func TestPineconeExample(t *testing.T) {
 
 // refScore is the float64 reference of each metric's score.
 func refScore(m Metric, q, v []float32, qs, vs segment.Sparse) float64 {
-	var d, qq, vv, l2 float64
-	for i := range q {
-		d += float64(q[i]) * float64(v[i])
-		qq += float64(q[i]) * float64(q[i])
-		vv += float64(v[i]) * float64(v[i])
-		l2 += (float64(q[i]) - float64(v[i])) * (float64(q[i]) - float64(v[i]))
+	s := testutil.Score(string(m), q, v)
+	if m == DotProduct {
+		s += float64(qs.Dot(vs))
 	}
-	switch m {
-	case Cosine:
-		return d / (math.Sqrt(qq) * math.Sqrt(vv))
-	case Euclidean:
-		return l2
-	}
-	return d + float64(qs.Dot(vs))
+	return s
 }
 
 func TestScoresFollowMetric(t *testing.T) {

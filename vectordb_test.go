@@ -1,159 +1,12 @@
 package vectordb
 
 import (
-	"errors"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strconv"
-	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/vectordb-go/vectordb/internal/storage"
 )
-
-func TestOpenArguments(t *testing.T) {
-	_, err := Open("", nil)
-	wantErr(t, err, ErrInvalidArgument)
-	_, err = Open(t.TempDir(), &Options{InMemory: true})
-	wantErr(t, err, ErrInvalidArgument)
-	_, err = Open(t.TempDir(), &Options{MaxBatchRecords: -1, NumCompactors: 1})
-	var ae *ArgumentError
-	if !errors.As(err, &ae) {
-		t.Fatalf("bad options: err = %v, want *ArgumentError", err)
-	}
-	for _, field := range []string{"Options.MaxBatchRecords", "Options.NumCompactors"} {
-		if !strings.Contains(err.Error(), field) {
-			t.Errorf("error %q does not name %s", err, field)
-		}
-	}
-}
-
-func TestSecondOpenFailsClearly(t *testing.T) {
-	dir := t.TempDir()
-	db := openDir(t, dir, nil)
-	defer db.Close()
-	_, err := Open(dir, testOptions())
-	wantErr(t, err, ErrLocked)
-}
-
-func TestOpenRefusesForeignData(t *testing.T) {
-	dir := t.TempDir()
-	// A Badger directory that vectordb did not write.
-	s, err := storage.Open(storage.Options{Dir: dir, MemTableSize: 4 << 20, NumMemtables: 2, NumCompactors: 2, Logger: quietLogger{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Update(ctx, func(t *storage.Txn) error { return t.Set([]byte("hello"), []byte("world")) }); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	_, err = Open(dir, testOptions())
-	wantErr(t, err, ErrIncompatible)
-
-	// A vectordb directory of a future format version.
-	dir2 := t.TempDir()
-	db := openDir(t, dir2, nil)
-	db.Close()
-	s, err = storage.Open(storage.Options{Dir: dir2, MemTableSize: 4 << 20, NumMemtables: 2, NumCompactors: 2, Logger: quietLogger{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Update(ctx, func(t *storage.Txn) error {
-		return t.Set(storage.FormatKey(), storage.EncodeUint32(storage.FormatVersion+1))
-	}); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	_, err = Open(dir2, testOptions())
-	wantErr(t, err, ErrIncompatible)
-}
-
-func TestCloseIsIdempotentAndRefusesCalls(t *testing.T) {
-	db := openDir(t, t.TempDir(), nil)
-	ix := mustIndex(t, db, "i", 2, Cosine)
-	ns := ix.Namespace("t")
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatalf("second Close: %v", err)
-	}
-	_, err := db.CreateIndex(ctx, CreateIndexRequest{Name: "j", Dimension: 2})
-	wantErr(t, err, ErrClosed)
-	_, err = db.Index("i")
-	wantErr(t, err, ErrClosed)
-	_, err = db.ListIndexes(ctx)
-	wantErr(t, err, ErrClosed)
-	_, err = ns.Upsert(ctx, []Record{{ID: "a", Values: []float32{1, 2}}})
-	wantErr(t, err, ErrClosed)
-	_, err = ns.Query(ctx, QueryRequest{Vector: []float32{1, 2}, TopK: 1})
-	wantErr(t, err, ErrClosed)
-	_, err = ix.DescribeStats(ctx)
-	wantErr(t, err, ErrClosed)
-}
-
-// TestCloseWaitsForCalls checks that Close lets calls in flight finish:
-// every Upsert either fails with ErrClosed or is durable after reopening.
-func TestCloseWaitsForCalls(t *testing.T) {
-	dir := t.TempDir()
-	db := openDir(t, dir, nil)
-	ix := mustIndex(t, db, "i", 4, Euclidean)
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		acked []string
-	)
-	for w := range 4 {
-		wg.Go(func() {
-			ns := ix.Namespace(string(rune('a' + w)))
-			for i := 0; ; i++ {
-				id := string(rune('a'+w)) + "-" + strconv.Itoa(i)
-				_, err := ns.Upsert(ctx, []Record{{ID: id, Values: fill(4, 1)}})
-				if errors.Is(err, ErrClosed) {
-					return
-				}
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				mu.Lock()
-				acked = append(acked, id)
-				mu.Unlock()
-			}
-		})
-	}
-	// Close once some writes are acknowledged and more are in flight.
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(5 * time.Millisecond) {
-		mu.Lock()
-		n := len(acked)
-		mu.Unlock()
-		if n > 0 || time.Now().After(deadline) {
-			break
-		}
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	wg.Wait()
-	db = openDir(t, dir, nil)
-	defer db.Close()
-	ix, err := db.Index("i")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range acked {
-		res, err := ix.Namespace(id[:1]).Fetch(ctx, []string{id})
-		if err != nil || len(res.Records) != 1 {
-			t.Fatalf("acknowledged %q lost after Close: %v", id, err)
-		}
-	}
-	if len(acked) == 0 {
-		t.Fatal("no upsert was acknowledged")
-	}
-}
 
 func TestIndexLifecycle(t *testing.T) {
 	dir := t.TempDir()
@@ -301,14 +154,5 @@ func TestDropResumesAfterCrash(t *testing.T) {
 	// New drop ids do not collide with the one found at open.
 	if db.janitor.NextID() != 8 {
 		t.Fatalf("next drop id = %d, want 8", db.janitor.NextID())
-	}
-}
-
-func TestOpenCreatesDirectory(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "a", "b")
-	db := openDir(t, dir, nil)
-	db.Close()
-	if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err != nil {
-		t.Fatalf("no database in %s: %v", dir, err)
 	}
 }

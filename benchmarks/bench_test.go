@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/vectordb-go/vectordb"
+	"github.com/vectordb-go/vectordb/internal/testutil"
 )
 
 var (
@@ -28,12 +29,7 @@ var (
 
 var ctx = context.Background()
 
-type nopLogger struct{}
-
-func (nopLogger) Errorf(string, ...any)   {}
-func (nopLogger) Warningf(string, ...any) {}
-func (nopLogger) Infof(string, ...any)    {}
-func (nopLogger) Debugf(string, ...any)   {}
+type nopLogger = testutil.QuietLogger
 
 // batch returns records [start, start+n) of the deterministic data set:
 // uniform random vectors, ids "doc-%08d", and metadata with a

@@ -26,6 +26,7 @@ import (
 
 	"github.com/vectordb-go/vectordb"
 	"github.com/vectordb-go/vectordb/internal/storage"
+	"github.com/vectordb-go/vectordb/internal/testutil"
 )
 
 // budgetServer serves an in-memory database with cfg, and returns the
@@ -63,14 +64,7 @@ func fill(t testing.TB, db *vectordb.DB, name string, dim, n int) {
 // eventually waits, up to a generous deadline, for cond to hold.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting: %s", what)
-		}
-		runtime.Gosched()
-		time.Sleep(time.Millisecond) // a poll, not a wait for something to happen
-	}
+	testutil.Eventually(t, testutil.Patience, what, cond)
 }
 
 // idle reports whether the budget is wholly free with nobody waiting.

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/vectordb-go/vectordb"
+	"github.com/vectordb-go/vectordb/internal/testutil"
 )
 
 func TestExportImportRoutes(t *testing.T) {
@@ -485,11 +486,7 @@ func (t *transfers) slots() (running, tenants, keys int) {
 // within a generous time.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
+	testutil.Eventually(t, testutil.Patience, what, cond)
 }
 
 // streamedPost is a POST whose body the test writes to w as it goes; its

@@ -10,14 +10,10 @@ import (
 	"time"
 
 	"github.com/vectordb-go/vectordb/internal/storage"
+	"github.com/vectordb-go/vectordb/internal/testutil"
 )
 
-type quiet struct{}
-
-func (quiet) Errorf(string, ...any)   {}
-func (quiet) Warningf(string, ...any) {}
-func (quiet) Infof(string, ...any)    {}
-func (quiet) Debugf(string, ...any)   {}
+type quiet = testutil.QuietLogger
 
 // warnings counts the janitor's warnings.
 type warnings struct{ n atomic.Int64 }
@@ -131,11 +127,7 @@ func TestLoadIDs(t *testing.T) {
 // waitFor waits, up to a generous deadline, until cond holds.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-	}
+	testutil.Eventually(t, testutil.Patience, what, cond)
 }
 
 // TestRunRetriesAndStops: Run works when woken, retries a failed pass by

@@ -6,18 +6,15 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+
+	"github.com/vectordb-go/vectordb/internal/testutil"
 )
 
 func testOptions(dir string) Options {
 	return Options{Dir: dir, InMemory: dir == "", MemTableSize: 4 << 20, NumMemtables: 2, NumCompactors: 2, Logger: quiet{}}
 }
 
-type quiet struct{}
-
-func (quiet) Errorf(string, ...any)   {}
-func (quiet) Warningf(string, ...any) {}
-func (quiet) Infof(string, ...any)    {}
-func (quiet) Debugf(string, ...any)   {}
+type quiet = testutil.QuietLogger
 
 func openTest(t *testing.T, dir string) *Store {
 	t.Helper()

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vectordb-go/vectordb/internal/testutil"
 )
 
 // TestWriteGate: a drop waits for the transactions in flight and holds
@@ -119,11 +121,5 @@ func TestDropPrefixUnderWrites(t *testing.T) {
 // waitFor polls cond until it holds, failing the test after a deadline.
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached before the deadline")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testutil.Eventually(t, 10*time.Second, "the condition holds", cond)
 }

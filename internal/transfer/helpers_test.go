@@ -5,14 +5,10 @@ import (
 	"testing"
 
 	"github.com/vectordb-go/vectordb/internal/storage"
+	"github.com/vectordb-go/vectordb/internal/testutil"
 )
 
-type quiet struct{}
-
-func (quiet) Errorf(string, ...any)   {}
-func (quiet) Warningf(string, ...any) {}
-func (quiet) Infof(string, ...any)    {}
-func (quiet) Debugf(string, ...any)   {}
+type quiet = testutil.QuietLogger
 
 // openStore opens an in-memory store.
 func openStore(t *testing.T) *storage.Store {
