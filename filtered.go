@@ -168,7 +168,7 @@ func (h *Namespace) FetchByMetadata(ctx context.Context, req FetchByMetadataRequ
 	}
 	res.Usage.ReadUnits = fetchReadUnits(len(res.Records))
 	if ns != nil {
-		ns.usage.readUnits.Add(uint64(res.Usage.ReadUnits))
+		ns.usage.AddReads(uint64(res.Usage.ReadUnits))
 	}
 	return res, nil
 }

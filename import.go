@@ -12,6 +12,7 @@ import (
 	"github.com/vectordb-go/vectordb/internal/record"
 	"github.com/vectordb-go/vectordb/internal/storage"
 	"github.com/vectordb-go/vectordb/internal/transfer"
+	"github.com/vectordb-go/vectordb/internal/usage"
 )
 
 // Namespace imports. An import writes the records under a fresh namespace
@@ -188,7 +189,7 @@ func (im *importer) stage(ctx context.Context, name string) error {
 	if ix.dropped.Load() {
 		return fmt.Errorf("%w: %q", ErrIndexNotFound, ix.name)
 	}
-	ns, err := ix.newNamespace(ctx, name, time.Now(), &usage{})
+	ns, err := ix.newNamespace(ctx, name, time.Now(), &usage.Counters{})
 	if err != nil {
 		return err
 	}
@@ -398,7 +399,7 @@ func (im *importer) commit(ctx context.Context, o *ImportOptions) error {
 			if err != nil {
 				return storageErr(err)
 			}
-			ns.usage.writeUnits.Add(charge)
+			ns.usage.AddWrites(charge)
 			ix.publish(ns)
 			return nil
 		}

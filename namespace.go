@@ -385,7 +385,7 @@ func (h *Namespace) Fetch(ctx context.Context, ids []string) (FetchResult, error
 	}
 	res.Usage.ReadUnits = fetchReadUnits(len(res.Records))
 	if ns != nil {
-		ns.usage.readUnits.Add(uint64(res.Usage.ReadUnits))
+		ns.usage.AddReads(uint64(res.Usage.ReadUnits))
 	}
 	return res, nil
 }
@@ -543,7 +543,7 @@ func (h *Namespace) List(ctx context.Context, opts ListRequest) (ListResult, err
 		return ListResult{}, err
 	}
 	if ns != nil {
-		ns.usage.readUnits.Add(1)
+		ns.usage.AddReads(1)
 	}
 	return res, nil
 }

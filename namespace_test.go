@@ -615,7 +615,7 @@ func TestDeleteAllKeepsFlushedReadUnits(t *testing.T) {
 		}
 	}
 	old := h.ix.lookup("t")
-	ru := old.usage.readUnits.Load()
+	ru := old.usage.Reads()
 	// The flusher's transaction commits ...
 	err := db.store.Update(ctx, func(tx *storage.Txn) error {
 		if live, err := checkLive(tx, old); err != nil || !live {
@@ -630,7 +630,7 @@ func TestDeleteAllKeepsFlushedReadUnits(t *testing.T) {
 	if _, err := tenant.DeleteAll(ctx); err != nil {
 		t.Fatal(err)
 	}
-	old.usage.flushedReads.Store(ru) // ... which it then does.
+	old.usage.MarkFlushed(ru) // ... which it then does.
 	d, _ := h.DescribeNamespace(ctx, "t")
 	db.Close()
 	db = openDir(t, dir, nil)

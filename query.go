@@ -138,7 +138,7 @@ func (h *Namespace) Query(ctx context.Context, req QueryRequest) (QueryResult, e
 	}
 	if ns != nil {
 		res.Usage.ReadUnits = queryReadUnits(ns.bytes.Load())
-		ns.usage.readUnits.Add(uint64(res.Usage.ReadUnits))
+		ns.usage.AddReads(uint64(res.Usage.ReadUnits))
 	}
 	return res, nil
 }

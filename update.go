@@ -271,7 +271,7 @@ func (h *Namespace) updateByFilter(ctx context.Context, req UpdateRequest) (Upda
 	if req.DryRun {
 		res.Usage = Usage{ReadUnits: fetchReadUnits(matched)}
 		if ns := ix.lookup(h.name); ns != nil {
-			ns.usage.readUnits.Add(uint64(res.Usage.ReadUnits))
+			ns.usage.AddReads(uint64(res.Usage.ReadUnits))
 		}
 	} else if units == 0 {
 		res.Usage.WriteUnits = minWriteUnits // the namespace does not exist
