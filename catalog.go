@@ -145,7 +145,8 @@ func (db *DB) load() error {
 	if err := s.View(db.loadCatalog); err != nil {
 		return err
 	}
-	return db.dropStaged()
+	// At Open, which takes no context.
+	return fromCorrupt(db.janitor.DropStaged(context.Background()))
 }
 
 func (db *DB) loadCatalog(t *storage.Txn) error {

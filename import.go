@@ -1,7 +1,6 @@
 package vectordb
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -441,35 +440,4 @@ func (im *importer) abandon(ctx context.Context) {
 	if err == nil {
 		ix.db.janitor.Wake()
 	}
-}
-
-// dropStaged turns the staging keys of imports that never finished (the
-// process stopped) into pending drops. Open calls it before any import
-// can start.
-func (db *DB) dropStaged() error {
-	var keys [][]byte
-	err := db.store.View(func(t *storage.Txn) error {
-		return t.Iterate(storage.IterOptions{Prefix: storage.StagingPrefix(), KeysOnly: true}, func(k, _ []byte) (bool, error) {
-			keys = append(keys, bytes.Clone(k))
-			return true, nil
-		})
-	})
-	if err != nil || len(keys) == 0 {
-		return err
-	}
-	return db.store.Update(context.Background(), func(t *storage.Txn) error { // at Open, which takes no context
-		for _, k := range keys {
-			ixID, nsID, err := storage.IDPairFromKey(k)
-			if err != nil {
-				return fmt.Errorf("%w: staging key %x", ErrCorrupt, k)
-			}
-			if err := t.Delete(k); err != nil {
-				return err
-			}
-			if err := db.janitor.Put(t, &storage.DropRecord{Prefixes: [][]byte{storage.NamespaceDataPrefix(ixID, nsID)}}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
 }

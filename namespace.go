@@ -229,25 +229,11 @@ type recordHeader struct {
 }
 
 // getHeader reports whether record id of ns exists and, if so, its
-// accounted size and whether it has metadata. It reads only the headers of
-// the record's vector and metadata values.
+// accounted size and whether it has metadata (see
+// storage.ReadRecordHeader).
 func getHeader(t *storage.Txn, ns *namespace, id string) (recordHeader, bool, error) {
-	var dim, nnz int
-	found, err := t.Get(storage.VectorKey(ns.ix.id, ns.id, id), func(b []byte) error {
-		v, err := storage.ParseVector(b)
-		dim, nnz = v.Dim, v.NNZ
-		return err
-	})
-	if err != nil || !found {
-		return recordHeader{}, false, err
-	}
-	var jsonSize int
-	hasMD, err := t.Get(storage.MetadataKey(ns.ix.id, ns.id, id), func(b []byte) error {
-		var err error
-		jsonSize, err = storage.MetadataJSONSize(b)
-		return err
-	})
-	return recordHeader{size: record.Size(id, jsonSize, dim, nnz), hasMetadata: hasMD}, true, err
+	h, found, err := storage.ReadRecordHeader(t, ns.ix.id, ns.id, id)
+	return recordHeader{size: record.Size(id, h.MetadataJSONSize, h.Dim, h.NNZ), hasMetadata: h.HasMetadata}, found, err
 }
 
 // DeleteResult reports a Delete or DeleteAll.
@@ -424,48 +410,14 @@ func readGenerations[T any](ix *index, name string, read func(ns *namespace) (T,
 	}
 }
 
-// readRecord reads record id of ns from storage.
+// readRecord reads record id of ns from storage (see storage.ReadRecord).
 func readRecord(t *storage.Txn, ns *namespace, id string, withValues bool) (Record, bool, error) {
-	rec := Record{ID: id}
-	found, err := t.Get(storage.VectorKey(ns.ix.id, ns.id, id), func(b []byte) error {
-		if !withValues {
-			return nil
-		}
-		v, err := storage.ParseVector(b)
-		if err != nil {
-			return err
-		}
-		rec.Values = v.Dense()
-		if idx, val := v.Sparse(); idx != nil {
-			rec.SparseValues = &SparseValues{Indices: idx, Values: val}
-		}
-		return nil
-	})
-	if err != nil || !found {
-		return rec, false, err
+	r, found, err := storage.ReadRecord(t, ns.ix.id, ns.id, id, withValues)
+	rec := Record{ID: id, Values: r.Values, Metadata: r.Metadata}
+	if r.SparseIndices != nil {
+		rec.SparseValues = &SparseValues{Indices: r.SparseIndices, Values: r.SparseValues}
 	}
-	rec.Metadata, err = readMetadata(t, ns, id)
-	return rec, err == nil, err
-}
-
-// readMetadata reads record id's metadata, nil if it has none.
-func readMetadata(t *storage.Txn, ns *namespace, id string) (Metadata, error) {
-	md, _, err := readMetadataSized(t, ns, id)
-	return md, err
-}
-
-// readMetadataSized reads record id's metadata and its JSON size.
-func readMetadataSized(t *storage.Txn, ns *namespace, id string) (Metadata, int, error) {
-	var (
-		md   Metadata
-		size int
-	)
-	_, err := t.Get(storage.MetadataKey(ns.ix.id, ns.id, id), func(b []byte) error {
-		var err error
-		md, size, err = storage.DecodeMetadata(b)
-		return err
-	})
-	return md, size, err
+	return rec, found, err
 }
 
 // ListRequest holds the parameters of List: the page of record ids to

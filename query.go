@@ -199,7 +199,7 @@ func attachMetadata(snap *storage.Txn, ns *namespace, matches []Match) ([]Match,
 		return nil, false, storageErr(err)
 	}
 	for i := range matches {
-		md, err := readMetadata(snap, ns, matches[i].ID)
+		md, _, err := storage.ReadMetadata(snap, ns.ix.id, ns.id, matches[i].ID)
 		if err != nil {
 			return nil, false, storageErr(err)
 		}

@@ -198,7 +198,7 @@ func (h *Namespace) updateByFilter(ctx context.Context, req UpdateRequest) (Upda
 	}
 	ix := h.ix()
 	merge := func(t *storage.Txn, ns *namespace, id string) (old Metadata, oldSize int, merged Metadata, size int, err error) {
-		if old, oldSize, err = readMetadataSized(t, ns, id); err != nil {
+		if old, oldSize, err = storage.ReadMetadata(t, ix.id, ns.id, id); err != nil {
 			return
 		}
 		merged = record.MergeMetadata(old, setMD)
