@@ -106,46 +106,20 @@ type namespace struct {
 // load reads the catalog at Open: format version, indexes, namespaces and
 // their counters, and the pending drops. It reads no vectors.
 func (db *DB) load() error {
-	s := db.store
-	var fresh bool
-	err := s.View(func(t *storage.Txn) error {
-		v, ok, err := t.GetCopy(storage.FormatKey())
-		if err != nil {
-			return err
-		}
-		if ok {
-			ver, err := storage.DecodeUint32(v)
-			if err != nil {
-				return fmt.Errorf("%w: format version: %v", ErrCorrupt, err)
-			}
-			if ver != storage.FormatVersion {
-				return fmt.Errorf("%w: format version %d, this build reads %d", ErrIncompatible, ver, storage.FormatVersion)
-			}
-			return nil
-		}
-		fresh = true
-		return t.Iterate(storage.IterOptions{KeysOnly: true}, func(_, _ []byte) (bool, error) {
-			return false, fmt.Errorf("%w: not a vectordb database (no format version)", ErrIncompatible)
-		})
-	})
-	if err != nil {
-		return err
-	}
-	if fresh {
-		err := s.Update(context.Background(), func(t *storage.Txn) error { // at Open, which takes no context
-			if err := t.Set(storage.FormatKey(), storage.EncodeUint32(storage.FormatVersion)); err != nil {
-				return err
-			}
-			return t.Set(storage.IndexSeqKey(), storage.EncodeUint32(1))
-		})
-		if err != nil {
-			return err
-		}
-	}
-	if err := s.View(db.loadCatalog); err != nil {
-		return err
-	}
 	// At Open, which takes no context.
+	if err := db.store.InitFormat(context.Background()); err != nil {
+		var fe *storage.FormatError
+		switch {
+		case errors.As(err, &fe) && fe.Missing:
+			return fmt.Errorf("%w: not a vectordb database (no format version)", ErrIncompatible)
+		case errors.As(err, &fe):
+			return fmt.Errorf("%w: format version %d, this build reads %d", ErrIncompatible, fe.Version, storage.FormatVersion)
+		}
+		return fromCorrupt(err)
+	}
+	if err := db.store.View(db.loadCatalog); err != nil {
+		return err
+	}
 	return fromCorrupt(db.janitor.DropStaged(context.Background()))
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -162,9 +161,7 @@ type importer struct {
 	pos     []int // with dedupe, the position of each record of batch
 	txn     int64 // the batch's transaction bytes
 
-	pending chan importBatch // to the writer
-	done    chan error       // the writer's first error, once pending is closed
-	failed  atomic.Bool      // the writer has failed: stop reading
+	w *transfer.BatchWriter[importBatch] // commits one batch while the next is read
 }
 
 // dedupe reports whether ids may repeat, so that the writer checks each
@@ -247,7 +244,7 @@ func (im *importer) read(ctx context.Context, src transfer.Source, utf8IDs bool)
 		if err == io.EOF {
 			break
 		}
-		if im.failed.Load() {
+		if im.w.Failed() {
 			return nil // stopWriter reports why
 		}
 		if err != nil {
@@ -307,33 +304,18 @@ func (im *importer) checkQuota() error {
 	return nil
 }
 
-// startWriter starts the goroutine that writes queued batches.
+// startWriter starts the writer of queued batches.
 func (im *importer) startWriter(ctx context.Context) {
-	im.pending = make(chan importBatch) // one batch written while the next fills
-	im.done = make(chan error, 1)
-	go func() {
-		var err error
-		for b := range im.pending {
-			if err == nil {
-				if err = im.write(ctx, b); err != nil {
-					im.failed.Store(true)
-				}
-			}
-		}
-		im.done <- err
-	}()
+	im.w = transfer.StartBatchWriter(func(b importBatch) error { return im.write(ctx, b) })
 }
 
 // stopWriter waits for the queued batches and returns the writer's error.
-func (im *importer) stopWriter() error {
-	close(im.pending)
-	return <-im.done
-}
+func (im *importer) stopWriter() error { return im.w.Close() }
 
 // flush hands the queued records to the writer.
 func (im *importer) flush() {
 	if len(im.batch) > 0 {
-		im.pending <- importBatch{recs: im.batch, pos: im.pos, txn: im.txn}
+		im.w.Send(importBatch{recs: im.batch, pos: im.pos, txn: im.txn})
 		im.batch, im.pos, im.txn = nil, nil, 0
 	}
 }
@@ -370,7 +352,7 @@ func (im *importer) write(ctx context.Context, b importBatch) error {
 // same name if there is one and o allows it.
 func (im *importer) commit(ctx context.Context, o *ImportOptions) error {
 	ix, ns := im.ix, im.ns
-	charge := uint64(writeUnits(im.written))
+	charge := uint64(usage.WriteUnits(im.written))
 	ns.records.Store(im.records)
 	ns.bytes.Store(uint64(im.bytes))
 	unstage := func(t *storage.Txn) error { return t.Delete(storage.StagingKey(ix.id, ns.id)) }

@@ -10,6 +10,7 @@ import (
 	"github.com/vectordb-go/vectordb/internal/sched"
 	"github.com/vectordb-go/vectordb/internal/segment"
 	"github.com/vectordb-go/vectordb/internal/storage"
+	"github.com/vectordb-go/vectordb/internal/usage"
 )
 
 // Namespace is a handle to one namespace of an index: one tenant's records.
@@ -137,7 +138,7 @@ func (h *Namespace) Upsert(ctx context.Context, records []Record) (UpsertResult,
 	if err != nil {
 		return UpsertResult{}, err
 	}
-	return UpsertResult{UpsertedCount: len(prep), Usage: Usage{WriteUnits: writeUnits(m.written)}}, nil
+	return UpsertResult{UpsertedCount: len(prep), Usage: Usage{WriteUnits: usage.WriteUnits(m.written)}}, nil
 }
 
 // yieldEvery is how many records a bulk write prepares between checks
@@ -295,10 +296,10 @@ func (h *Namespace) Delete(ctx context.Context, ids []string) (DeleteResult, err
 	if err != nil {
 		return DeleteResult{}, err
 	}
-	res := DeleteResult{Usage: Usage{WriteUnits: minWriteUnits}}
+	res := DeleteResult{Usage: Usage{WriteUnits: usage.MinWriteUnits}}
 	if m != nil {
 		res.DeletedCount = m.matched
-		res.Usage.WriteUnits = writeUnits(m.written)
+		res.Usage.WriteUnits = usage.WriteUnits(m.written)
 	}
 	return res, nil
 }
@@ -318,7 +319,7 @@ func (h *Namespace) DeleteAll(ctx context.Context) (DeleteResult, error) {
 	if err != nil {
 		return DeleteResult{}, err
 	}
-	return DeleteResult{DeletedCount: int(count), Usage: Usage{WriteUnits: minWriteUnits}}, nil
+	return DeleteResult{DeletedCount: int(count), Usage: Usage{WriteUnits: usage.MinWriteUnits}}, nil
 }
 
 // FetchResult holds the records a Fetch found.
@@ -369,7 +370,7 @@ func (h *Namespace) Fetch(ctx context.Context, ids []string) (FetchResult, error
 	if err != nil {
 		return FetchResult{}, err
 	}
-	res.Usage.ReadUnits = fetchReadUnits(len(res.Records))
+	res.Usage.ReadUnits = usage.FetchReadUnits(len(res.Records))
 	if ns != nil {
 		ns.usage.AddReads(uint64(res.Usage.ReadUnits))
 	}

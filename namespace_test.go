@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/vectordb-go/vectordb/internal/storage"
+	"github.com/vectordb-go/vectordb/internal/usage"
 )
 
 func TestUpsertFetchRoundTrip(t *testing.T) {
@@ -527,8 +528,8 @@ func TestQueryReadUnitsScaleWithSize(t *testing.T) {
 		bytes uint64
 		want  int
 	}{{0, 1}, {1, 1}, {1e9, 1}, {1e9 + 1, 2}, {25e8, 3}} {
-		if got := queryReadUnits(c.bytes); got != c.want {
-			t.Errorf("queryReadUnits(%d) = %d, want %d", c.bytes, got, c.want)
+		if got := usage.QueryReadUnits(c.bytes); got != c.want {
+			t.Errorf("usage.QueryReadUnits(%d) = %d, want %d", c.bytes, got, c.want)
 		}
 	}
 }

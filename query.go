@@ -9,6 +9,7 @@ import (
 	"github.com/vectordb-go/vectordb/internal/sched"
 	"github.com/vectordb-go/vectordb/internal/segment"
 	"github.com/vectordb-go/vectordb/internal/storage"
+	"github.com/vectordb-go/vectordb/internal/usage"
 )
 
 // QueryRequest is a similarity query. Exactly one of Vector and ID is set.
@@ -137,7 +138,7 @@ func (h *Namespace) Query(ctx context.Context, req QueryRequest) (QueryResult, e
 		return QueryResult{}, err
 	}
 	if ns != nil {
-		res.Usage.ReadUnits = queryReadUnits(ns.bytes.Load())
+		res.Usage.ReadUnits = usage.QueryReadUnits(ns.bytes.Load())
 		ns.usage.AddReads(uint64(res.Usage.ReadUnits))
 	}
 	return res, nil

@@ -31,7 +31,7 @@ type mutation struct {
 	records  int64  // change in live records
 	bytes    int64  // change in accounted bytes
 	written  uint64 // bytes counted for write units
-	units    int    // write units charged, if unitsSet; else writeUnits(written)
+	units    int    // write units charged, if unitsSet; else usage.WriteUnits(written)
 	unitsSet bool
 	matched  int // records the call found (Update, Delete)
 	puts     []segPut
@@ -49,7 +49,7 @@ func (m *mutation) charged() int {
 	if m.unitsSet {
 		return m.units
 	}
-	return writeUnits(m.written)
+	return usage.WriteUnits(m.written)
 }
 
 // segPut is a record to write through to a hot segment.
@@ -368,9 +368,9 @@ func (ix *index) writeMatchingLocked(ctx context.Context, ns *namespace, seg *se
 			}
 			after := written + m.written
 			m.unitsSet = true
-			m.units = kilobytes(after) - kilobytes(written)
-			if took == len(ids) && units+m.units < minWriteUnits {
-				m.units = minWriteUnits - units
+			m.units = usage.Kilobytes(after) - usage.Kilobytes(written)
+			if took == len(ids) && units+m.units < usage.MinWriteUnits {
+				m.units = usage.MinWriteUnits - units
 			}
 			// Within the projection, whose end was checked, and with the
 			// shrinking writes first, the running growth never exceeds
@@ -493,7 +493,7 @@ func (ix *index) dropNamespace(ctx context.Context, name string, keep bool) (boo
 			}
 		}
 		if err == nil {
-			err = ix.replaceLocked(ctx, old, next, minWriteUnits, nil)
+			err = ix.replaceLocked(ctx, old, next, usage.MinWriteUnits, nil)
 		}
 		old.writeMu.Unlock()
 		if err != nil {

@@ -1,6 +1,9 @@
 package storage
 
-import "fmt"
+import (
+	"context"
+	"fmt"
+)
 
 // CorruptError is a stored catalog entry that is missing or does not
 // decode. What describes it in the words the database's users see (say,
@@ -175,4 +178,56 @@ func catalogNames(t *Txn, key []byte, id uint32) (bool, error) {
 		return err
 	})
 	return found && got == id, err
+}
+
+// FormatError is a store this build cannot read: it holds another format
+// version, or keys but no format version at all (Missing), so it is not a
+// vectordb database.
+type FormatError struct {
+	Version uint32 // the stored version, unless Missing
+	Missing bool
+}
+
+func (e *FormatError) Error() string {
+	if e.Missing {
+		return "storage: no format version"
+	}
+	return fmt.Sprintf("storage: format version %d, this build reads %d", e.Version, FormatVersion)
+}
+
+// InitFormat checks the store's format version, and initialises an empty
+// store: it writes the format version and the first index sequence. A
+// store this build cannot read gives a *FormatError, a version that does
+// not decode a *CorruptError.
+func (s *Store) InitFormat(ctx context.Context) error {
+	var fresh bool
+	err := s.View(func(t *Txn) error {
+		v, ok, err := t.GetCopy(FormatKey())
+		if err != nil {
+			return err
+		}
+		if ok {
+			ver, err := DecodeUint32(v)
+			if err != nil {
+				return corruptf("format version: %v", err)
+			}
+			if ver != FormatVersion {
+				return &FormatError{Version: ver}
+			}
+			return nil
+		}
+		fresh = true
+		return t.Iterate(IterOptions{KeysOnly: true}, func(_, _ []byte) (bool, error) {
+			return false, &FormatError{Missing: true}
+		})
+	})
+	if err != nil || !fresh {
+		return err
+	}
+	return s.Update(ctx, func(t *Txn) error {
+		if err := t.Set(FormatKey(), EncodeUint32(FormatVersion)); err != nil {
+			return err
+		}
+		return t.Set(IndexSeqKey(), EncodeUint32(1))
+	})
 }

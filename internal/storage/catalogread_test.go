@@ -130,3 +130,45 @@ func TestNamespaceLive(t *testing.T) {
 		t.Fatal("a missing entry reads as live")
 	}
 }
+
+// TestInitFormat: an empty store is initialised, once; another version,
+// keys without a version and an undecodable version are refused.
+func TestInitFormat(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, t.TempDir())
+	for range 2 {
+		if err := s.InitFormat(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if cat, err := func() (cat *Catalog, err error) {
+		err = s.View(func(tx *Txn) (err error) {
+			cat, err = ReadCatalog(tx, func(string, *IndexRecord) error { return nil })
+			return err
+		})
+		return cat, err
+	}(); err != nil || cat.NextIndexID != 1 || len(cat.Indexes) != 0 {
+		t.Fatalf("initialised catalog %+v, %v", cat, err)
+	}
+	set := func(s *Store, k, v []byte) {
+		t.Helper()
+		if err := s.Update(ctx, func(tx *Txn) error { return tx.Set(k, v) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set(s, FormatKey(), EncodeUint32(FormatVersion+1))
+	var fe *FormatError
+	if err := s.InitFormat(ctx); !errors.As(err, &fe) || fe.Missing || fe.Version != FormatVersion+1 {
+		t.Fatalf("another version: %v", err)
+	}
+	set(s, FormatKey(), []byte{1})
+	var ce *CorruptError
+	if err := s.InitFormat(ctx); !errors.As(err, &ce) || ce.What != "format version: storage: corrupt value: uint32 value" {
+		t.Fatalf("undecodable version: %v", err)
+	}
+	other := openTest(t, t.TempDir())
+	set(other, []byte("foreign"), []byte("x"))
+	if err := other.InitFormat(ctx); !errors.As(err, &fe) || !fe.Missing {
+		t.Fatalf("keys without a version: %v", err)
+	}
+}

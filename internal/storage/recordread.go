@@ -1,5 +1,7 @@
 package storage
 
+import "context"
+
 // RecordHeader is what the headers of a stored record's values tell,
 // decoding nothing else: enough for a writer to account the record it
 // overwrites or deletes.
@@ -75,4 +77,28 @@ func ReadMetadata(t *Txn, ix, ns uint32, id string) (map[string]any, int, error)
 		return err
 	})
 	return md, size, err
+}
+
+// scanCheckEvery is how many records ScanRecords reads between context
+// checks.
+const scanCheckEvery = 4096
+
+// ScanRecords calls fn with the record id and value of every key under
+// prefix (a namespace's VectorPrefix or MetadataPrefix), in id order,
+// checking ctx every scanCheckEvery records: a namespace's load or check
+// reads all of it. id and v are valid only during fn.
+func ScanRecords(ctx context.Context, t *Txn, prefix []byte, fn func(id, v []byte) error) error {
+	rows := 0
+	return t.Iterate(IterOptions{Prefix: prefix}, func(k, v []byte) (bool, error) {
+		if rows++; rows%scanCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return false, err
+			}
+		}
+		id, err := RecordIDFromKey(k)
+		if err != nil {
+			return false, err
+		}
+		return true, fn(id, v)
+	})
 }

@@ -1,6 +1,7 @@
-// Package usage owns a namespace's cumulative usage counters (write
-// units, read units and the read units already persisted) and the
-// periodic flush of read units to storage. Write units are persisted by
+// Package usage owns the metering of calls in read and write units: the
+// unit arithmetic that vectordb.Usage documents, a namespace's cumulative
+// counters (write units, read units and the read units already persisted)
+// and the periodic flush of read units to storage. Write units are persisted by
 // the write path, in the transaction of the write they count; read units
 // are counted in memory by every read and persisted lazily, by Flusher,
 // so that reads never write.

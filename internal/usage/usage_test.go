@@ -79,3 +79,25 @@ func (quiet) Errorf(string, ...any)   {}
 func (quiet) Warningf(string, ...any) {}
 func (quiet) Infof(string, ...any)    {}
 func (quiet) Debugf(string, ...any)   {}
+
+func TestUnits(t *testing.T) {
+	for _, c := range []struct {
+		bytes uint64
+		wu    int
+	}{{0, 5}, {1, 5}, {5000, 5}, {5001, 6}, {1 << 20, 1049}} {
+		if got := WriteUnits(c.bytes); got != c.wu {
+			t.Errorf("WriteUnits(%d) = %d, want %d", c.bytes, got, c.wu)
+		}
+	}
+	if Kilobytes(0) != 0 || Kilobytes(1) != 1 || Kilobytes(1000) != 1 || Kilobytes(1001) != 2 {
+		t.Error("Kilobytes does not round up to whole KB")
+	}
+	for n, want := range map[int]int{0: 1, 1: 1, 10: 1, 11: 2, 100: 10} {
+		if got := FetchReadUnits(n); got != want {
+			t.Errorf("FetchReadUnits(%d) = %d, want %d", n, got, want)
+		}
+	}
+	if QueryReadUnits(0) != 1 || QueryReadUnits(1e9) != 1 || QueryReadUnits(1e9+1) != 2 {
+		t.Error("QueryReadUnits is not 1 per started GB, at least 1")
+	}
+}
