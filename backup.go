@@ -56,7 +56,7 @@ func (db *DB) Backup(ctx context.Context, w io.Writer) (BackupResult, error) {
 	defer db.leave()
 	// Read units are kept in memory and flushed now and then: flush them
 	// so that the snapshot has them up to date.
-	if err := db.flushReadUnits(ctx); err != nil {
+	if err := db.flusher.Flush(ctx); err != nil {
 		return BackupResult{}, storageErr(err)
 	}
 	t := db.store.Snapshot()

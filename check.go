@@ -87,14 +87,10 @@ func (ns *namespace) check(ctx context.Context) error {
 			return err
 		}
 		metaSize := map[string]int{}
-		err = t.Iterate(storage.IterOptions{Prefix: storage.MetadataPrefix(ix.id, ns.id)}, func(k, v []byte) (bool, error) {
-			id, err := storage.RecordIDFromKey(k)
-			if err != nil {
-				return false, err
-			}
+		err = storage.ScanRecords(ctx, t, storage.MetadataPrefix(ix.id, ns.id), func(id, v []byte) error {
 			n, err := storage.MetadataJSONSize(v)
 			metaSize[string(id)] = n
-			return true, err
+			return err
 		})
 		if err != nil {
 			return err
@@ -107,7 +103,7 @@ func (ns *namespace) check(ctx context.Context) error {
 		var records int64
 		var size uint64
 		row := make([]float32, ix.dim)
-		err = scanRecords(ctx, t, storage.VectorPrefix(ix.id, ns.id), func(id, v []byte) error {
+		err = storage.ScanRecords(ctx, t, storage.VectorPrefix(ix.id, ns.id), func(id, v []byte) error {
 			view, err := storage.ParseVector(v)
 			if err != nil {
 				return err

@@ -5,6 +5,7 @@ import (
 
 	"github.com/vectordb-go/vectordb/internal/filter"
 	"github.com/vectordb-go/vectordb/internal/storage"
+	"github.com/vectordb-go/vectordb/internal/usage"
 )
 
 // Operations that select records by metadata filter rather than by id.
@@ -77,7 +78,7 @@ func (h *Namespace) DeleteByFilter(ctx context.Context, filter Filter) (DeleteRe
 	if err != nil {
 		return DeleteResult{}, err
 	}
-	return DeleteResult{DeletedCount: matched, Usage: Usage{WriteUnits: max(units, minWriteUnits)}}, nil
+	return DeleteResult{DeletedCount: matched, Usage: Usage{WriteUnits: max(units, usage.MinWriteUnits)}}, nil
 }
 
 // FetchByMetadataRequest selects a page of records by metadata.
@@ -166,9 +167,9 @@ func (h *Namespace) FetchByMetadata(ctx context.Context, req FetchByMetadataRequ
 	if err != nil {
 		return FetchByMetadataResult{}, err
 	}
-	res.Usage.ReadUnits = fetchReadUnits(len(res.Records))
+	res.Usage.ReadUnits = usage.FetchReadUnits(len(res.Records))
 	if ns != nil {
-		ns.usage.readUnits.Add(uint64(res.Usage.ReadUnits))
+		ns.usage.AddReads(uint64(res.Usage.ReadUnits))
 	}
 	return res, nil
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/vectordb-go/vectordb/internal/storage"
+	"github.com/vectordb-go/vectordb/internal/usage"
 )
 
 // filterFixture writes n records whose metadata has a low-cardinality
@@ -187,7 +188,7 @@ func TestFetchByMetadata(t *testing.T) {
 			}
 			got = append(got, r.ID)
 		}
-		if res.Usage.ReadUnits != fetchReadUnits(len(res.Records)) || res.Namespace != "t" {
+		if res.Usage.ReadUnits != usage.FetchReadUnits(len(res.Records)) || res.Namespace != "t" {
 			t.Fatalf("page usage %+v namespace %q", res.Usage, res.Namespace)
 		}
 		if res.NextToken == "" {

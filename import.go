@@ -1,17 +1,16 @@
 package vectordb
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
 	"github.com/vectordb-go/vectordb/internal/record"
 	"github.com/vectordb-go/vectordb/internal/storage"
 	"github.com/vectordb-go/vectordb/internal/transfer"
+	"github.com/vectordb-go/vectordb/internal/usage"
 )
 
 // Namespace imports. An import writes the records under a fresh namespace
@@ -162,9 +161,7 @@ type importer struct {
 	pos     []int // with dedupe, the position of each record of batch
 	txn     int64 // the batch's transaction bytes
 
-	pending chan importBatch // to the writer
-	done    chan error       // the writer's first error, once pending is closed
-	failed  atomic.Bool      // the writer has failed: stop reading
+	w *transfer.BatchWriter[importBatch] // commits one batch while the next is read
 }
 
 // dedupe reports whether ids may repeat, so that the writer checks each
@@ -188,7 +185,7 @@ func (im *importer) stage(ctx context.Context, name string) error {
 	if ix.dropped.Load() {
 		return fmt.Errorf("%w: %q", ErrIndexNotFound, ix.name)
 	}
-	ns, err := ix.newNamespace(ctx, name, time.Now(), &usage{})
+	ns, err := ix.newNamespace(ctx, name, time.Now(), &usage.Counters{})
 	if err != nil {
 		return err
 	}
@@ -247,7 +244,7 @@ func (im *importer) read(ctx context.Context, src transfer.Source, utf8IDs bool)
 		if err == io.EOF {
 			break
 		}
-		if im.failed.Load() {
+		if im.w.Failed() {
 			return nil // stopWriter reports why
 		}
 		if err != nil {
@@ -307,33 +304,18 @@ func (im *importer) checkQuota() error {
 	return nil
 }
 
-// startWriter starts the goroutine that writes queued batches.
+// startWriter starts the writer of queued batches.
 func (im *importer) startWriter(ctx context.Context) {
-	im.pending = make(chan importBatch) // one batch written while the next fills
-	im.done = make(chan error, 1)
-	go func() {
-		var err error
-		for b := range im.pending {
-			if err == nil {
-				if err = im.write(ctx, b); err != nil {
-					im.failed.Store(true)
-				}
-			}
-		}
-		im.done <- err
-	}()
+	im.w = transfer.StartBatchWriter(func(b importBatch) error { return im.write(ctx, b) })
 }
 
 // stopWriter waits for the queued batches and returns the writer's error.
-func (im *importer) stopWriter() error {
-	close(im.pending)
-	return <-im.done
-}
+func (im *importer) stopWriter() error { return im.w.Close() }
 
 // flush hands the queued records to the writer.
 func (im *importer) flush() {
 	if len(im.batch) > 0 {
-		im.pending <- importBatch{recs: im.batch, pos: im.pos, txn: im.txn}
+		im.w.Send(importBatch{recs: im.batch, pos: im.pos, txn: im.txn})
 		im.batch, im.pos, im.txn = nil, nil, 0
 	}
 }
@@ -370,7 +352,7 @@ func (im *importer) write(ctx context.Context, b importBatch) error {
 // same name if there is one and o allows it.
 func (im *importer) commit(ctx context.Context, o *ImportOptions) error {
 	ix, ns := im.ix, im.ns
-	charge := uint64(writeUnits(im.written))
+	charge := uint64(usage.WriteUnits(im.written))
 	ns.records.Store(im.records)
 	ns.bytes.Store(uint64(im.bytes))
 	unstage := func(t *storage.Txn) error { return t.Delete(storage.StagingKey(ix.id, ns.id)) }
@@ -398,7 +380,7 @@ func (im *importer) commit(ctx context.Context, o *ImportOptions) error {
 			if err != nil {
 				return storageErr(err)
 			}
-			ns.usage.writeUnits.Add(charge)
+			ns.usage.AddWrites(charge)
 			ix.publish(ns)
 			return nil
 		}
@@ -440,35 +422,4 @@ func (im *importer) abandon(ctx context.Context) {
 	if err == nil {
 		ix.db.janitor.Wake()
 	}
-}
-
-// dropStaged turns the staging keys of imports that never finished (the
-// process stopped) into pending drops. Open calls it before any import
-// can start.
-func (db *DB) dropStaged() error {
-	var keys [][]byte
-	err := db.store.View(func(t *storage.Txn) error {
-		return t.Iterate(storage.IterOptions{Prefix: storage.StagingPrefix(), KeysOnly: true}, func(k, _ []byte) (bool, error) {
-			keys = append(keys, bytes.Clone(k))
-			return true, nil
-		})
-	})
-	if err != nil || len(keys) == 0 {
-		return err
-	}
-	return db.store.Update(context.Background(), func(t *storage.Txn) error { // at Open, which takes no context
-		for _, k := range keys {
-			ixID, nsID, err := storage.IDPairFromKey(k)
-			if err != nil {
-				return fmt.Errorf("%w: staging key %x", ErrCorrupt, k)
-			}
-			if err := t.Delete(k); err != nil {
-				return err
-			}
-			if err := db.janitor.Put(t, &storage.DropRecord{Prefixes: [][]byte{storage.NamespaceDataPrefix(ixID, nsID)}}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
 }

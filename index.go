@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vectordb-go/vectordb/internal/storage"
+	"github.com/vectordb-go/vectordb/internal/usage"
 )
 
 // Index is a handle to an index: a set of namespaces sharing a dimension
@@ -100,8 +101,8 @@ func (ns *namespace) describe() NamespaceDescription {
 		Name:        ns.name,
 		RecordCount: ns.records.Load(),
 		Bytes:       int64(ns.bytes.Load()),
-		ReadUnits:   int64(ns.usage.readUnits.Load()),
-		WriteUnits:  int64(ns.usage.writeUnits.Load()),
+		ReadUnits:   int64(ns.usage.Reads()),
+		WriteUnits:  int64(ns.usage.Writes()),
 		CreatedAt:   ns.createdAt,
 	}
 	if q := ns.quota.Load(); q != nil {
@@ -144,7 +145,7 @@ func (h *Index) CreateNamespace(ctx context.Context, name string) (NamespaceDesc
 	if ix.lookup(canon) != nil {
 		return NamespaceDescription{}, fmt.Errorf("%w: %q", ErrNamespaceExists, canon)
 	}
-	ns, err := ix.newNamespace(ctx, canon, time.Now(), &usage{})
+	ns, err := ix.newNamespace(ctx, canon, time.Now(), &usage.Counters{})
 	if err != nil {
 		return NamespaceDescription{}, err
 	}

@@ -59,28 +59,6 @@ func (ns *namespace) loadLocked(ctx context.Context) (*segment.Segment, bool, er
 	return s, live, nil
 }
 
-// loadCheckEvery is how many rows a load reads between context checks.
-const loadCheckEvery = 4096
-
-// scanRecords calls fn with the record id and value of every key under
-// prefix (a namespace's vector or metadata range), checking ctx every
-// loadCheckEvery records. id and v are valid only during fn.
-func scanRecords(ctx context.Context, t *storage.Txn, prefix []byte, fn func(id, v []byte) error) error {
-	rows := 0
-	return t.Iterate(storage.IterOptions{Prefix: prefix}, func(k, v []byte) (bool, error) {
-		if rows++; rows%loadCheckEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return false, err
-			}
-		}
-		id, err := storage.RecordIDFromKey(k)
-		if err != nil {
-			return false, err
-		}
-		return true, fn(id, v)
-	})
-}
-
 // load reads the namespace's vectors in key order, decoding each straight
 // into its arena row, and its stored IVF index if it has one (see
 // loadIVF, which reports how many records it reassigned). A namespace dropped since the caller resolved it
@@ -95,7 +73,7 @@ func (ns *namespace) load(ctx context.Context) (seg *segment.Segment, live bool,
 			return err
 		}
 		seg = newSegment(ix, int(ns.records.Load()))
-		err := scanRecords(ctx, t, storage.VectorPrefix(ix.id, ns.id), func(id, v []byte) error {
+		err := storage.ScanRecords(ctx, t, storage.VectorPrefix(ix.id, ns.id), func(id, v []byte) error {
 			view, err := storage.ParseVector(v)
 			if err != nil {
 				return err
@@ -164,7 +142,7 @@ func (ns *namespace) indexLocked(ctx context.Context, seg *segment.Segment) (_ *
 		if live, err = checkLive(t, ns); err != nil || !live {
 			return err
 		}
-		return scanRecords(ctx, t, storage.MetadataPrefix(ix.id, ns.id), func(id, v []byte) error {
+		return storage.ScanRecords(ctx, t, storage.MetadataPrefix(ix.id, ns.id), func(id, v []byte) error {
 			md, _, err := storage.DecodeMetadata(v)
 			entries = append(entries, segment.Entry{ID: string(id), MD: md})
 			return err

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/vectordb-go/vectordb/internal/logging"
 )
 
 // TestLoggers: the default Logger is quiet; SlogLogger sends warnings at
@@ -14,7 +16,7 @@ func TestLoggers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := o.Logger.(discardLogger); !ok {
+	if _, ok := o.Logger.(logging.Discard); !ok {
 		t.Fatalf("default Logger %T, want a quiet one", o.Logger)
 	}
 	var buf bytes.Buffer

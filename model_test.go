@@ -19,6 +19,7 @@ import (
 	"github.com/vectordb-go/vectordb/internal/filter"
 	"github.com/vectordb-go/vectordb/internal/record"
 	"github.com/vectordb-go/vectordb/internal/segment"
+	"github.com/vectordb-go/vectordb/internal/usage"
 )
 
 // The model-based test: random operation sequences across several
@@ -386,7 +387,7 @@ func (h *modelHarness) deleteAll() {
 	if m := h.nsModel(name); m != nil {
 		want = len(m.recs)
 		m.recs = map[string]modelRecord{}
-		m.wu += minWriteUnits
+		m.wu += usage.MinWriteUnits
 	}
 	if res.DeletedCount != want {
 		h.fatalf("deleteAll: %d, want %d", res.DeletedCount, want)
@@ -474,7 +475,7 @@ func (h *modelHarness) exportImport() {
 	for id, r := range src.recs {
 		size += record.Size(id, record.MetadataJSONSize(r.md), h.dim, len(r.sparse.Idx))
 	}
-	next := &modelNS{recs: maps.Clone(src.recs), wu: int64(writeUnits(size))}
+	next := &modelNS{recs: maps.Clone(src.recs), wu: int64(usage.WriteUnits(size))}
 	if dst != nil {
 		next.wu += dst.wu
 		next.ru = dst.ru

@@ -10,6 +10,7 @@ import (
 	"github.com/vectordb-go/vectordb/internal/sched"
 	"github.com/vectordb-go/vectordb/internal/segment"
 	"github.com/vectordb-go/vectordb/internal/storage"
+	"github.com/vectordb-go/vectordb/internal/usage"
 )
 
 // Namespace is a handle to one namespace of an index: one tenant's records.
@@ -137,7 +138,7 @@ func (h *Namespace) Upsert(ctx context.Context, records []Record) (UpsertResult,
 	if err != nil {
 		return UpsertResult{}, err
 	}
-	return UpsertResult{UpsertedCount: len(prep), Usage: Usage{WriteUnits: writeUnits(m.written)}}, nil
+	return UpsertResult{UpsertedCount: len(prep), Usage: Usage{WriteUnits: usage.WriteUnits(m.written)}}, nil
 }
 
 // yieldEvery is how many records a bulk write prepares between checks
@@ -229,25 +230,11 @@ type recordHeader struct {
 }
 
 // getHeader reports whether record id of ns exists and, if so, its
-// accounted size and whether it has metadata. It reads only the headers of
-// the record's vector and metadata values.
+// accounted size and whether it has metadata (see
+// storage.ReadRecordHeader).
 func getHeader(t *storage.Txn, ns *namespace, id string) (recordHeader, bool, error) {
-	var dim, nnz int
-	found, err := t.Get(storage.VectorKey(ns.ix.id, ns.id, id), func(b []byte) error {
-		v, err := storage.ParseVector(b)
-		dim, nnz = v.Dim, v.NNZ
-		return err
-	})
-	if err != nil || !found {
-		return recordHeader{}, false, err
-	}
-	var jsonSize int
-	hasMD, err := t.Get(storage.MetadataKey(ns.ix.id, ns.id, id), func(b []byte) error {
-		var err error
-		jsonSize, err = storage.MetadataJSONSize(b)
-		return err
-	})
-	return recordHeader{size: record.Size(id, jsonSize, dim, nnz), hasMetadata: hasMD}, true, err
+	h, found, err := storage.ReadRecordHeader(t, ns.ix.id, ns.id, id)
+	return recordHeader{size: record.Size(id, h.MetadataJSONSize, h.Dim, h.NNZ), hasMetadata: h.HasMetadata}, found, err
 }
 
 // DeleteResult reports a Delete or DeleteAll.
@@ -309,10 +296,10 @@ func (h *Namespace) Delete(ctx context.Context, ids []string) (DeleteResult, err
 	if err != nil {
 		return DeleteResult{}, err
 	}
-	res := DeleteResult{Usage: Usage{WriteUnits: minWriteUnits}}
+	res := DeleteResult{Usage: Usage{WriteUnits: usage.MinWriteUnits}}
 	if m != nil {
 		res.DeletedCount = m.matched
-		res.Usage.WriteUnits = writeUnits(m.written)
+		res.Usage.WriteUnits = usage.WriteUnits(m.written)
 	}
 	return res, nil
 }
@@ -332,7 +319,7 @@ func (h *Namespace) DeleteAll(ctx context.Context) (DeleteResult, error) {
 	if err != nil {
 		return DeleteResult{}, err
 	}
-	return DeleteResult{DeletedCount: int(count), Usage: Usage{WriteUnits: minWriteUnits}}, nil
+	return DeleteResult{DeletedCount: int(count), Usage: Usage{WriteUnits: usage.MinWriteUnits}}, nil
 }
 
 // FetchResult holds the records a Fetch found.
@@ -383,9 +370,9 @@ func (h *Namespace) Fetch(ctx context.Context, ids []string) (FetchResult, error
 	if err != nil {
 		return FetchResult{}, err
 	}
-	res.Usage.ReadUnits = fetchReadUnits(len(res.Records))
+	res.Usage.ReadUnits = usage.FetchReadUnits(len(res.Records))
 	if ns != nil {
-		ns.usage.readUnits.Add(uint64(res.Usage.ReadUnits))
+		ns.usage.AddReads(uint64(res.Usage.ReadUnits))
 	}
 	return res, nil
 }
@@ -424,48 +411,14 @@ func readGenerations[T any](ix *index, name string, read func(ns *namespace) (T,
 	}
 }
 
-// readRecord reads record id of ns from storage.
+// readRecord reads record id of ns from storage (see storage.ReadRecord).
 func readRecord(t *storage.Txn, ns *namespace, id string, withValues bool) (Record, bool, error) {
-	rec := Record{ID: id}
-	found, err := t.Get(storage.VectorKey(ns.ix.id, ns.id, id), func(b []byte) error {
-		if !withValues {
-			return nil
-		}
-		v, err := storage.ParseVector(b)
-		if err != nil {
-			return err
-		}
-		rec.Values = v.Dense()
-		if idx, val := v.Sparse(); idx != nil {
-			rec.SparseValues = &SparseValues{Indices: idx, Values: val}
-		}
-		return nil
-	})
-	if err != nil || !found {
-		return rec, false, err
+	r, found, err := storage.ReadRecord(t, ns.ix.id, ns.id, id, withValues)
+	rec := Record{ID: id, Values: r.Values, Metadata: r.Metadata}
+	if r.SparseIndices != nil {
+		rec.SparseValues = &SparseValues{Indices: r.SparseIndices, Values: r.SparseValues}
 	}
-	rec.Metadata, err = readMetadata(t, ns, id)
-	return rec, err == nil, err
-}
-
-// readMetadata reads record id's metadata, nil if it has none.
-func readMetadata(t *storage.Txn, ns *namespace, id string) (Metadata, error) {
-	md, _, err := readMetadataSized(t, ns, id)
-	return md, err
-}
-
-// readMetadataSized reads record id's metadata and its JSON size.
-func readMetadataSized(t *storage.Txn, ns *namespace, id string) (Metadata, int, error) {
-	var (
-		md   Metadata
-		size int
-	)
-	_, err := t.Get(storage.MetadataKey(ns.ix.id, ns.id, id), func(b []byte) error {
-		var err error
-		md, size, err = storage.DecodeMetadata(b)
-		return err
-	})
-	return md, size, err
+	return rec, found, err
 }
 
 // ListRequest holds the parameters of List: the page of record ids to
@@ -543,7 +496,7 @@ func (h *Namespace) List(ctx context.Context, opts ListRequest) (ListResult, err
 		return ListResult{}, err
 	}
 	if ns != nil {
-		ns.usage.readUnits.Add(1)
+		ns.usage.AddReads(1)
 	}
 	return res, nil
 }

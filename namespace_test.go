@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/vectordb-go/vectordb/internal/storage"
+	"github.com/vectordb-go/vectordb/internal/usage"
 )
 
 func TestUpsertFetchRoundTrip(t *testing.T) {
@@ -527,8 +528,8 @@ func TestQueryReadUnitsScaleWithSize(t *testing.T) {
 		bytes uint64
 		want  int
 	}{{0, 1}, {1, 1}, {1e9, 1}, {1e9 + 1, 2}, {25e8, 3}} {
-		if got := queryReadUnits(c.bytes); got != c.want {
-			t.Errorf("queryReadUnits(%d) = %d, want %d", c.bytes, got, c.want)
+		if got := usage.QueryReadUnits(c.bytes); got != c.want {
+			t.Errorf("usage.QueryReadUnits(%d) = %d, want %d", c.bytes, got, c.want)
 		}
 	}
 }
@@ -615,7 +616,7 @@ func TestDeleteAllKeepsFlushedReadUnits(t *testing.T) {
 		}
 	}
 	old := h.ix.lookup("t")
-	ru := old.usage.readUnits.Load()
+	ru := old.usage.Reads()
 	// The flusher's transaction commits ...
 	err := db.store.Update(ctx, func(tx *storage.Txn) error {
 		if live, err := checkLive(tx, old); err != nil || !live {
@@ -630,7 +631,7 @@ func TestDeleteAllKeepsFlushedReadUnits(t *testing.T) {
 	if _, err := tenant.DeleteAll(ctx); err != nil {
 		t.Fatal(err)
 	}
-	old.usage.flushedReads.Store(ru) // ... which it then does.
+	old.usage.MarkFlushed(ru) // ... which it then does.
 	d, _ := h.DescribeNamespace(ctx, "t")
 	db.Close()
 	db = openDir(t, dir, nil)

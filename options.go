@@ -1,15 +1,14 @@
 package vectordb
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log"
 	"log/slog"
 	"runtime"
-	"strings"
 	"time"
 
+	"github.com/vectordb-go/vectordb/internal/logging"
 	"github.com/vectordb-go/vectordb/internal/memory"
 )
 
@@ -285,7 +284,7 @@ func (o *Options) withDefaults() (Options, error) {
 		out.ReadUnitsFlushInterval = defaultReadUnitsFlushInterval
 	}
 	if out.Logger == nil {
-		out.Logger = discardLogger{}
+		out.Logger = logging.Discard{}
 	}
 	return out, nil
 }
@@ -294,49 +293,10 @@ func (o *Options) withDefaults() (Options, error) {
 // info and debug lines, which the storage engine emits on every open and
 // compaction.
 func StdLogger(l *log.Logger, verbose bool) Logger {
-	return &stdLogger{l: l, verbose: verbose}
+	return &logging.Std{L: l, Verbose: verbose}
 }
 
 // SlogLogger adapts a *slog.Logger to Logger: errors at level Error,
 // warnings at Warn, and the storage engine's frequent info and debug
 // lines at Debug.
-func SlogLogger(l *slog.Logger) Logger { return slogLogger{l} }
-
-type slogLogger struct{ l *slog.Logger }
-
-func (s slogLogger) Errorf(f string, a ...any)   { s.l.Error(strings.TrimSpace(fmt.Sprintf(f, a...))) }
-func (s slogLogger) Warningf(f string, a ...any) { s.l.Warn(strings.TrimSpace(fmt.Sprintf(f, a...))) }
-func (s slogLogger) Infof(f string, a ...any)    { s.log(f, a) }
-func (s slogLogger) Debugf(f string, a ...any)   { s.log(f, a) }
-
-func (s slogLogger) log(f string, a []any) {
-	if s.l.Enabled(context.Background(), slog.LevelDebug) {
-		s.l.Debug(strings.TrimSpace(fmt.Sprintf(f, a...)))
-	}
-}
-
-// discardLogger is the default Logger: it drops every line.
-type discardLogger struct{}
-
-func (discardLogger) Errorf(string, ...any)   {}
-func (discardLogger) Warningf(string, ...any) {}
-func (discardLogger) Infof(string, ...any)    {}
-func (discardLogger) Debugf(string, ...any)   {}
-
-type stdLogger struct {
-	l       *log.Logger
-	verbose bool
-}
-
-func (s *stdLogger) Errorf(f string, a ...any)   { s.l.Printf("ERROR: "+f, a...) }
-func (s *stdLogger) Warningf(f string, a ...any) { s.l.Printf("WARNING: "+f, a...) }
-func (s *stdLogger) Infof(f string, a ...any) {
-	if s.verbose {
-		s.l.Printf("INFO: "+f, a...)
-	}
-}
-func (s *stdLogger) Debugf(f string, a ...any) {
-	if s.verbose {
-		s.l.Printf("DEBUG: "+f, a...)
-	}
-}
+func SlogLogger(l *slog.Logger) Logger { return logging.Slog{L: l} }

@@ -9,6 +9,7 @@ import (
 	"github.com/vectordb-go/vectordb/internal/sched"
 	"github.com/vectordb-go/vectordb/internal/segment"
 	"github.com/vectordb-go/vectordb/internal/storage"
+	"github.com/vectordb-go/vectordb/internal/usage"
 )
 
 // QueryRequest is a similarity query. Exactly one of Vector and ID is set.
@@ -137,8 +138,8 @@ func (h *Namespace) Query(ctx context.Context, req QueryRequest) (QueryResult, e
 		return QueryResult{}, err
 	}
 	if ns != nil {
-		res.Usage.ReadUnits = queryReadUnits(ns.bytes.Load())
-		ns.usage.readUnits.Add(uint64(res.Usage.ReadUnits))
+		res.Usage.ReadUnits = usage.QueryReadUnits(ns.bytes.Load())
+		ns.usage.AddReads(uint64(res.Usage.ReadUnits))
 	}
 	return res, nil
 }
@@ -199,7 +200,7 @@ func attachMetadata(snap *storage.Txn, ns *namespace, matches []Match) ([]Match,
 		return nil, false, storageErr(err)
 	}
 	for i := range matches {
-		md, err := readMetadata(snap, ns, matches[i].ID)
+		md, _, err := storage.ReadMetadata(snap, ns.ix.id, ns.id, matches[i].ID)
 		if err != nil {
 			return nil, false, storageErr(err)
 		}

@@ -6,6 +6,7 @@ import (
 	"github.com/vectordb-go/vectordb/internal/record"
 	"github.com/vectordb-go/vectordb/internal/segment"
 	"github.com/vectordb-go/vectordb/internal/storage"
+	"github.com/vectordb-go/vectordb/internal/usage"
 )
 
 // UpdateRequest changes one record, by ID, or the metadata of every
@@ -161,10 +162,10 @@ func (h *Namespace) Update(ctx context.Context, req UpdateRequest) (UpdateResult
 	if err != nil {
 		return UpdateResult{}, err
 	}
-	res := UpdateResult{Usage: Usage{WriteUnits: minWriteUnits}}
+	res := UpdateResult{Usage: Usage{WriteUnits: usage.MinWriteUnits}}
 	if m != nil {
 		res.MatchedRecords = m.matched
-		res.Usage.WriteUnits = writeUnits(m.written)
+		res.Usage.WriteUnits = usage.WriteUnits(m.written)
 	}
 	return res, nil
 }
@@ -198,7 +199,7 @@ func (h *Namespace) updateByFilter(ctx context.Context, req UpdateRequest) (Upda
 	}
 	ix := h.ix()
 	merge := func(t *storage.Txn, ns *namespace, id string) (old Metadata, oldSize int, merged Metadata, size int, err error) {
-		if old, oldSize, err = readMetadataSized(t, ns, id); err != nil {
+		if old, oldSize, err = storage.ReadMetadata(t, ix.id, ns.id, id); err != nil {
 			return
 		}
 		merged = record.MergeMetadata(old, setMD)
@@ -269,12 +270,12 @@ func (h *Namespace) updateByFilter(ctx context.Context, req UpdateRequest) (Upda
 	}
 	res := UpdateResult{MatchedRecords: matched, Usage: Usage{WriteUnits: units}}
 	if req.DryRun {
-		res.Usage = Usage{ReadUnits: fetchReadUnits(matched)}
+		res.Usage = Usage{ReadUnits: usage.FetchReadUnits(matched)}
 		if ns := ix.lookup(h.name); ns != nil {
-			ns.usage.readUnits.Add(uint64(res.Usage.ReadUnits))
+			ns.usage.AddReads(uint64(res.Usage.ReadUnits))
 		}
 	} else if units == 0 {
-		res.Usage.WriteUnits = minWriteUnits // the namespace does not exist
+		res.Usage.WriteUnits = usage.MinWriteUnits // the namespace does not exist
 	}
 	return res, nil
 }

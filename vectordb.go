@@ -17,6 +17,7 @@ import (
 	"github.com/vectordb-go/vectordb/internal/memory"
 	"github.com/vectordb-go/vectordb/internal/sched"
 	"github.com/vectordb-go/vectordb/internal/storage"
+	"github.com/vectordb-go/vectordb/internal/usage"
 )
 
 // DB is an open vectordb database: a set of indexes persisted in one
@@ -39,7 +40,7 @@ type DB struct {
 		indexes     map[string]*index
 		nextIndexID uint32
 	}
-	flushMu sync.Mutex // serializes flushReadUnits
+	flusher *usage.Flusher // persists read units
 
 	hot   *memory.HotSet[*namespace] // the hot namespaces, against Options.MemoryBudget
 	sched *sched.Scheduler           // admits namespace operations fairly
@@ -87,6 +88,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 	if !o.InMemory {
 		db.disk = diskguard.New(diskguard.Config{Dir: dir, Margin: o.MinFreeDiskBytes, Full: ErrDiskFull})
 	}
+	db.flusher = usage.NewFlusher(store, db.usageEntries)
 	db.mu.indexes = make(map[string]*index)
 	if err := db.load(); err != nil {
 		store.Close()
@@ -95,7 +97,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	db.bgCtx, db.stopBG = ctx, cancel
 	db.bg.Go(func() { db.janitor.Run(ctx) })
-	db.bg.Go(func() { db.runFlusher(ctx) })
+	db.bg.Go(func() { db.flusher.Run(ctx, o.ReadUnitsFlushInterval, o.Logger) })
 	db.janitor.Wake()
 	return db, nil
 }
@@ -131,7 +133,7 @@ func (db *DB) Close() error {
 		db.closed = true
 		db.life.Unlock()
 		db.bg.Wait()
-		ferr := db.flushReadUnits(context.Background()) // the last flush: whatever else is cancelled
+		ferr := db.flusher.Flush(context.Background()) // the last flush: whatever else is cancelled
 		cerr := db.store.Close()
 		db.closeErr = storageErr(errors.Join(ferr, cerr))
 	})

@@ -13,6 +13,7 @@ import (
 	"github.com/vectordb-go/vectordb/internal/ivf"
 	"github.com/vectordb-go/vectordb/internal/segment"
 	"github.com/vectordb-go/vectordb/internal/storage"
+	"github.com/vectordb-go/vectordb/internal/usage"
 )
 
 // The write path. Every write to a namespace runs under the index gate
@@ -30,7 +31,7 @@ type mutation struct {
 	records  int64  // change in live records
 	bytes    int64  // change in accounted bytes
 	written  uint64 // bytes counted for write units
-	units    int    // write units charged, if unitsSet; else writeUnits(written)
+	units    int    // write units charged, if unitsSet; else usage.WriteUnits(written)
 	unitsSet bool
 	matched  int // records the call found (Update, Delete)
 	puts     []segPut
@@ -48,7 +49,7 @@ func (m *mutation) charged() int {
 	if m.unitsSet {
 		return m.units
 	}
-	return writeUnits(m.written)
+	return usage.WriteUnits(m.written)
 }
 
 // segPut is a record to write through to a hot segment.
@@ -109,7 +110,7 @@ func (ix *index) createAndWrite(ctx context.Context, name string, fn writeFn) (*
 	if ix.lookup(name) != nil {
 		return nil, true, nil
 	}
-	ns, err := ix.newNamespace(ctx, name, time.Now(), &usage{})
+	ns, err := ix.newNamespace(ctx, name, time.Now(), &usage.Counters{})
 	if err != nil {
 		return nil, false, err
 	}
@@ -168,7 +169,7 @@ func (ix *index) commit(ctx context.Context, ns *namespace, isNew bool, fn write
 		st := storage.Stats{
 			Records:    uint64(ns.records.Load() + m.records),
 			Bytes:      uint64(int64(ns.bytes.Load()) + m.bytes),
-			WriteUnits: ns.usage.writeUnits.Load() + uint64(m.charged()),
+			WriteUnits: ns.usage.Writes() + uint64(m.charged()),
 		}
 		if isNew {
 			return ix.putNamespace(t, ns, st)
@@ -189,7 +190,7 @@ func (ix *index) commit(ctx context.Context, ns *namespace, isNew bool, fn write
 func (ns *namespace) apply(m *mutation) {
 	ns.records.Add(m.records)
 	ns.bytes.Add(uint64(m.bytes))
-	ns.usage.writeUnits.Add(uint64(m.charged()))
+	ns.usage.AddWrites(uint64(m.charged()))
 	seg := ns.seg.Load()
 	if seg == nil || len(m.puts)+len(m.metas)+len(m.dels) == 0 {
 		return
@@ -367,9 +368,9 @@ func (ix *index) writeMatchingLocked(ctx context.Context, ns *namespace, seg *se
 			}
 			after := written + m.written
 			m.unitsSet = true
-			m.units = kilobytes(after) - kilobytes(written)
-			if took == len(ids) && units+m.units < minWriteUnits {
-				m.units = minWriteUnits - units
+			m.units = usage.Kilobytes(after) - usage.Kilobytes(written)
+			if took == len(ids) && units+m.units < usage.MinWriteUnits {
+				m.units = usage.MinWriteUnits - units
 			}
 			// Within the projection, whose end was checked, and with the
 			// shrinking writes first, the running growth never exceeds
@@ -419,7 +420,7 @@ const nsIDLease = 64
 // newNamespace returns a new, unpublished namespace under a fresh id. The
 // id is consumed even if the namespace is never committed: ids are never
 // reused, gaps are harmless.
-func (ix *index) newNamespace(ctx context.Context, name string, created time.Time, u *usage) (*namespace, error) {
+func (ix *index) newNamespace(ctx context.Context, name string, created time.Time, u *usage.Counters) (*namespace, error) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	if ix.nextNS == ix.leasedNS {
@@ -492,7 +493,7 @@ func (ix *index) dropNamespace(ctx context.Context, name string, keep bool) (boo
 			}
 		}
 		if err == nil {
-			err = ix.replaceLocked(ctx, old, next, minWriteUnits, nil)
+			err = ix.replaceLocked(ctx, old, next, usage.MinWriteUnits, nil)
 		}
 		old.writeMu.Unlock()
 		if err != nil {
@@ -543,12 +544,12 @@ func (ix *index) replaceLocked(ctx context.Context, old, next *namespace, charge
 		st := storage.Stats{
 			Records:    uint64(next.records.Load()),
 			Bytes:      next.bytes.Load(),
-			WriteUnits: old.usage.writeUnits.Load() + charge,
+			WriteUnits: old.usage.Writes() + charge,
 		}
 		if err := ix.putNamespace(t, next, st); err != nil {
 			return err
 		}
-		ru := max(stored, old.usage.flushedReads.Load())
+		ru := max(stored, old.usage.Flushed())
 		return t.Set(storage.ReadUnitsKey(ix.id, next.id), storage.EncodeUint64(ru))
 	})
 	if err != nil {
@@ -561,7 +562,7 @@ func (ix *index) replaceLocked(ctx context.Context, old, next *namespace, charge
 		old.markGone()
 		return nil
 	}
-	next.usage.writeUnits.Add(charge)
+	next.usage.AddWrites(charge)
 	if old.seg.Load() != nil && next.records.Load() == 0 {
 		// An emptied hot namespace stays hot: its segment is trivially empty.
 		seg := newSegment(ix, 0)

@@ -18,7 +18,12 @@
 // tenants' writes; their space comes back as compactions pass (at the
 // bottom level only with a later DropPrefix: Badger #2329).
 //
-// The package works on storage's drop records and prefixes only: it must
+// An import writes its records under a fresh namespace id marked by a
+// staging key, which the importer turns into a pending drop if it fails;
+// DropStaged does the same at Open for the imports a crash interrupted.
+//
+// The package works on storage's drop records, staging keys and prefixes
+// only: it must
 // not know the catalog (indexes, namespaces) nor touch in-memory state;
 // the caller makes a drop's data unreachable before Put.
 package janitor

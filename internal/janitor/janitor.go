@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -67,6 +68,38 @@ func (j *Janitor) LoadIDs(t *storage.Txn) error {
 			j.nextID.Store(id + 1)
 		}
 		return true, nil
+	})
+}
+
+// DropStaged turns the staging keys of imports that never finished (the
+// process stopped) into pending drops of their namespaces' data. Open
+// calls it after LoadIDs and before any import can start. A malformed
+// staging key is a *storage.CorruptError.
+func (j *Janitor) DropStaged(ctx context.Context) error {
+	var keys [][]byte
+	err := j.store.View(func(t *storage.Txn) error {
+		return t.Iterate(storage.IterOptions{Prefix: storage.StagingPrefix(), KeysOnly: true}, func(k, _ []byte) (bool, error) {
+			keys = append(keys, bytes.Clone(k))
+			return true, nil
+		})
+	})
+	if err != nil || len(keys) == 0 {
+		return err
+	}
+	return j.store.Update(ctx, func(t *storage.Txn) error {
+		for _, k := range keys {
+			ixID, nsID, err := storage.IDPairFromKey(k)
+			if err != nil {
+				return &storage.CorruptError{What: fmt.Sprintf("staging key %x", k)}
+			}
+			if err := t.Delete(k); err != nil {
+				return err
+			}
+			if err := j.Put(t, &storage.DropRecord{Prefixes: [][]byte{storage.NamespaceDataPrefix(ixID, nsID)}}); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

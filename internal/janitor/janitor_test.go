@@ -124,6 +124,46 @@ func TestLoadIDs(t *testing.T) {
 	}
 }
 
+// TestDropStaged: the data of imports left staged becomes pending drops,
+// which a pass removes; a malformed staging key is corrupt.
+func TestDropStaged(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	j := New(s, Config{Logger: quiet{}})
+	if err := j.DropStaged(ctx); err != nil {
+		t.Fatalf("nothing staged: %v", err)
+	}
+	staged, kept := storage.NamespaceDataPrefix(1, 5), storage.NamespaceDataPrefix(1, 6)
+	fill(t, s, staged, 10)
+	fill(t, s, kept, 10)
+	if err := s.Update(ctx, func(tx *storage.Txn) error { return tx.Set(storage.StagingKey(1, 5), nil) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.DropStaged(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := j.Pending(); err != nil || n != 1 {
+		t.Fatalf("pending %d, %v; want 1", n, err)
+	}
+	if !empty(t, s, storage.StagingPrefix()) {
+		t.Fatal("the staging key is left")
+	}
+	if err := j.process(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !empty(t, s, staged) || empty(t, s, kept) {
+		t.Fatalf("staged empty %v, kept empty %v", empty(t, s, staged), empty(t, s, kept))
+	}
+	bad := append(storage.StagingPrefix(), 1)
+	if err := s.Update(ctx, func(tx *storage.Txn) error { return tx.Set(bad, nil) }); err != nil {
+		t.Fatal(err)
+	}
+	var ce *storage.CorruptError
+	if err := j.DropStaged(ctx); !errors.As(err, &ce) || ce.What != "staging key 0701" {
+		t.Fatalf("malformed staging key: %v", err)
+	}
+}
+
 // waitFor waits, up to a generous deadline, until cond holds.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()

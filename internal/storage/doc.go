@@ -1,5 +1,7 @@
 // Package storage is vectordb's boundary with Badger: the key layout, the
-// record and catalog codecs, transactions with Badger's errors translated,
+// record and catalog codecs, the format version and the decoded catalog
+// Open reads (ReadCatalog), the reads of one stored record,
+// transactions with Badger's errors translated,
 // the chunked prefix deletion behind namespace and index drops, and the
 // generations protocol by which a namespace's IVF index is written and
 // read back (ivfstore.go). It knows nothing of namespaces or segments:

@@ -3,9 +3,11 @@
 // records), JSON Lines, and the whole-database backup.
 //
 // It owns the encoding and decoding of those formats, the iteration of a
-// storage snapshot that an export or a backup writes, and the writing of
-// a backup's pairs into a fresh store. The formats are fixed: streams
-// written before must read back identically.
+// storage snapshot that an export or a backup writes, the writing of a
+// backup's pairs into a fresh store, and the BatchWriter with which an
+// import commits one batch while it reads the next (the commits
+// themselves are the caller's). The formats are fixed: streams written
+// before must read back identically.
 //
 // It must not touch the vectordb package's namespaces, indexes, catalog
 // cache, quotas or write path: the caller checks that a namespace is live,
