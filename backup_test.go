@@ -1,4 +1,4 @@
-package vectordb
+package vectordb_test
 
 import (
 	"bytes"
@@ -10,26 +10,28 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/vectordb-go/vectordb"
 )
 
 // backupFixture makes a database with two indexes, namespaces with every
 // kind of record, a quota, an IVF index and a deleted namespace.
-func backupFixture(t *testing.T, db *DB) {
+func backupFixture(t *testing.T, db *vectordb.DB) {
 	t.Helper()
 	r := rand.New(rand.NewPCG(10, 1))
-	a := mustIndex(t, db, "a", 8, DotProduct)
-	b := mustIndex(t, db, "b", 16, Cosine)
+	a := mustIndex(t, db, "a", 8, vectordb.DotProduct)
+	b := mustIndex(t, db, "b", 16, vectordb.Cosine)
 	upsertRecords(t, a.Namespace(""), exportRecords(r, 8, 150))
 	upsertRecords(t, a.Namespace("t/1"), exportRecords(r, 8, 40))
-	recs := make([]Record, 400)
+	recs := make([]vectordb.Record, 400)
 	for i := range recs {
-		recs[i] = Record{ID: fmt.Sprintf("r%d", i), Values: randVec(r, 16), Metadata: Metadata{"g": float64(i % 5)}}
+		recs[i] = vectordb.Record{ID: fmt.Sprintf("r%d", i), Values: randVec(r, 16), Metadata: vectordb.Metadata{"g": float64(i % 5)}}
 	}
 	upsertRecords(t, b.Namespace("ivf"), recs)
 	if _, err := b.Namespace("ivf").BuildIVF(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.SetNamespaceQuota(ctx, "ivf", Quota{MaxRecords: 1000}); err != nil {
+	if err := b.SetNamespaceQuota(ctx, "ivf", vectordb.Quota{MaxRecords: 1000}); err != nil {
 		t.Fatal(err)
 	}
 	upsertRecords(t, b.Namespace("gone"), recs[:50])
@@ -43,7 +45,7 @@ func backupFixture(t *testing.T, db *DB) {
 
 // dbContent is everything a user can read of db: index and namespace
 // descriptions (usage aside), every record, and a query per namespace.
-func dbContent(t *testing.T, db *DB) map[string]any {
+func dbContent(t *testing.T, db *vectordb.DB) map[string]any {
 	t.Helper()
 	out := map[string]any{}
 	ixs, err := db.ListIndexes(ctx)
@@ -70,11 +72,11 @@ func dbContent(t *testing.T, db *DB) map[string]any {
 			out["ns "+d.Name+"/"+nd.Name] = nd
 			h := ix.Namespace(nd.Name)
 			out["records "+d.Name+"/"+nd.Name] = fetchAll(t, h)
-			res, err := h.Query(ctx, QueryRequest{Vector: fill(d.Dimension, 0.5), TopK: 5})
+			res, err := h.Query(ctx, vectordb.QueryRequest{Vector: fill(d.Dimension, 0.5), TopK: 5})
 			if err != nil {
 				t.Fatal(err)
 			}
-			res.Usage = Usage{}
+			res.Usage = vectordb.Usage{}
 			out["query "+d.Name+"/"+nd.Name] = res
 		}
 	}
@@ -95,7 +97,7 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 		t.Fatalf("BackupResult %+v for %d bytes", info, buf.Len())
 	}
 	dir := filepath.Join(t.TempDir(), "restored")
-	rinfo, err := Restore(ctx, dir, &buf)
+	rinfo, err := vectordb.Restore(ctx, dir, &buf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +127,7 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The deleted namespace's data did not travel.
-	if n, err := db.pendingDrops(); err != nil || n != 0 {
+	if n, err := vectordb.PendingDrops(db); err != nil || n != 0 {
 		t.Fatalf("%d pending drops, %v", n, err)
 	}
 }
@@ -149,37 +151,37 @@ func TestRestoreRefuses(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(full, "x"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Restore(ctx, full, bytes.NewReader(bk))
-	wantErr(t, err, ErrInvalidArgument)
+	_, err := vectordb.Restore(ctx, full, bytes.NewReader(bk))
+	wantErr(t, err, vectordb.ErrInvalidArgument)
 	file := filepath.Join(parent, "file")
 	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err = Restore(ctx, file, bytes.NewReader(bk))
-	wantErr(t, err, ErrInvalidArgument)
+	_, err = vectordb.Restore(ctx, file, bytes.NewReader(bk))
+	wantErr(t, err, vectordb.ErrInvalidArgument)
 	for _, d := range []string{"", "/"} {
-		_, err = Restore(ctx, d, bytes.NewReader(bk))
-		wantErr(t, err, ErrInvalidArgument)
+		_, err = vectordb.Restore(ctx, d, bytes.NewReader(bk))
+		wantErr(t, err, vectordb.ErrInvalidArgument)
 	}
 
 	target := filepath.Join(parent, "target")
 	r := rand.New(rand.NewPCG(11, 1))
 	for range 12 {
 		n := r.IntN(len(bk))
-		_, err := Restore(ctx, target, bytes.NewReader(bk[:n]))
+		_, err := vectordb.Restore(ctx, target, bytes.NewReader(bk[:n]))
 		wantErr(t, err, errStream)
 		b := bytes.Clone(bk)
 		b[r.IntN(len(b))] ^= 0x40
-		_, err = Restore(ctx, target, bytes.NewReader(b))
+		_, err = vectordb.Restore(ctx, target, bytes.NewReader(b))
 		wantErr(t, err, errStream)
 	}
 	ix, _ := src.Index("a")
 	exp := exportBytes(t, ix.Namespace(""))
-	_, err = Restore(ctx, target, bytes.NewReader(exp))
+	_, err = vectordb.Restore(ctx, target, bytes.NewReader(exp))
 	wantErr(t, err, errStream)
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	_, err = Restore(cctx, target, bytes.NewReader(bk))
+	_, err = vectordb.Restore(cctx, target, bytes.NewReader(bk))
 	wantErr(t, err, context.Canceled)
 
 	entries, err := os.ReadDir(parent)
@@ -197,7 +199,7 @@ func TestRestoreRefuses(t *testing.T) {
 	if err := os.Mkdir(target, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Restore(ctx, target, bytes.NewReader(bk)); err != nil {
+	if _, err := vectordb.Restore(ctx, target, bytes.NewReader(bk)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -207,18 +209,18 @@ func TestRestoreRefuses(t *testing.T) {
 // each restored database holds one version of the batch.
 func TestBackupConsistentUnderWrites(t *testing.T) {
 	db := openMem(t)
-	ix := mustIndex(t, db, "ix", 4, Euclidean)
+	ix := mustIndex(t, db, "ix", 4, vectordb.Euclidean)
 	h := ix.Namespace("n")
-	version := func(v int) []Record {
-		recs := make([]Record, 100)
+	version := func(v int) []vectordb.Record {
+		recs := make([]vectordb.Record, 100)
 		for i := range recs {
-			recs[i] = Record{ID: fmt.Sprintf("%03d", i), Values: fill(4, float32(v))}
+			recs[i] = vectordb.Record{ID: fmt.Sprintf("%03d", i), Values: fill(4, float32(v))}
 		}
 		return recs
 	}
 	upsertRecords(t, h, version(1))
 	stop := rewriting(t, h, version, 2, func() error {
-		if err := ix.DeleteNamespace(ctx, "other"); err != nil && !errors.Is(err, ErrNamespaceNotFound) {
+		if err := ix.DeleteNamespace(ctx, "other"); err != nil && !errors.Is(err, vectordb.ErrNamespaceNotFound) {
 			return err
 		}
 		_, err := ix.Namespace("other").Upsert(ctx, version(1)[:10])
@@ -231,7 +233,7 @@ func TestBackupConsistentUnderWrites(t *testing.T) {
 			t.Fatal(err)
 		}
 		dir := filepath.Join(t.TempDir(), "r")
-		if _, err := Restore(ctx, dir, &buf); err != nil {
+		if _, err := vectordb.Restore(ctx, dir, &buf); err != nil {
 			t.Fatal(err)
 		}
 		rdb := openDir(t, dir, nil)

@@ -1,4 +1,4 @@
-package vectordb
+package vectordb_test
 
 import (
 	"bytes"
@@ -6,6 +6,8 @@ import (
 	"io"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/vectordb-go/vectordb"
 )
 
 // BenchmarkExport exports a 20000 x 768 namespace from disk to
@@ -13,7 +15,7 @@ import (
 func BenchmarkExport(b *testing.B) {
 	db := openDir(b, b.TempDir(), nil)
 	defer db.Close()
-	h := mustIndex(b, db, "ix", 768, Cosine).Namespace("n")
+	h := mustIndex(b, db, "ix", 768, vectordb.Cosine).Namespace("n")
 	upsertRecords(b, h, benchRecords(20000, 768))
 	b.ResetTimer()
 	var raw int64
@@ -31,14 +33,14 @@ func BenchmarkExport(b *testing.B) {
 // with durable writes; MB/s are of raw record data.
 func BenchmarkImport(b *testing.B) {
 	src := openMem(b)
-	h := mustIndex(b, src, "ix", 768, Cosine).Namespace("n")
+	h := mustIndex(b, src, "ix", 768, vectordb.Cosine).Namespace("n")
 	upsertRecords(b, h, benchRecords(20000, 768))
 	exp := exportBytes(b, h)
 	o := testOptions()
-	o.Durability = DurabilitySync
+	o.Durability = vectordb.DurabilitySync
 	db := openDir(b, b.TempDir(), o)
 	defer db.Close()
-	ix := mustIndex(b, db, "ix", 768, Cosine)
+	ix := mustIndex(b, db, "ix", 768, vectordb.Cosine)
 	b.ResetTimer()
 	var raw int64
 	for i := 0; b.Loop(); i++ {
@@ -56,7 +58,7 @@ func BenchmarkImport(b *testing.B) {
 func BenchmarkExportJSONL(b *testing.B) {
 	db := openDir(b, b.TempDir(), nil)
 	defer db.Close()
-	h := mustIndex(b, db, "ix", 768, Cosine).Namespace("n")
+	h := mustIndex(b, db, "ix", 768, vectordb.Cosine).Namespace("n")
 	upsertRecords(b, h, benchRecords(5000, 768))
 	b.ResetTimer()
 	var n int64
@@ -74,10 +76,10 @@ func BenchmarkExportJSONL(b *testing.B) {
 // Lines into a database in memory; MB/s are of JSON text.
 func BenchmarkImportJSONL(b *testing.B) {
 	src := openMem(b)
-	h := mustIndex(b, src, "ix", 768, Cosine).Namespace("n")
+	h := mustIndex(b, src, "ix", 768, vectordb.Cosine).Namespace("n")
 	upsertRecords(b, h, benchRecords(5000, 768))
 	lines := exportJSONL(b, h)
-	ix := mustIndex(b, openMem(b), "ix", 768, Cosine)
+	ix := mustIndex(b, openMem(b), "ix", 768, vectordb.Cosine)
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		if _, err := ix.ImportNamespaceJSONL(ctx, fmt.Sprint(i), bytes.NewReader(lines), nil); err != nil {
@@ -93,11 +95,11 @@ func BenchmarkImportJSONL(b *testing.B) {
 }
 
 // benchRecords returns n records of dimension dim with a little metadata.
-func benchRecords(n, dim int) []Record {
+func benchRecords(n, dim int) []vectordb.Record {
 	r := rand.New(rand.NewPCG(1, 1))
-	recs := make([]Record, n)
+	recs := make([]vectordb.Record, n)
 	for i := range recs {
-		recs[i] = Record{ID: fmt.Sprintf("rec-%d", i), Values: randVec(r, dim), Metadata: Metadata{"g": float64(i % 10)}}
+		recs[i] = vectordb.Record{ID: fmt.Sprintf("rec-%d", i), Values: randVec(r, dim), Metadata: vectordb.Metadata{"g": float64(i % 10)}}
 	}
 	return recs
 }

@@ -1,4 +1,4 @@
-package vectordb
+package vectordb_test
 
 import (
 	"bytes"
@@ -13,111 +13,21 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/vectordb-go/vectordb/internal/record"
-	"github.com/vectordb-go/vectordb/internal/storage"
-	"github.com/vectordb-go/vectordb/internal/stream"
-	"github.com/vectordb-go/vectordb/internal/transfer"
+	"github.com/vectordb-go/vectordb"
 )
-
-// exportRecords fills ns of a dotproduct index with records of every
-// shape: sparse values, metadata of each type, odd ids.
-func exportRecords(r *rand.Rand, dim, n int) []Record {
-	recs := make([]Record, n)
-	for i := range recs {
-		recs[i] = Record{ID: fmt.Sprintf("id-%04d", i), Values: randVec(r, dim)}
-		switch i % 4 {
-		case 0:
-			recs[i].Metadata = Metadata{"s": "x", "n": float64(i), "b": i%8 == 0, "l": []string{"p", "q"}}
-		case 1:
-			recs[i].SparseValues = &SparseValues{Indices: []uint32{1, 7, uint32(100 + i)}, Values: []float32{0.5, -1, 2}}
-		case 2:
-			recs[i].ID = "é\xff/" + recs[i].ID
-			recs[i].Metadata = Metadata{"k": "v"}
-		}
-	}
-	recs[n-1].ID = strings.Repeat("L", MaxIDBytes)
-	return recs
-}
-
-func upsertRecords(t testing.TB, h *Namespace, recs []Record) {
-	t.Helper()
-	for i := 0; i < len(recs); i += 100 {
-		if _, err := h.Upsert(ctx, recs[i:min(i+100, len(recs))]); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-// fetchAll returns every record of h, by id.
-func fetchAll(t testing.TB, h *Namespace) map[string]Record {
-	t.Helper()
-	out := map[string]Record{}
-	var ids []string
-	for id, err := range h.IDs(ctx, "") {
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, id)
-	}
-	for i := 0; i < len(ids); i += 100 {
-		res, err := h.Fetch(ctx, ids[i:min(i+100, len(ids))])
-		if err != nil {
-			t.Fatal(err)
-		}
-		for id, r := range res.Records {
-			out[id] = r
-		}
-	}
-	return out
-}
-
-func sameRecords(t testing.TB, got, want map[string]Record) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Fatalf("%d records, want %d", len(got), len(want))
-	}
-	for id, w := range want {
-		g, ok := got[id]
-		if !ok {
-			t.Fatalf("record %q missing", id)
-		}
-		if !bitsEqual(g.Values, w.Values) || !reflect.DeepEqual(g.SparseValues, w.SparseValues) || !reflect.DeepEqual(g.Metadata, w.Metadata) {
-			t.Fatalf("record %q = %+v, want %+v", id, g, w)
-		}
-	}
-}
-
-func exportBytes(t testing.TB, h *Namespace) []byte {
-	t.Helper()
-	b, _ := exportWith(t, h.Export)
-	return b
-}
-
-// exportWith runs an export into memory and checks the bytes it reports.
-func exportWith(t testing.TB, export func(context.Context, io.Writer) (ExportResult, error)) ([]byte, ExportResult) {
-	t.Helper()
-	var buf bytes.Buffer
-	info, err := export(ctx, &buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if info.Bytes != int64(buf.Len()) {
-		t.Fatalf("export reported %d bytes, wrote %d", info.Bytes, buf.Len())
-	}
-	return buf.Bytes(), info
-}
 
 func TestExportImportRoundTrip(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 1))
 	src := openMem(t)
-	h := mustIndex(t, src, "src", 16, DotProduct).Namespace("tenant")
+	six := mustIndex(t, src, "src", 16, vectordb.DotProduct)
+	h := six.Namespace("tenant")
 	upsertRecords(t, h, exportRecords(r, 16, 300))
 	want := fetchAll(t, h)
 	b := exportBytes(t, h)
 
 	dst := openDir(t, t.TempDir(), nil)
 	defer dst.Close()
-	ix := mustIndex(t, dst, "dst", 16, DotProduct)
+	ix := mustIndex(t, dst, "dst", 16, vectordb.DotProduct)
 	info, err := ix.ImportNamespace(ctx, "moved", bytes.NewReader(b), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -130,12 +40,12 @@ func TestExportImportRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sd, _ := h.idx.DescribeNamespace(ctx, "tenant")
+	sd, _ := six.DescribeNamespace(ctx, "tenant")
 	if d.RecordCount != 300 || d.Bytes != sd.Bytes {
 		t.Fatalf("imported namespace: %+v; source %+v", d, sd)
 	}
 	// Queries agree (the imported namespace loads like any other).
-	q := QueryRequest{Vector: randVec(r, 16), TopK: 10, IncludeMetadata: true}
+	q := vectordb.QueryRequest{Vector: randVec(r, 16), TopK: 10, IncludeMetadata: true}
 	a, err := h.Query(ctx, q)
 	if err != nil {
 		t.Fatal(err)
@@ -151,10 +61,10 @@ func TestExportImportRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	// An empty namespace round-trips too.
-	if _, err := h.idx.CreateNamespace(ctx, "empty"); err != nil {
+	if _, err := six.CreateNamespace(ctx, "empty"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ix.ImportNamespace(ctx, "empty2", bytes.NewReader(exportBytes(t, h.idx.Namespace("empty"))), nil); err != nil {
+	if _, err := ix.ImportNamespace(ctx, "empty2", bytes.NewReader(exportBytes(t, six.Namespace("empty"))), nil); err != nil {
 		t.Fatal(err)
 	}
 	if d, err := ix.DescribeNamespace(ctx, "empty2"); err != nil || d.RecordCount != 0 {
@@ -165,23 +75,23 @@ func TestExportImportRoundTrip(t *testing.T) {
 func TestImportExistingAndReplace(t *testing.T) {
 	r := rand.New(rand.NewPCG(2, 1))
 	db := openMem(t)
-	ix := mustIndex(t, db, "ix", 8, Cosine)
+	ix := mustIndex(t, db, "ix", 8, vectordb.Cosine)
 	a, b := ix.Namespace("a"), ix.Namespace("b")
-	upsertRecords(t, a, []Record{{ID: "1", Values: randVec(r, 8)}, {ID: "2", Values: randVec(r, 8)}})
-	upsertRecords(t, b, []Record{{ID: "old", Values: randVec(r, 8)}})
-	if err := ix.SetNamespaceQuota(ctx, "b", Quota{MaxRecords: 5}); err != nil {
+	upsertRecords(t, a, []vectordb.Record{{ID: "1", Values: randVec(r, 8)}, {ID: "2", Values: randVec(r, 8)}})
+	upsertRecords(t, b, []vectordb.Record{{ID: "old", Values: randVec(r, 8)}})
+	if err := ix.SetNamespaceQuota(ctx, "b", vectordb.Quota{MaxRecords: 5}); err != nil {
 		t.Fatal(err)
 	}
 	exp := exportBytes(t, a)
 	before := snapshot(t, db)
 	_, err := ix.ImportNamespace(ctx, "b", bytes.NewReader(exp), nil)
-	wantErr(t, err, ErrNamespaceExists)
+	wantErr(t, err, vectordb.ErrNamespaceExists)
 	waitDrops(t, db)
 	if after := snapshot(t, db); !reflect.DeepEqual(before, after) {
 		t.Fatal("a refused import changed the database")
 	}
 	// Replacing: readers of the handle see the new records, the old are gone.
-	if _, err := ix.ImportNamespace(ctx, "b", bytes.NewReader(exp), &ImportOptions{Replace: true}); err != nil {
+	if _, err := ix.ImportNamespace(ctx, "b", bytes.NewReader(exp), &vectordb.ImportOptions{Replace: true}); err != nil {
 		t.Fatal(err)
 	}
 	sameRecords(t, fetchAll(t, b), fetchAll(t, a))
@@ -197,11 +107,11 @@ func TestImportExistingAndReplace(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The quota applies to the import: 2 records do not fit in 1.
-	if err := ix.SetNamespaceQuota(ctx, "b", Quota{MaxRecords: 1}); err != nil {
+	if err := ix.SetNamespaceQuota(ctx, "b", vectordb.Quota{MaxRecords: 1}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = ix.ImportNamespace(ctx, "b", bytes.NewReader(exp), &ImportOptions{Replace: true})
-	var qe *QuotaError
+	_, err = ix.ImportNamespace(ctx, "b", bytes.NewReader(exp), &vectordb.ImportOptions{Replace: true})
+	var qe *vectordb.QuotaError
 	if !errors.As(err, &qe) {
 		t.Fatalf("err = %v, want a *QuotaError", err)
 	}
@@ -209,32 +119,33 @@ func TestImportExistingAndReplace(t *testing.T) {
 
 func TestImportRefusesMismatch(t *testing.T) {
 	db := openMem(t)
-	h := mustIndex(t, db, "d8", 8, Cosine).Namespace("n")
-	d9, e8 := mustIndex(t, db, "d9", 9, Cosine), mustIndex(t, db, "e8", 8, Euclidean)
-	upsertRecords(t, h, []Record{{ID: "1", Values: fill(8, 1)}})
+	d8 := mustIndex(t, db, "d8", 8, vectordb.Cosine)
+	h := d8.Namespace("n")
+	d9, e8 := mustIndex(t, db, "d9", 9, vectordb.Cosine), mustIndex(t, db, "e8", 8, vectordb.Euclidean)
+	upsertRecords(t, h, []vectordb.Record{{ID: "1", Values: fill(8, 1)}})
 	exp := exportBytes(t, h)
 	before := snapshot(t, db)
 	_, err := d9.ImportNamespace(ctx, "n", bytes.NewReader(exp), nil)
-	var de *DimensionError
+	var de *vectordb.DimensionError
 	if !errors.As(err, &de) || de.Want != 9 || de.Got != 8 {
 		t.Fatalf("err = %v, want a *DimensionError 9 vs 8", err)
 	}
 	_, err = e8.ImportNamespace(ctx, "n", bytes.NewReader(exp), nil)
-	var me *MetricError
-	if !errors.As(err, &me) || me.Want != Euclidean || me.Got != Cosine || !errors.Is(err, ErrMetricMismatch) {
+	var me *vectordb.MetricError
+	if !errors.As(err, &me) || me.Want != vectordb.Euclidean || me.Got != vectordb.Cosine || !errors.Is(err, vectordb.ErrMetricMismatch) {
 		t.Fatalf("err = %v, want a *MetricError", err)
 	}
 	// Bad names and missing namespaces are refused before any reading.
-	_, err = h.idx.ImportNamespace(ctx, "a\x00b", bytes.NewReader(exp), nil)
-	wantErr(t, err, ErrInvalidArgument)
-	_, err = h.idx.Namespace("nobody").Export(ctx, io.Discard)
-	wantErr(t, err, ErrNamespaceNotFound)
+	_, err = d8.ImportNamespace(ctx, "a\x00b", bytes.NewReader(exp), nil)
+	wantErr(t, err, vectordb.ErrInvalidArgument)
+	_, err = d8.Namespace("nobody").Export(ctx, io.Discard)
+	wantErr(t, err, vectordb.ErrNamespaceNotFound)
 	// A backup is not an export.
 	var bk bytes.Buffer
 	if _, err := db.Backup(ctx, &bk); err != nil {
 		t.Fatal(err)
 	}
-	_, err = h.idx.ImportNamespace(ctx, "x", &bk, nil)
+	_, err = d8.ImportNamespace(ctx, "x", &bk, nil)
 	wantErr(t, err, errStream)
 	waitDrops(t, db)
 	if after := snapshot(t, db); !reflect.DeepEqual(before, after) {
@@ -242,36 +153,9 @@ func TestImportRefusesMismatch(t *testing.T) {
 	}
 }
 
-// craftExport writes an export stream by hand, for records an honest
-// export never holds.
-func craftExport(t testing.TB, dim int, records int64, items ...[]byte) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	hdr := fmt.Appendf(nil, `{"format":1,"index":"x","dimension":%d,"metric":"cosine","namespace":"n","records":%d}`, dim, records)
-	w, err := stream.NewWriter(&buf, stream.KindNamespace, hdr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, it := range items {
-		if err := w.Append(func(b []byte) []byte { return append(b, it...) }); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-func exportItem(id string, values []float32, md string) []byte {
-	v := storage.AppendVector(nil, &storage.VectorRecord{Values: values})
-	view, _ := storage.ParseVector(v)
-	return transfer.AppendRecord(nil, []byte(id), &view, []byte(md))
-}
-
 func TestImportRefusesBadRecords(t *testing.T) {
 	db := openMem(t)
-	ix := mustIndex(t, db, "ix", 2, Cosine)
+	ix := mustIndex(t, db, "ix", 2, vectordb.Cosine)
 	good := exportItem("a", []float32{1, 2}, "")
 	nan := exportItem("b", []float32{1, float32(math.NaN())}, "")
 	for _, c := range []struct {
@@ -280,8 +164,8 @@ func TestImportRefusesBadRecords(t *testing.T) {
 		target error
 		field  string
 	}{
-		{"NaN value", craftExport(t, 2, 2, good, nan), ErrInvalidArgument, "export.records[1].values[1]"},
-		{"nested metadata", craftExport(t, 2, 1, exportItem("a", []float32{1, 2}, `{"o":{"p":1}}`)), ErrInvalidArgument, "export.records[0].metadata"},
+		{"NaN value", craftExport(t, 2, 2, good, nan), vectordb.ErrInvalidArgument, "export.records[1].values[1]"},
+		{"nested metadata", craftExport(t, 2, 1, exportItem("a", []float32{1, 2}, `{"o":{"p":1}}`)), vectordb.ErrInvalidArgument, "export.records[0].metadata"},
 		{"ids out of order", craftExport(t, 2, 2, exportItem("b", []float32{1, 2}, ""), good), errStream, ""},
 		{"repeated id", craftExport(t, 2, 2, good, good), errStream, ""},
 		{"count differs", craftExport(t, 2, 3, good), errStream, ""},
@@ -298,28 +182,12 @@ func TestImportRefusesBadRecords(t *testing.T) {
 	}
 }
 
-// refusedUnchanged runs an import that must fail with target, naming
-// field, and leave db as it was once the janitor has dropped its data.
-func refusedUnchanged(t *testing.T, db *DB, target error, field string, imp func() error) {
-	t.Helper()
-	before := snapshot(t, db)
-	err := imp()
-	wantErr(t, err, target)
-	if !strings.Contains(err.Error(), field) {
-		t.Fatalf("err = %v, want it to name %s", err, field)
-	}
-	waitDrops(t, db)
-	if after := snapshot(t, db); !reflect.DeepEqual(before, after) {
-		t.Fatal("a refused import changed the database")
-	}
-}
-
 // TestImportCorruptStreams cuts and damages an export at many points:
 // every import fails with a *StreamError and leaves nothing behind.
 func TestImportCorruptStreams(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 1))
 	db := openMem(t)
-	ix := mustIndex(t, db, "ix", 8, DotProduct)
+	ix := mustIndex(t, db, "ix", 8, vectordb.DotProduct)
 	h := ix.Namespace("src")
 	upsertRecords(t, h, exportRecords(r, 8, 200))
 	exp := exportBytes(t, h)
@@ -368,12 +236,12 @@ func (c *cancellingReader) Read(p []byte) (int, error) {
 // MemTableSize small enough that they commit several transactions first.
 func TestImportCancelledLeavesNothing(t *testing.T) {
 	r := rand.New(rand.NewPCG(4, 1))
-	db := openMemWith(t, func(o *Options) { o.MemTableSize = 1 << 20 })
-	ix := mustIndex(t, db, "ix", 64, Cosine)
+	db := openMemWith(t, func(o *vectordb.Options) { o.MemTableSize = 1 << 20 })
+	ix := mustIndex(t, db, "ix", 64, vectordb.Cosine)
 	h := ix.Namespace("src")
-	recs := make([]Record, 3000)
+	recs := make([]vectordb.Record, 3000)
 	for i := range recs {
-		recs[i] = Record{ID: fmt.Sprintf("%05d", i), Values: randVec(r, 64)}
+		recs[i] = vectordb.Record{ID: fmt.Sprintf("%05d", i), Values: randVec(r, 64)}
 	}
 	upsertRecords(t, h, recs)
 	exp := exportBytes(t, h)
@@ -396,42 +264,17 @@ func TestImportInterruptedDropsAtOpen(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 1))
 	dir := t.TempDir()
 	db := openDir(t, dir, nil)
-	ix := mustIndex(t, db, "ix", 8, DotProduct)
+	ix := mustIndex(t, db, "ix", 8, vectordb.DotProduct)
 	// An import that stages and writes its records, then stops (the
 	// process dies) before its last transaction.
-	im := &importer{ix: ix.ix, src: &transfer.StreamSource{}}
-	if err := im.stage(ctx, "dst"); err != nil {
-		t.Fatal(err)
-	}
-	im.startWriter(ctx)
-	for _, rec := range exportRecords(r, 8, 50) {
-		var p record.Prepared
-		if err := prepareRecord(&rec, ix.ix, &p); err != nil {
-			t.Fatal(err)
-		}
-		if err := im.add(p, 0); err != nil {
-			t.Fatal(err)
-		}
-	}
-	im.flush()
-	if err := im.stopWriter(); err != nil {
+	if err := vectordb.StageImport(ctx, ix, "dst", exportRecords(r, 8, 50)); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Check(ctx); err != nil {
 		t.Fatalf("a staged import is not an orphan: %v", err)
 	}
-	staged := func(db *DB) int {
-		n := 0
-		db.store.View(func(t *storage.Txn) error {
-			return t.Iterate(storage.IterOptions{Prefix: storage.StagingPrefix(), KeysOnly: true}, func(_, _ []byte) (bool, error) {
-				n++
-				return true, nil
-			})
-		})
-		return n
-	}
-	if staged(db) != 1 {
-		t.Fatalf("%d staging keys, want the failed import's", staged(db))
+	if vectordb.StagingKeys(db) != 1 {
+		t.Fatalf("%d staging keys, want the failed import's", vectordb.StagingKeys(db))
 	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
@@ -439,11 +282,11 @@ func TestImportInterruptedDropsAtOpen(t *testing.T) {
 	db = openDir(t, dir, nil)
 	defer db.Close()
 	waitDrops(t, db)
-	if staged(db) != 0 {
+	if vectordb.StagingKeys(db) != 0 {
 		t.Fatal("Open kept the staging key")
 	}
 	ix, _ = db.Index("ix")
-	if _, err := ix.DescribeNamespace(ctx, "dst"); !errors.Is(err, ErrNamespaceNotFound) {
+	if _, err := ix.DescribeNamespace(ctx, "dst"); !errors.Is(err, vectordb.ErrNamespaceNotFound) {
 		t.Fatalf("the interrupted import's namespace exists: %v", err)
 	}
 	if err := db.Check(ctx); err != nil {
@@ -456,12 +299,12 @@ func TestImportInterruptedDropsAtOpen(t *testing.T) {
 // version of the batch, never a mix, and no torn record.
 func TestExportConsistentUnderWrites(t *testing.T) {
 	db := openMem(t)
-	ix := mustIndex(t, db, "ix", 8, Euclidean)
+	ix := mustIndex(t, db, "ix", 8, vectordb.Euclidean)
 	h := ix.Namespace("n")
-	version := func(v int) []Record {
-		recs := make([]Record, 200)
+	version := func(v int) []vectordb.Record {
+		recs := make([]vectordb.Record, 200)
 		for i := range recs {
-			recs[i] = Record{ID: fmt.Sprintf("%03d", i), Values: fill(8, float32(v+1)), Metadata: Metadata{"v": float64(v + 1)}}
+			recs[i] = vectordb.Record{ID: fmt.Sprintf("%03d", i), Values: fill(8, float32(v+1)), Metadata: vectordb.Metadata{"v": float64(v + 1)}}
 		}
 		return recs
 	}
@@ -493,69 +336,11 @@ func TestExportConsistentUnderWrites(t *testing.T) {
 	}
 }
 
-// rewriting upserts version(v) into h for v = from, from+1, ..., each
-// followed by also if set, until the returned stop is called.
-func rewriting(t *testing.T, h *Namespace, version func(int) []Record, from int, also func() error) (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for v := from; ; v++ {
-			select {
-			case <-done:
-				return
-			default:
-			}
-			if _, err := h.Upsert(ctx, version(v)); err != nil {
-				t.Error(err)
-				return
-			}
-			if also != nil {
-				if err := also(); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		}
-	})
-	return func() {
-		close(done)
-		wg.Wait()
-	}
-}
-
 // FuzzImport: arbitrary bytes never panic an import, and a failed import
 // leaves the database as it was.
 func FuzzImport(f *testing.F) {
-	fuzzImport(f, exportRecords(rand.New(rand.NewPCG(6, 1)), 4, 12), (*Namespace).Export, (*Index).ImportNamespace,
+	fuzzImport(f, exportRecords(rand.New(rand.NewPCG(6, 1)), 4, 12), (*vectordb.Namespace).Export, (*vectordb.Index).ImportNamespace,
 		craftExport(f, 4, 1, exportItem("a", []float32{1, 2, 3, 4}, `{"a":["x"]}`)))
-}
-
-// fuzzImport fuzzes imp with seeds: the export of recs, and extra.
-func fuzzImport(f *testing.F, recs []Record, export func(*Namespace, context.Context, io.Writer) (ExportResult, error),
-	imp func(*Index, context.Context, string, io.Reader, *ImportOptions) (ImportResult, error), extra ...[]byte) {
-	db := openMem(f)
-	ix := mustIndex(f, db, "ix", 4, DotProduct)
-	h := ix.Namespace("src")
-	upsertRecords(f, h, recs)
-	var buf bytes.Buffer
-	if _, err := export(h, ctx, &buf); err != nil {
-		f.Fatal(err)
-	}
-	for _, b := range append(extra, buf.Bytes()) {
-		f.Add(b)
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		_, err := imp(ix, ctx, "dst", bytes.NewReader(b), nil)
-		if err != nil {
-			if !isStreamErr(err) && !errors.Is(err, ErrInvalidArgument) {
-				t.Fatalf("untyped error %v", err)
-			}
-			return
-		}
-		if err := ix.DeleteNamespace(ctx, "dst"); err != nil {
-			t.Fatal(err)
-		}
-	})
 }
 
 // TestReplaceNeverReadsEmpty: while imports keep replacing a namespace
@@ -564,13 +349,13 @@ func fuzzImport(f *testing.F, recs []Record, export func(*Namespace, context.Con
 // records, of one version: never the empty gap between generations.
 func TestReplaceNeverReadsEmpty(t *testing.T) {
 	db := openMem(t)
-	ix := mustIndex(t, db, "ix", 4, Euclidean)
+	ix := mustIndex(t, db, "ix", 4, vectordb.Euclidean)
 	exports := make([][]byte, 2)
 	for v := range exports {
 		src := ix.Namespace(fmt.Sprintf("src%d", v))
-		recs := make([]Record, 50)
+		recs := make([]vectordb.Record, 50)
 		for i := range recs {
-			recs[i] = Record{ID: fmt.Sprintf("%02d", i), Values: fill(4, float32(v+1)), Metadata: Metadata{"v": float64(v + 1)}}
+			recs[i] = vectordb.Record{ID: fmt.Sprintf("%02d", i), Values: fill(4, float32(v+1)), Metadata: vectordb.Metadata{"v": float64(v + 1)}}
 		}
 		upsertRecords(t, src, recs)
 		exports[v] = exportBytes(t, src)
@@ -592,7 +377,7 @@ func TestReplaceNeverReadsEmpty(t *testing.T) {
 				return
 			default:
 			}
-			if _, err := ix.ImportNamespace(ctx, "live", bytes.NewReader(exports[i%2]), &ImportOptions{Replace: true}); err != nil {
+			if _, err := ix.ImportNamespace(ctx, "live", bytes.NewReader(exports[i%2]), &vectordb.ImportOptions{Replace: true}); err != nil {
 				t.Error(err)
 				return
 			}
@@ -623,13 +408,13 @@ func TestReplaceNeverReadsEmpty(t *testing.T) {
 			vals = append(vals, r.Values)
 		}
 		oneVersion("fetch", len(f.Records), vals)
-		l, err := h.List(ctx, ListRequest{})
+		l, err := h.List(ctx, vectordb.ListRequest{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		oneVersion("list", len(l.IDs), nil)
 		for _, md := range []bool{false, true} {
-			q, err := h.Query(ctx, QueryRequest{Vector: fill(4, 1.5), TopK: 100, IncludeValues: true, IncludeMetadata: md})
+			q, err := h.Query(ctx, vectordb.QueryRequest{Vector: fill(4, 1.5), TopK: 100, IncludeValues: true, IncludeMetadata: md})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -642,7 +427,7 @@ func TestReplaceNeverReadsEmpty(t *testing.T) {
 			}
 			oneVersion(fmt.Sprintf("query (metadata %v)", md), len(q.Matches), vals)
 		}
-		fm, err := h.FetchByMetadata(ctx, FetchByMetadataRequest{Filter: Filter{"v": Filter{"$gte": 1}}})
+		fm, err := h.FetchByMetadata(ctx, vectordb.FetchByMetadataRequest{Filter: vectordb.Filter{"v": vectordb.Filter{"$gte": 1}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -654,11 +439,11 @@ func TestReplaceNeverReadsEmpty(t *testing.T) {
 // of an export, the line of JSON Lines; and it wraps ErrCorrupt.
 func TestStreamErrorFields(t *testing.T) {
 	db := openMem(t)
-	ix := mustIndex(t, db, "ix", 2, Cosine)
+	ix := mustIndex(t, db, "ix", 2, vectordb.Cosine)
 	good := exportItem("a", []float32{1, 2}, "")
 	_, err := ix.ImportNamespace(ctx, "n", bytes.NewReader(craftExport(t, 2, 2, good, good)), nil)
-	var se *StreamError
-	if !errors.As(err, &se) || !errors.Is(err, ErrCorrupt) || se.Item != 1 || se.Block != 1 || se.Line != 0 {
+	var se *vectordb.StreamError
+	if !errors.As(err, &se) || !errors.Is(err, vectordb.ErrCorrupt) || se.Item != 1 || se.Block != 1 || se.Line != 0 {
 		t.Fatalf("repeated id: %v (%+v)", err, se)
 	}
 	_, err = ix.ImportNamespace(ctx, "n", bytes.NewReader([]byte("not a stream at all")), nil)

@@ -23,9 +23,17 @@ var (
 	mustIndex       = dbtest.MustIndex
 	mustIndexHandle = dbtest.MustIndexHandle
 	wantErr         = dbtest.WantErr
+	errStream       = dbtest.ErrStream
+	isStreamErr     = dbtest.IsStreamErr
 	fill            = testutil.Fill
 	randVec         = testutil.RandVec
 	bitsEqual       = testutil.BitsEqual
+	snapshot        = vectordb.Snapshot
+	upsertRecords   = vectordb.UpsertRecords
+	fetchAll        = vectordb.FetchAll
+	sameRecords     = vectordb.SameRecords
+	exportBytes     = vectordb.ExportBytes
+	exportWith      = vectordb.ExportWith
 )
 
 // waitDrops waits until the janitor has finished every pending drop.

@@ -1,9 +1,12 @@
 package vectordb
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 
 	"github.com/vectordb-go/vectordb/internal/testutil"
@@ -107,4 +110,76 @@ func waitDrops(t testing.TB, db *DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// The record helpers below are shared with the external tests, which
+// reach them through export_hooks_test.go: the transfer tests (export,
+// JSON Lines, backup) are external, quota_test.go is not.
+
+func upsertRecords(t testing.TB, h *Namespace, recs []Record) {
+	t.Helper()
+	for i := 0; i < len(recs); i += 100 {
+		if _, err := h.Upsert(ctx, recs[i:min(i+100, len(recs))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// fetchAll returns every record of h, by id.
+func fetchAll(t testing.TB, h *Namespace) map[string]Record {
+	t.Helper()
+	out := map[string]Record{}
+	var ids []string
+	for id, err := range h.IDs(ctx, "") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	for i := 0; i < len(ids); i += 100 {
+		res, err := h.Fetch(ctx, ids[i:min(i+100, len(ids))])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for id, r := range res.Records {
+			out[id] = r
+		}
+	}
+	return out
+}
+
+func sameRecords(t testing.TB, got, want map[string]Record) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%d records, want %d", len(got), len(want))
+	}
+	for id, w := range want {
+		g, ok := got[id]
+		if !ok {
+			t.Fatalf("record %q missing", id)
+		}
+		if !bitsEqual(g.Values, w.Values) || !reflect.DeepEqual(g.SparseValues, w.SparseValues) || !reflect.DeepEqual(g.Metadata, w.Metadata) {
+			t.Fatalf("record %q = %+v, want %+v", id, g, w)
+		}
+	}
+}
+
+func exportBytes(t testing.TB, h *Namespace) []byte {
+	t.Helper()
+	b, _ := exportWith(t, h.Export)
+	return b
+}
+
+// exportWith runs an export into memory and checks the bytes it reports.
+func exportWith(t testing.TB, export func(context.Context, io.Writer) (ExportResult, error)) ([]byte, ExportResult) {
+	t.Helper()
+	var buf bytes.Buffer
+	info, err := export(ctx, &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Bytes != int64(buf.Len()) {
+		t.Fatalf("export reported %d bytes, wrote %d", info.Bytes, buf.Len())
+	}
+	return buf.Bytes(), info
 }

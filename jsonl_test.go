@@ -1,4 +1,4 @@
-package vectordb
+package vectordb_test
 
 import (
 	"bytes"
@@ -13,11 +13,13 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/vectordb-go/vectordb"
 )
 
 // jsonlRecords is exportRecords with ids JSON can hold, some of them
 // needing escapes, and floats at the edges of float32's range.
-func jsonlRecords(r *rand.Rand, dim, n int) []Record {
+func jsonlRecords(r *rand.Rand, dim, n int) []vectordb.Record {
 	recs := exportRecords(r, dim, n)
 	for i := range recs {
 		recs[i].ID = strings.ReplaceAll(recs[i].ID, "\xff", "\"\\\n\t<&>\u2028")
@@ -28,7 +30,7 @@ func jsonlRecords(r *rand.Rand, dim, n int) []Record {
 	return recs
 }
 
-func exportJSONL(t testing.TB, h *Namespace) []byte {
+func exportJSONL(t testing.TB, h *vectordb.Namespace) []byte {
 	t.Helper()
 	b, info := exportWith(t, h.ExportJSONL)
 	if info.RawBytes != info.Bytes {
@@ -40,7 +42,8 @@ func exportJSONL(t testing.TB, h *Namespace) []byte {
 func TestJSONLRoundTrip(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 1))
 	src := openMem(t)
-	h := mustIndex(t, src, "src", 16, DotProduct).Namespace("tenant")
+	six := mustIndex(t, src, "src", 16, vectordb.DotProduct)
+	h := six.Namespace("tenant")
 	upsertRecords(t, h, jsonlRecords(r, 16, 300))
 	want := fetchAll(t, h)
 	lines := exportJSONL(t, h)
@@ -87,7 +90,7 @@ func TestJSONLRoundTrip(t *testing.T) {
 
 	dst := openDir(t, t.TempDir(), nil)
 	defer dst.Close()
-	ix := mustIndex(t, dst, "dst", 16, DotProduct)
+	ix := mustIndex(t, dst, "dst", 16, vectordb.DotProduct)
 	info, err := ix.ImportNamespaceJSONL(ctx, "moved", bytes.NewReader(lines), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +99,7 @@ func TestJSONLRoundTrip(t *testing.T) {
 		t.Fatalf("import reported %+v for %d bytes", info, len(lines))
 	}
 	sameRecords(t, fetchAll(t, ix.Namespace("moved")), want)
-	sd, _ := h.idx.DescribeNamespace(ctx, "tenant")
+	sd, _ := six.DescribeNamespace(ctx, "tenant")
 	if d, err := ix.DescribeNamespace(ctx, "moved"); err != nil || d.RecordCount != 300 || d.Bytes != sd.Bytes {
 		t.Fatalf("imported namespace: %+v, %v; source %+v", d, err, sd)
 	}
@@ -118,8 +121,8 @@ func TestJSONLRoundTrip(t *testing.T) {
 
 	// The options and the existence rule are ImportNamespace's.
 	_, err = ix.ImportNamespaceJSONL(ctx, "moved", bytes.NewReader(lines), nil)
-	wantErr(t, err, ErrNamespaceExists)
-	if _, err := ix.ImportNamespaceJSONL(ctx, "moved", strings.NewReader(rows[0]), &ImportOptions{Replace: true}); err != nil {
+	wantErr(t, err, vectordb.ErrNamespaceExists)
+	if _, err := ix.ImportNamespaceJSONL(ctx, "moved", strings.NewReader(rows[0]), &vectordb.ImportOptions{Replace: true}); err != nil {
 		t.Fatal(err)
 	}
 	if d, _ := ix.DescribeNamespace(ctx, "moved"); d.RecordCount != 1 {
@@ -156,8 +159,8 @@ func fieldsOf(t *testing.T, line string) map[string]json.RawMessage {
 
 func TestExportJSONLRefusesNonUTF8ID(t *testing.T) {
 	db := openMem(t)
-	h := mustIndex(t, db, "ix", 2, Cosine).Namespace("n")
-	if _, err := h.Upsert(ctx, []Record{{ID: "ok", Values: []float32{1, 2}}, {ID: "bad\xff", Values: []float32{1, 2}}}); err != nil {
+	h := mustIndex(t, db, "ix", 2, vectordb.Cosine).Namespace("n")
+	if _, err := h.Upsert(ctx, []vectordb.Record{{ID: "ok", Values: []float32{1, 2}}, {ID: "bad\xff", Values: []float32{1, 2}}}); err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
@@ -166,13 +169,13 @@ func TestExportJSONLRefusesNonUTF8ID(t *testing.T) {
 	if !strings.Contains(err.Error(), `"bad\xff"`) {
 		t.Fatalf("err = %v, want it to name the id", err)
 	}
-	_, err = mustIndex(t, db, "other", 2, Cosine).Namespace("n").ExportJSONL(ctx, &buf)
-	wantErr(t, err, ErrNamespaceNotFound)
+	_, err = mustIndex(t, db, "other", 2, vectordb.Cosine).Namespace("n").ExportJSONL(ctx, &buf)
+	wantErr(t, err, vectordb.ErrNamespaceNotFound)
 }
 
 func TestImportJSONLRefusesBadLines(t *testing.T) {
 	db := openMem(t)
-	ix := mustIndex(t, db, "ix", 2, Cosine)
+	ix := mustIndex(t, db, "ix", 2, vectordb.Cosine)
 	good := `{"id":"a","values":[1,2]}`
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
@@ -199,21 +202,21 @@ func TestImportJSONLRefusesBadLines(t *testing.T) {
 		{"trailing data", good + ` {"id":"b"}`, false, errStream, "line 1: data after the record"},
 		{"not an object", `["a",[1,2]]`, false, errStream, "line 1"},
 		{"both sparse spellings", `{"id":"a","values":[1,2],"sparseValues":{"indices":[1],"values":[1]},"sparse_values":{"indices":[1],"values":[1]}}`, false, errStream, "line 1"},
-		{"sparse on cosine", `{"id":"a","values":[1,2],"sparseValues":{"indices":[1],"values":[1]}}`, false, ErrInvalidArgument, "lines[1].sparseValues"},
-		{"no id", `{"values":[1,2]}`, false, ErrInvalidArgument, "lines[1].id"},
-		{"dimension", good + "\n\n" + `{"id":"b","values":[1,2,3]}`, false, ErrDimensionMismatch, "lines[3].values"},
-		{"all zero under cosine", `{"id":"a","values":[0,0]}`, false, ErrInvalidArgument, "lines[1].values"},
-		{"nested metadata", `{"id":"a","values":[1,2],"metadata":{"o":{"p":1}}}`, false, ErrInvalidArgument, "lines[1].metadata"},
-		{"repeated id", good + "\n" + `{"id":"b","values":[1,2]}` + "\n" + good, false, ErrInvalidArgument, "lines[3].id"},
-		{"line too long", good + "\n" + strings.Repeat(" ", MaxJSONLLine+1), false, errStream, "line 2: longer than"},
+		{"sparse on cosine", `{"id":"a","values":[1,2],"sparseValues":{"indices":[1],"values":[1]}}`, false, vectordb.ErrInvalidArgument, "lines[1].sparseValues"},
+		{"no id", `{"values":[1,2]}`, false, vectordb.ErrInvalidArgument, "lines[1].id"},
+		{"dimension", good + "\n\n" + `{"id":"b","values":[1,2,3]}`, false, vectordb.ErrDimensionMismatch, "lines[3].values"},
+		{"all zero under cosine", `{"id":"a","values":[0,0]}`, false, vectordb.ErrInvalidArgument, "lines[1].values"},
+		{"nested metadata", `{"id":"a","values":[1,2],"metadata":{"o":{"p":1}}}`, false, vectordb.ErrInvalidArgument, "lines[1].metadata"},
+		{"repeated id", good + "\n" + `{"id":"b","values":[1,2]}` + "\n" + good, false, vectordb.ErrInvalidArgument, "lines[3].id"},
+		{"line too long", good + "\n" + strings.Repeat(" ", vectordb.MaxJSONLLine+1), false, errStream, "line 2: longer than"},
 		{"truncated gzip", gz.String()[:gz.Len()-6], true, errStream, "line"},
 		{"gzip checksum", string(badSum), true, errStream, "line"},
 		{"not UTF-8", "{\"id\":\"a\xff\",\"values\":[1,2]}", false, errStream, "line 1: not valid UTF-8"},
 		{"lone surrogate", good + "\n" + `{"id":"\ud800","values":[1,2]}`, false, errStream, "line 2: a \\u escape of half"},
 		{"reversed surrogates", `{"id":"\udc00\ud800","values":[1,2]}`, false, errStream, "line 1"},
 		{"null line", "null", false, errStream, "line 1: not a JSON object"},
-		{"values null", `{"id":"a","values":null}`, false, ErrDimensionMismatch, "lines[1].values"},
-		{"repeat before a bad line", dupThenBad.String(), false, ErrInvalidArgument, "lines[2].id"},
+		{"values null", `{"id":"a","values":null}`, false, vectordb.ErrDimensionMismatch, "lines[1].values"},
+		{"repeat before a bad line", dupThenBad.String(), false, vectordb.ErrInvalidArgument, "lines[2].id"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			refusedUnchanged(t, db, c.target, c.field, func() error {
@@ -239,12 +242,12 @@ func TestImportJSONLRepeatAcrossBatches(t *testing.T) {
 	o.MemTableSize = 1 << 20
 	db := openDir(t, t.TempDir(), o)
 	defer db.Close()
-	ix := mustIndex(t, db, "ix", 64, Euclidean)
+	ix := mustIndex(t, db, "ix", 64, vectordb.Euclidean)
 	r := rand.New(rand.NewPCG(12, 1))
 	var sb strings.Builder
 	const n = 5000
 	for i := range n {
-		rec := Record{ID: fmt.Sprintf("r%05d", i), Values: randVec(r, 64)}
+		rec := vectordb.Record{ID: fmt.Sprintf("r%05d", i), Values: randVec(r, 64)}
 		if i == n-1 {
 			rec.ID = "r00000"
 		}
@@ -255,22 +258,22 @@ func TestImportJSONLRepeatAcrossBatches(t *testing.T) {
 		sb.Write(append(b, '\n'))
 	}
 	var commits atomic.Int64
-	db.store.SetFaultHook(func(op string) error {
+	vectordb.SetFaultHook(db, func(op string) error {
 		if op == "commit" {
 			commits.Add(1)
 		}
 		return nil
 	})
 	_, err := ix.ImportNamespaceJSONL(ctx, "n", strings.NewReader(sb.String()), nil)
-	db.store.SetFaultHook(nil)
+	vectordb.SetFaultHook(db, nil)
 	if commits.Load() < 4 { // the staging key, then batches
 		t.Fatalf("the import committed %d transactions: the test needs the repeat in a later one", commits.Load())
 	}
-	wantErr(t, err, ErrInvalidArgument)
+	wantErr(t, err, vectordb.ErrInvalidArgument)
 	if !strings.Contains(err.Error(), fmt.Sprintf("lines[%d].id", n)) {
 		t.Fatalf("err = %v, want it to name line %d", err, n)
 	}
-	if _, err := ix.DescribeNamespace(ctx, "n"); !errors.Is(err, ErrNamespaceNotFound) {
+	if _, err := ix.DescribeNamespace(ctx, "n"); !errors.Is(err, vectordb.ErrNamespaceNotFound) {
 		t.Fatalf("the failed import left a namespace: %v", err)
 	}
 	waitDrops(t, db)
@@ -282,6 +285,6 @@ func TestImportJSONLRepeatAcrossBatches(t *testing.T) {
 // FuzzImportJSONL: arbitrary lines never panic an import, and every
 // refusal is typed.
 func FuzzImportJSONL(f *testing.F) {
-	fuzzImport(f, jsonlRecords(rand.New(rand.NewPCG(13, 1)), 4, 12), (*Namespace).ExportJSONL, (*Index).ImportNamespaceJSONL,
+	fuzzImport(f, jsonlRecords(rand.New(rand.NewPCG(13, 1)), 4, 12), (*vectordb.Namespace).ExportJSONL, (*vectordb.Index).ImportNamespaceJSONL,
 		[]byte(`{"id":"a","values":[1,2,3,4],"sparse_values":{"indices":[9],"values":[0.5]},"metadata":{"a":["x"]}}`))
 }
