@@ -118,6 +118,9 @@
 //   - internal/transfer: export, JSON Lines and backup formats, over
 //     internal/stream (checksummed block stream) and internal/format
 //     (file forms and compression).
+//   - internal/usage: read and write units, their counters and the
+//     periodic flush of read units.
+//   - internal/logging: the adapters behind Logger.
 //   - internal/jsoncheck: one-pass checks of untrusted JSON.
 //
 // The package simd (float32 distance kernels in assembly, with a pure-Go
