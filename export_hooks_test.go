@@ -1,8 +1,9 @@
 package vectordb
 
 // This file exports, for the external test package vectordb_test only,
-// the few internals its tests observe. It is the usual export_test.go of
-// Go packages; that name is taken here by the tests of Export.
+// the few internals its tests observe, and the helpers that white-box
+// and external tests share. It is the usual export_test.go of Go
+// packages; that name is taken here by the tests of Export.
 
 import (
 	"context"
