@@ -39,7 +39,7 @@ func snapshot(t *testing.T, db *DB) map[string]string {
 		db.mu.Unlock()
 		out["index "+ix.name] = fmt.Sprintf("%+v", d)
 		ix.namespaces.Range(func(k, v any) bool {
-			ns := v.(*namespace)
+			ns := v.(*namespaceState)
 			d := ns.describe()
 			d.ReadUnits = 0
 			out[fmt.Sprintf("ns %s/%q", ix.name, k)] = fmt.Sprintf("%d %+v", ns.id, d)

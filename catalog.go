@@ -18,15 +18,14 @@ import (
 // what the disk guard is told such a write adds.
 const catalogEntryBytes = 256
 
-// index is the in-memory catalog entry of an index.
+// indexState is the private state behind Index handles: the in-memory
+// catalog entry of an index.
 //
-// Lock order, outermost first: DB.life (shared, by every call), then
-// index.gate, then DB.mu, then a creator's name lock, then
-// namespace.writeMu, then index.mu, then segment.mu. Writers of any
+// The lock order is in doc.go. Writers of any
 // namespace hold gate for reading for the whole write, so DeleteIndex,
 // holding it for writing, waits for them and no write can land under a
 // dropped index's prefix.
-type index struct {
+type indexState struct {
 	db        *DB
 	id        uint32
 	name      string
@@ -54,19 +53,20 @@ type index struct {
 	namespaces sync.Map
 }
 
-func (ix *index) lookup(name string) *namespace {
+func (ix *indexState) lookup(name string) *namespaceState {
 	v, ok := ix.namespaces.Load(name)
 	if !ok {
 		return nil
 	}
-	return v.(*namespace)
+	return v.(*namespaceState)
 }
 
-// namespace is the in-memory catalog entry of one generation of a
-// namespace: DeleteAll replaces it with a new generation under a new id,
-// and DeleteNamespace removes it. A generation's id never changes.
-type namespace struct {
-	ix        *index
+// namespaceState is the private state behind Namespace handles: the
+// in-memory catalog entry of one generation of a namespace. DeleteAll
+// replaces it with a new generation under a new id, and DeleteNamespace
+// removes it. A generation's id never changes.
+type namespaceState struct {
+	ix        *indexState
 	id        uint32
 	name      string // canonical
 	createdAt time.Time
@@ -136,14 +136,14 @@ func (db *DB) loadCatalog(t *storage.Txn) error {
 	db.mu.nextIndexID = cat.NextIndexID
 	for _, ci := range cat.Indexes {
 		r := &ci.Record
-		ix := &index{
+		ix := &indexState{
 			db: db, id: r.ID, name: ci.Name, dim: r.Dimension, metric: Metric(r.Metric),
 			createdAt: time.Unix(0, r.CreatedAt), protection: r.DeletionProtection, tags: r.Tags,
 			nextNS: ci.NextNamespaceID, leasedNS: ci.NextNamespaceID, creating: make(map[string]*nameLock),
 		}
 		db.mu.indexes[ci.Name] = ix
 		for _, cn := range ci.Namespaces {
-			ns := &namespace{
+			ns := &namespaceState{
 				ix: ix, id: cn.Record.ID, name: cn.Name, createdAt: time.Unix(0, cn.Record.CreatedAt),
 				usage: usage.Loaded(cn.Stats.WriteUnits, cn.ReadUnits), gone: make(chan struct{}),
 			}
@@ -170,7 +170,7 @@ func fromCorrupt(err error) error {
 
 // checkLive verifies, inside a read transaction, that ns is still the live
 // generation of its name in a live index (see storage.NamespaceLive).
-func checkLive(t *storage.Txn, ns *namespace) (bool, error) {
+func checkLive(t *storage.Txn, ns *namespaceState) (bool, error) {
 	return storage.NamespaceLive(t, ns.ix.name, ns.ix.id, ns.name, ns.id)
 }
 
@@ -178,7 +178,7 @@ func checkLive(t *storage.Txn, ns *namespace) (bool, error) {
 func (db *DB) usageEntries(yield func(usage.Entry) bool) {
 	for _, ix := range db.indexList() {
 		for _, v := range ix.namespaces.Range {
-			ns := v.(*namespace)
+			ns := v.(*namespaceState)
 			if !yield(usage.Entry{IndexName: ix.name, IndexID: ix.id, Name: ns.name, ID: ns.id, Counters: ns.usage}) {
 				return
 			}
@@ -187,10 +187,10 @@ func (db *DB) usageEntries(yield func(usage.Entry) bool) {
 }
 
 // indexList returns the live indexes.
-func (db *DB) indexList() []*index {
+func (db *DB) indexList() []*indexState {
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	out := make([]*index, 0, len(db.mu.indexes))
+	out := make([]*indexState, 0, len(db.mu.indexes))
 	for _, ix := range db.mu.indexes {
 		out = append(out, ix)
 	}

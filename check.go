@@ -32,15 +32,15 @@ func (db *DB) Check(ctx context.Context) error {
 	}
 	defer db.leave()
 	db.mu.Lock()
-	indexes := make([]*index, 0, len(db.mu.indexes))
+	indexes := make([]*indexState, 0, len(db.mu.indexes))
 	for _, ix := range db.mu.indexes {
 		indexes = append(indexes, ix)
 	}
 	db.mu.Unlock()
 	for _, ix := range indexes {
-		var nss []*namespace
+		var nss []*namespaceState
 		ix.namespaces.Range(func(_, v any) bool {
-			nss = append(nss, v.(*namespace))
+			nss = append(nss, v.(*namespaceState))
 			return true
 		})
 		for _, ns := range nss {
@@ -63,7 +63,7 @@ func (db *DB) Check(ctx context.Context) error {
 
 // check verifies one namespace: its stored records against its counters
 // and, if hot, its segment.
-func (ns *namespace) check(ctx context.Context) error {
+func (ns *namespaceState) check(ctx context.Context) error {
 	ns.writeMu.Lock()
 	defer ns.writeMu.Unlock()
 	if ns.dropped {

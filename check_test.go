@@ -14,30 +14,30 @@ func TestCheckFindsDamage(t *testing.T) {
 	vec := storage.AppendVector(nil, &storage.VectorRecord{Values: []float32{1, 2, 3, 4}})
 	cases := []struct {
 		name, want string
-		damage     func(t *testing.T, db *DB, ns *namespace)
+		damage     func(t *testing.T, db *DB, ns *namespaceState)
 	}{
-		{"healthy", "", func(*testing.T, *DB, *namespace) {}},
-		{"orphan data", "belongs to no namespace", func(t *testing.T, db *DB, ns *namespace) {
+		{"healthy", "", func(*testing.T, *DB, *namespaceState) {}},
+		{"orphan data", "belongs to no namespace", func(t *testing.T, db *DB, ns *namespaceState) {
 			set(t, db, storage.VectorKey(ns.ix.id, ns.id+100, "x"), vec)
 		}},
-		{"record the counters miss", "stored records|stored record \"sneaked-in\" is not in the hot segment", func(t *testing.T, db *DB, ns *namespace) {
+		{"record the counters miss", "stored records|stored record \"sneaked-in\" is not in the hot segment", func(t *testing.T, db *DB, ns *namespaceState) {
 			set(t, db, storage.VectorKey(ns.ix.id, ns.id, "sneaked-in"), vec)
 		}},
-		{"metadata without record", "metadata without a record", func(t *testing.T, db *DB, ns *namespace) {
+		{"metadata without record", "metadata without a record", func(t *testing.T, db *DB, ns *namespaceState) {
 			md, err := storage.AppendMetadata(nil, map[string]any{"k": "v"}, 9)
 			if err != nil {
 				t.Fatal(err)
 			}
 			set(t, db, storage.MetadataKey(ns.ix.id, ns.id, "ghost"), md)
 		}},
-		{"hot segment drifted", "differ from the stored", func(t *testing.T, db *DB, ns *namespace) {
+		{"hot segment drifted", "differ from the stored", func(t *testing.T, db *DB, ns *namespaceState) {
 			seg := ns.seg.Load()
 			seg.Lock()
 			slot, _ := seg.SlotLocked("b")
 			seg.RowLocked(slot)[0] += 1
 			seg.Unlock()
 		}},
-		{"hot segment lost a record", "not in the hot segment", func(t *testing.T, db *DB, ns *namespace) {
+		{"hot segment lost a record", "not in the hot segment", func(t *testing.T, db *DB, ns *namespaceState) {
 			seg := ns.seg.Load()
 			seg.Lock()
 			seg.DeleteLocked("a")

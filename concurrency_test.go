@@ -389,7 +389,7 @@ func TestNamespaceIDsNeverRegress(t *testing.T) {
 	}
 	seen := map[uint32]string{}
 	ix.ix.namespaces.Range(func(k, v any) bool {
-		id := v.(*namespace).id
+		id := v.(*namespaceState).id
 		if other, dup := seen[id]; dup {
 			t.Errorf("namespaces %q and %q share id %d", other, k, id)
 		}

@@ -131,10 +131,10 @@
 // # Lock order
 //
 // Outermost first: DB.life (shared by every call, exclusive by Close),
-// namespace.buildMu (the one IVF build or persist of a namespace),
-// index.gate (shared by every writer of the index, exclusive by
-// DeleteIndex), DB.mu, a creator's name lock, namespace.writeMu, index.mu,
-// then the segment's lock. The internal packages' own locks (the
+// namespaceState.buildMu (the one IVF build or persist of a namespace),
+// indexState.gate (shared by every writer of the index, exclusive by
+// DeleteIndex), DB.mu, a creator's name lock, namespaceState.writeMu,
+// indexState.mu, then the segment's lock. The internal packages' own locks (the
 // scheduler's, the hot set's, storage's write gate) are innermost: each is
 // held only inside its package and never while calling out, except that
 // storage's write gate is held across a transaction's function.

@@ -46,7 +46,7 @@ func (h *Namespace) export(ctx context.Context, sink transfer.Sink) (ExportResul
 	if err := h.enter(ctx); err != nil {
 		return ExportResult{}, err
 	}
-	defer h.idx.db.leave()
+	defer h.index.db.leave()
 	ix := h.ix()
 	for {
 		ns := ix.lookup(h.name)
@@ -68,7 +68,7 @@ func (h *Namespace) export(ctx context.Context, sink transfer.Sink) (ExportResul
 var errReplaced = errors.New("vectordb: namespace replaced")
 
 // exportSnapshot writes the export of ns as t sees it through sink.
-func exportSnapshot(ctx context.Context, t *storage.Txn, ns *namespace, sink transfer.Sink) (ExportResult, error) {
+func exportSnapshot(ctx context.Context, t *storage.Txn, ns *namespaceState, sink transfer.Sink) (ExportResult, error) {
 	ix := ns.ix
 	live, err := checkLive(t, ns)
 	if err != nil {

@@ -43,8 +43,8 @@ func (h *Namespace) DeleteByFilter(ctx context.Context, filter Filter) (DeleteRe
 		return DeleteResult{}, err
 	}
 	ix := h.ix()
-	budget, maxEntries := txnBudget(h.idx.db.store)
-	write := func(t *storage.Txn, ns *namespace, ids []string, m *mutation) (int, error) {
+	budget, maxEntries := txnBudget(h.index.db.store)
+	write := func(t *storage.Txn, ns *namespaceState, ids []string, m *mutation) (int, error) {
 		used := 0
 		for i, id := range ids {
 			cost := 2 * (10 + len(id) + storage.TxnEntryOverhead)
@@ -118,7 +118,7 @@ func (h *Namespace) FetchByMetadata(ctx context.Context, req FetchByMetadataRequ
 	if err != nil {
 		return FetchByMetadataResult{}, err
 	}
-	res, ns, err := readGenerations(h.ix(), h.name, func(ns *namespace) (FetchByMetadataResult, bool, error) {
+	res, ns, err := readGenerations(h.ix(), h.name, func(ns *namespaceState) (FetchByMetadataResult, bool, error) {
 		res := FetchByMetadataResult{Namespace: h.name}
 		if ns == nil {
 			return res, true, nil

@@ -52,12 +52,12 @@ func TestUpdateByFilter(t *testing.T) {
 			if err != nil || dry.MatchedRecords != 25 || dry.Usage.WriteUnits != 0 || dry.Usage.ReadUnits != 3 {
 				t.Fatalf("dry run = %+v %v", dry, err)
 			}
-			before, _ := ns.idx.DescribeNamespace(ctx, "t")
+			before, _ := ns.index.DescribeNamespace(ctx, "t")
 			res, err := ns.Update(ctx, UpdateRequest{Filter: Filter{"kind": "a", "n": Filter{"$lt": 50}}, SetMetadata: Metadata{"kind": "z", "extra": true}})
 			if err != nil || res.MatchedRecords != 13 {
 				t.Fatalf("update = %+v %v", res, err)
 			}
-			after, _ := ns.idx.DescribeNamespace(ctx, "t")
+			after, _ := ns.index.DescribeNamespace(ctx, "t")
 			if after.WriteUnits != before.WriteUnits+int64(res.Usage.WriteUnits) || after.Bytes <= before.Bytes {
 				t.Fatalf("usage: before %+v after %+v result %+v", before, after, res.Usage)
 			}
@@ -134,7 +134,7 @@ func TestFilteredWritesInChunks(t *testing.T) {
 	if err != nil || del.DeletedCount != 2250 {
 		t.Fatalf("delete = %+v %v", del, err)
 	}
-	desc, _ := ns.idx.DescribeNamespace(ctx, "t")
+	desc, _ := ns.index.DescribeNamespace(ctx, "t")
 	if desc.RecordCount != 750 {
 		t.Fatalf("%d records left, want 750", desc.RecordCount)
 	}
@@ -164,7 +164,7 @@ func TestDeleteByFilter(t *testing.T) {
 			t.Fatalf("%s should be gone: %v", id, r.Metadata)
 		}
 	}
-	res, err = ns.idx.Namespace("missing").DeleteByFilter(ctx, Filter{"kind": "a"})
+	res, err = ns.index.Namespace("missing").DeleteByFilter(ctx, Filter{"kind": "a"})
 	if err != nil || res.DeletedCount != 0 {
 		t.Fatalf("missing namespace = %+v %v", res, err)
 	}
@@ -199,7 +199,7 @@ func TestFetchByMetadata(t *testing.T) {
 	if len(got) != 50 || !slices.IsSorted(got) || pages != 8 {
 		t.Fatalf("%d records in %d pages, sorted %v", len(got), pages, slices.IsSorted(got))
 	}
-	if res, err := ns.idx.Namespace("missing").FetchByMetadata(ctx, FetchByMetadataRequest{Filter: Filter{"a": 1}}); err != nil || len(res.Records) != 0 {
+	if res, err := ns.index.Namespace("missing").FetchByMetadata(ctx, FetchByMetadataRequest{Filter: Filter{"a": 1}}); err != nil || len(res.Records) != 0 {
 		t.Fatalf("missing namespace = %+v %v", res, err)
 	}
 	for _, bad := range []FetchByMetadataRequest{
@@ -274,13 +274,13 @@ func TestFilteredWriteUnitsPerRequest(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	before, _ := ns.idx.DescribeNamespace(ctx, "t")
+	before, _ := ns.index.DescribeNamespace(ctx, "t")
 	res, err := ns.DeleteByFilter(ctx, Filter{"k": Filter{"$exists": false}})
 	if err != nil || res.DeletedCount != 4000 {
 		t.Fatalf("delete = %+v %v", res, err)
 	}
 	// 4000 records of 4-byte ids and 4 bytes of values: 32000 bytes, 32 units.
-	after, _ := ns.idx.DescribeNamespace(ctx, "t")
+	after, _ := ns.index.DescribeNamespace(ctx, "t")
 	if res.Usage.WriteUnits != 32 || after.WriteUnits-before.WriteUnits != 32 {
 		t.Fatalf("reported %d units, counter grew by %d, want 32", res.Usage.WriteUnits, after.WriteUnits-before.WriteUnits)
 	}

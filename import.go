@@ -150,8 +150,8 @@ func (h *Index) importNamespace(ctx context.Context, name string, opts *ImportOp
 // importer writes one import. A writer goroutine commits each batch while
 // the next one is read and validated.
 type importer struct {
-	ix      *index
-	ns      *namespace // unpublished until commit
+	ix      *indexState
+	ns      *namespaceState // unpublished until commit
 	quota   Quota
 	src     transfer.Source
 	records int64

@@ -18,7 +18,7 @@ import (
 // DB.Index for how it stays bound to one index.
 type Index struct {
 	db *DB
-	ix *index
+	ix *indexState
 }
 
 // Name returns the index name.
@@ -75,7 +75,7 @@ func (h *Index) Namespace(name string) *Namespace {
 	if err != nil {
 		canon = name
 	}
-	return &Namespace{idx: h, name: canon, nameErr: err}
+	return &Namespace{index: h, name: canon, nameErr: err}
 }
 
 // NamespaceDescription describes a namespace.
@@ -96,7 +96,7 @@ type NamespaceDescription struct {
 	Quota Quota
 }
 
-func (ns *namespace) describe() NamespaceDescription {
+func (ns *namespaceState) describe() NamespaceDescription {
 	d := NamespaceDescription{
 		Name:        ns.name,
 		RecordCount: ns.records.Load(),
@@ -242,18 +242,18 @@ func (h *Index) ListNamespaces(ctx context.Context, opts ListNamespacesRequest) 
 	}
 	defer h.db.leave()
 	var page ListNamespacesResult
-	var names []*namespace
+	var names []*namespaceState
 	h.ix.namespaces.Range(func(k, v any) bool {
 		name := k.(string)
 		if strings.HasPrefix(name, opts.Prefix) {
 			page.TotalCount++
 			if opts.PaginationToken == "" || name > after {
-				names = append(names, v.(*namespace))
+				names = append(names, v.(*namespaceState))
 			}
 		}
 		return true
 	})
-	slices.SortFunc(names, func(a, b *namespace) int { return strings.Compare(a.name, b.name) })
+	slices.SortFunc(names, func(a, b *namespaceState) int { return strings.Compare(a.name, b.name) })
 	if len(names) > limit {
 		names = names[:limit]
 		page.NextToken = encodeToken(tokenNamespaces, names[limit-1].name)
@@ -333,7 +333,7 @@ func (h *Index) DescribeStats(ctx context.Context) (IndexStats, error) {
 	defer h.db.leave()
 	st := IndexStats{Dimension: h.ix.dim, Metric: h.ix.metric, Namespaces: make(map[string]NamespaceStats)}
 	h.ix.namespaces.Range(func(k, v any) bool {
-		n := v.(*namespace).records.Load()
+		n := v.(*namespaceState).records.Load()
 		st.Namespaces[k.(string)] = NamespaceStats{RecordCount: n}
 		st.TotalRecordCount += n
 		return true

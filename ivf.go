@@ -26,7 +26,7 @@ var errDropped = errors.New("vectordb: namespace dropped")
 
 // startBuild builds the namespace's IVF in the background, unless a build
 // is running or one failed recently.
-func (ns *namespace) startBuild(seg *segment.Segment) {
+func (ns *namespaceState) startBuild(seg *segment.Segment) {
 	if time.Since(time.Unix(0, ns.buildFailed.Load())) < buildRetryDelay {
 		return
 	}
@@ -49,7 +49,7 @@ func (ns *namespace) startBuild(seg *segment.Segment) {
 // until the next write, which may never come.
 // REQUIRES: called within a DB call or a background goroutine (Close
 // waits for both), so that the goroutine starts before Close waits.
-func (ns *namespace) background(fn func(ctx context.Context)) {
+func (ns *namespaceState) background(fn func(ctx context.Context)) {
 	if !ns.buildMu.TryLock() {
 		return
 	}
@@ -82,7 +82,7 @@ func (ns *namespace) background(fn func(ctx context.Context)) {
 // namespace dropped or emptied meanwhile stops early, with errDropped,
 // rather than finish for nothing.
 // REQUIRES: ns.buildMu held.
-func (ns *namespace) build(ctx context.Context, gate ivf.Gate, seg *segment.Segment) (*segment.IVF, error) {
+func (ns *namespaceState) build(ctx context.Context, gate ivf.Gate, seg *segment.Segment) (*segment.IVF, error) {
 	st, err := seg.BuildIVF(ctx, gate, segment.BuildConfig{
 		Seed:         uint64(ns.id),
 		TargetRecall: ns.ix.db.opts.IVFTargetRecall,
@@ -122,7 +122,7 @@ func (h *Namespace) BuildIVF(ctx context.Context) (IVFDescription, error) {
 	if err := h.enter(ctx); err != nil {
 		return IVFDescription{}, err
 	}
-	defer h.idx.db.leave()
+	defer h.index.db.leave()
 	ns := h.ix().lookup(h.name)
 	if ns == nil {
 		return IVFDescription{}, fmt.Errorf("%w: %q", ErrNamespaceNotFound, h.name)
@@ -135,7 +135,7 @@ func (h *Namespace) BuildIVF(ctx context.Context) (IVFDescription, error) {
 	if err != nil {
 		return IVFDescription{}, err
 	}
-	st, err := ns.build(ctx, h.idx.db.sched.Gate(h.key(), true), seg)
+	st, err := ns.build(ctx, h.index.db.sched.Gate(h.key(), true), seg)
 	if errors.Is(err, errDropped) {
 		return IVFDescription{}, fmt.Errorf("%w: %q (deleted during the build)", ErrNamespaceNotFound, h.name)
 	}
@@ -148,7 +148,7 @@ func (h *Namespace) BuildIVF(ctx context.Context) (IVFDescription, error) {
 // persistIVF stores st, seg's IVF, so that a restart does not retrain
 // (see storage.WriteIVF), unless a newer build superseded it. A namespace
 // dropped meanwhile is left alone.
-func (ns *namespace) persistIVF(ctx context.Context, seg *segment.Segment, st *segment.IVF) error {
+func (ns *namespaceState) persistIVF(ctx context.Context, seg *segment.Segment, st *segment.IVF) error {
 	h, body, ok := seg.EncodeIVF(st)
 	if !ok {
 		return nil
@@ -168,7 +168,7 @@ func (ns *namespace) persistIVF(ctx context.Context, seg *segment.Segment, st *s
 // writeIVF commits fn as a write of the namespace's IVF keys, under the
 // same locks as record writes, so that nothing lands under the prefix of a
 // dropped namespace (which the janitor may have cleared already).
-func (ns *namespace) writeIVF(ctx context.Context, fn func(t *storage.Txn) error) error {
+func (ns *namespaceState) writeIVF(ctx context.Context, fn func(t *storage.Txn) error) error {
 	ix := ns.ix
 	ix.gate.RLock()
 	defer ix.gate.RUnlock()
@@ -188,7 +188,7 @@ func (ns *namespace) writeIVF(ctx context.Context, fn func(t *storage.Txn) error
 // segment.LoadIVFLocked). A stored IVF that does not match the index or
 // fails its checksums is ignored, with a warning: it is derived data, and
 // the next build replaces it.
-func (ns *namespace) loadIVF(t *storage.Txn, seg *segment.Segment) (reassigned int, err error) {
+func (ns *namespaceState) loadIVF(t *storage.Txn, seg *segment.Segment) (reassigned int, err error) {
 	stored, err := storage.ReadIVF(t, ns.ix.id, ns.id)
 	switch {
 	case errors.Is(err, storage.ErrCorrupt):
@@ -207,7 +207,7 @@ func (ns *namespace) loadIVF(t *storage.Txn, seg *segment.Segment) (reassigned i
 // The answer is cached on the namespace (a description of many cold
 // namespaces would otherwise read a key each), and replaced whenever the
 // namespace stores a new index.
-func (ns *namespace) storedIVF() *IVFDescription {
+func (ns *namespaceState) storedIVF() *IVFDescription {
 	if c := ns.ivfDesc.Load(); c != nil {
 		return c.d
 	}

@@ -12,7 +12,7 @@ import (
 // use. Concurrent callers share one load. The load holds writeMu, so no
 // write can slip between the snapshot it reads and the segment's
 // publication; writers of this namespace wait for it.
-func (ns *namespace) hot(ctx context.Context) (*segment.Segment, error) {
+func (ns *namespaceState) hot(ctx context.Context) (*segment.Segment, error) {
 	if s := ns.seg.Load(); s != nil {
 		ns.mem.Touch()
 		return s, nil
@@ -28,7 +28,7 @@ func (ns *namespace) hot(ctx context.Context) (*segment.Segment, error) {
 
 // loadLocked is hot's slow path: it loads the namespace under writeMu,
 // unless another caller did meanwhile, and reports whether it loaded.
-func (ns *namespace) loadLocked(ctx context.Context) (*segment.Segment, bool, error) {
+func (ns *namespaceState) loadLocked(ctx context.Context) (*segment.Segment, bool, error) {
 	ns.writeMu.Lock()
 	defer ns.writeMu.Unlock()
 	if s := ns.seg.Load(); s != nil {
@@ -65,7 +65,7 @@ func (ns *namespace) loadLocked(ctx context.Context) (*segment.Segment, bool, er
 // (DeleteNamespace, DeleteAll or DeleteIndex, whose data the janitor may
 // be removing) loads as empty and not live, and must not be published.
 // REQUIRES: ns.writeMu held.
-func (ns *namespace) load(ctx context.Context) (seg *segment.Segment, live bool, reassigned int, err error) {
+func (ns *namespaceState) load(ctx context.Context) (seg *segment.Segment, live bool, reassigned int, err error) {
 	ix := ns.ix
 	err = ix.db.store.View(func(t *storage.Txn) error {
 		if live, err = checkLive(t, ns); err != nil || !live {
@@ -104,7 +104,7 @@ func (ns *namespace) load(ctx context.Context) (seg *segment.Segment, live bool,
 // is built only when a filter first needs it, so namespaces that are never
 // filtered never pay for it. The build reads the metadata under writeMu,
 // like a load, so it sees exactly the writes the segment has.
-func (ns *namespace) hotIndexed(ctx context.Context) (*segment.Segment, error) {
+func (ns *namespaceState) hotIndexed(ctx context.Context) (*segment.Segment, error) {
 	for {
 		seg, err := ns.hot(ctx)
 		if err != nil || seg.Indexed() {
@@ -120,7 +120,7 @@ func (ns *namespace) hotIndexed(ctx context.Context) (*segment.Segment, error) {
 
 // indexLocked builds seg's metadata index under writeMu. It reports retry
 // if seg was evicted meanwhile.
-func (ns *namespace) indexLocked(ctx context.Context, seg *segment.Segment) (_ *segment.Segment, retry bool, err error) {
+func (ns *namespaceState) indexLocked(ctx context.Context, seg *segment.Segment) (_ *segment.Segment, retry bool, err error) {
 	ns.writeMu.Lock()
 	defer ns.writeMu.Unlock()
 	if seg.Indexed() {
@@ -163,7 +163,7 @@ func (ns *namespace) indexLocked(ctx context.Context, seg *segment.Segment) (_ *
 
 // emptyIndexed is the segment a dropped namespace reads as: empty, with an
 // (empty) index, never published.
-func emptyIndexed(ix *index) *segment.Segment {
+func emptyIndexed(ix *indexState) *segment.Segment {
 	s := newSegment(ix, 0)
 	s.IndexLocked(nil) // not yet shared: no lock needed
 	return s
@@ -171,6 +171,6 @@ func emptyIndexed(ix *index) *segment.Segment {
 
 // newSegment returns an empty segment for ix's records, with room for
 // hint of them.
-func newSegment(ix *index, hint int) *segment.Segment {
+func newSegment(ix *indexState, hint int) *segment.Segment {
 	return segment.New(ix.dim, ivfMetric(ix.metric), hint)
 }

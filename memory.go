@@ -23,8 +23,8 @@ func hotBudget(o *Options) int64 {
 }
 
 // newHotSet returns the hot set of namespaces for o's budget.
-func newHotSet(o *Options) *memory.HotSet[*namespace] {
-	return memory.NewHotSet(hotBudget(o), func(ns *namespace) *memory.Entry { return &ns.mem })
+func newHotSet(o *Options) *memory.HotSet[*namespaceState] {
+	return memory.NewHotSet(hotBudget(o), func(ns *namespaceState) *memory.Entry { return &ns.mem })
 }
 
 // DBStats describes a database's memory use.
@@ -72,7 +72,7 @@ func (db *DB) Stats(ctx context.Context) (DBStats, error) {
 // sets ix.dropped before dropIndexHot takes the set's lock, so a load
 // racing it is either forgotten by dropIndexHot or sees the flag here.
 // REQUIRES: ns.writeMu held.
-func (db *DB) addHot(ns *namespace, seg *segment.Segment) {
+func (db *DB) addHot(ns *namespaceState, seg *segment.Segment) {
 	if db.hot.Add(ns, func() bool { return !ns.ix.dropped.Load() }) {
 		db.reaccount(ns, seg)
 	}
@@ -80,17 +80,17 @@ func (db *DB) addHot(ns *namespace, seg *segment.Segment) {
 
 // reaccount brings ns's accounted bytes up to date with seg, after a load
 // or a write; a namespace no longer hot is left alone.
-func (db *DB) reaccount(ns *namespace, seg *segment.Segment) {
+func (db *DB) reaccount(ns *namespaceState, seg *segment.Segment) {
 	db.hot.Account(ns, seg.AccountedBytes())
 }
 
 // dropHot forgets ns, cold again or dropped, and its accounted bytes.
-func (db *DB) dropHot(ns *namespace) { db.hot.Remove(ns) }
+func (db *DB) dropHot(ns *namespaceState) { db.hot.Remove(ns) }
 
 // dropIndexHot forgets every hot namespace of ix, which was just dropped
 // (ix.dropped is set).
-func (db *DB) dropIndexHot(ix *index) {
-	db.hot.RemoveIf(func(ns *namespace) bool { return ns.ix == ix })
+func (db *DB) dropIndexHot(ix *indexState) {
+	db.hot.RemoveIf(func(ns *namespaceState) bool { return ns.ix == ix })
 }
 
 // enforceBudget evicts least recently used hot namespaces, other than
@@ -100,11 +100,11 @@ func (db *DB) dropIndexHot(ix *index) {
 // for it could deadlock with a caller holding another namespace's lock.
 // Eviction only ever try-locks, so callers may hold their own namespace's
 // writer lock.
-func (db *DB) enforceBudget(keep *namespace) { db.hot.Enforce(keep, db.evict) }
+func (db *DB) enforceBudget(keep *namespaceState) { db.hot.Enforce(keep, db.evict) }
 
 // evict makes ns cold, unless it is busy (see enforceBudget). It reports
 // whether a live namespace's segment went, which Stats counts.
-func (db *DB) evict(ns *namespace) bool {
+func (db *DB) evict(ns *namespaceState) bool {
 	if !ns.buildMu.TryLock() {
 		return false
 	}

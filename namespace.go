@@ -24,7 +24,7 @@ import (
 // A namespace that does not exist reads as empty: Query, Fetch and List
 // return no records, and Update and Delete change nothing.
 type Namespace struct {
-	idx     *Index
+	index   *Index
 	name    string
 	nameErr error
 }
@@ -41,9 +41,9 @@ func (h *Namespace) begin(ctx context.Context) (*sched.Ticket, error) {
 	if err := h.enter(ctx); err != nil {
 		return nil, err
 	}
-	a, err := h.idx.db.sched.Admit(ctx, h.key())
+	a, err := h.index.db.sched.Admit(ctx, h.key())
 	if err != nil {
-		h.idx.db.leave()
+		h.index.db.leave()
 		return nil, err
 	}
 	return a, nil
@@ -51,25 +51,25 @@ func (h *Namespace) begin(ctx context.Context) (*sched.Ticket, error) {
 
 // leave ends a call admitted by begin.
 func (h *Namespace) leave() {
-	h.idx.db.sched.Release(h.key())
-	h.idx.db.leave()
+	h.index.db.sched.Release(h.key())
+	h.index.db.leave()
 }
 
 // enter admits a call without waiting for a scheduler slot (for calls
 // that only wait for work admitted on its own); on success the caller
-// must call h.idx.db.leave.
+// must call h.index.db.leave.
 func (h *Namespace) enter(ctx context.Context) error {
 	if h.nameErr != nil {
 		return h.nameErr
 	}
-	return h.idx.begin(ctx)
+	return h.index.begin(ctx)
 }
 
-func (h *Namespace) key() sched.Key { return sched.Key{Index: h.idx.ix.id, Namespace: h.name} }
+func (h *Namespace) key() sched.Key { return sched.Key{Index: h.index.ix.id, Namespace: h.name} }
 
-func (ns *namespace) key() sched.Key { return sched.Key{Index: ns.ix.id, Namespace: ns.name} }
+func (ns *namespaceState) key() sched.Key { return sched.Key{Index: ns.ix.id, Namespace: ns.name} }
 
-func (h *Namespace) ix() *index { return h.idx.ix }
+func (h *Namespace) ix() *indexState { return h.index.ix }
 
 // UpsertResult reports an Upsert.
 type UpsertResult struct {
@@ -104,10 +104,10 @@ func (h *Namespace) Upsert(ctx context.Context, records []Record) (UpsertResult,
 	for i := range prep {
 		adds += int64(2*(10+len(prep[i].ID)) + len(prep[i].Vector) + len(prep[i].Meta))
 	}
-	if err := h.idx.db.disk.Admit(adds); err != nil {
+	if err := h.index.db.disk.Admit(adds); err != nil {
 		return UpsertResult{}, err
 	}
-	m, err := ix.write(ctx, h.name, true, func(t *storage.Txn, ns *namespace, m *mutation) error {
+	m, err := ix.write(ctx, h.name, true, func(t *storage.Txn, ns *namespaceState, m *mutation) error {
 		m.puts = make([]segPut, 0, len(prep))
 		for i := range prep {
 			r := &prep[i]
@@ -151,7 +151,7 @@ const yieldEvery = 128
 // fits in one transaction, yielding adm's slot between steps.
 func (h *Namespace) prepareUpsert(ctx context.Context, adm *sched.Ticket, records []Record) ([]record.Prepared, error) {
 	ix := h.ix()
-	maxRecords := h.idx.db.opts.MaxBatchRecords
+	maxRecords := h.index.db.opts.MaxBatchRecords
 	switch {
 	case len(records) == 0:
 		return nil, argErr("records", nil, "at least one record is required")
@@ -182,7 +182,7 @@ func (h *Namespace) prepareUpsert(ctx context.Context, adm *sched.Ticket, record
 		seen[id] = i
 		txnBytes += prep[i].TxnCost()
 	}
-	if err := checkTxnFits(h.idx.db.store, "records", len(prep), txnBytes); err != nil {
+	if err := checkTxnFits(h.index.db.store, "records", len(prep), txnBytes); err != nil {
 		return nil, err
 	}
 	return prep, nil
@@ -190,7 +190,7 @@ func (h *Namespace) prepareUpsert(ctx context.Context, adm *sched.Ticket, record
 
 // prepareRecord validates r for ix and encodes it into p. Errors name
 // fields relative to the record ("values[3]").
-func prepareRecord(r *Record, ix *index, p *record.Prepared) error {
+func prepareRecord(r *Record, ix *indexState, p *record.Prepared) error {
 	var sp SparseValues
 	if r.SparseValues != nil {
 		sp = *r.SparseValues
@@ -200,7 +200,7 @@ func prepareRecord(r *Record, ix *index, p *record.Prepared) error {
 
 // putPrepared stores p's values, and its metadata if it has any, in
 // namespace ns.
-func putPrepared(t *storage.Txn, ns *namespace, p *record.Prepared) error {
+func putPrepared(t *storage.Txn, ns *namespaceState, p *record.Prepared) error {
 	if err := t.Set(storage.VectorKey(ns.ix.id, ns.id, p.ID), p.Vector); err != nil {
 		return err
 	}
@@ -232,7 +232,7 @@ type recordHeader struct {
 // getHeader reports whether record id of ns exists and, if so, its
 // accounted size and whether it has metadata (see
 // storage.ReadRecordHeader).
-func getHeader(t *storage.Txn, ns *namespace, id string) (recordHeader, bool, error) {
+func getHeader(t *storage.Txn, ns *namespaceState, id string) (recordHeader, bool, error) {
 	h, found, err := storage.ReadRecordHeader(t, ns.ix.id, ns.id, id)
 	return recordHeader{size: record.Size(id, h.MetadataJSONSize, h.Dim, h.NNZ), hasMetadata: h.HasMetadata}, found, err
 }
@@ -255,7 +255,7 @@ func (h *Namespace) Delete(ctx context.Context, ids []string) (DeleteResult, err
 	}
 	defer h.leave()
 	ix := h.ix()
-	ids, err = record.UniqueIDs("ids", ids, h.idx.db.opts.MaxBatchRecords)
+	ids, err = record.UniqueIDs("ids", ids, h.index.db.opts.MaxBatchRecords)
 	if err != nil {
 		return DeleteResult{}, fromRecord(err)
 	}
@@ -264,10 +264,10 @@ func (h *Namespace) Delete(ctx context.Context, ids []string) (DeleteResult, err
 	for _, id := range ids {
 		txnBytes += 2 * int64(10+len(id)+storage.TxnEntryOverhead)
 	}
-	if err := checkTxnFits(h.idx.db.store, "ids", len(ids), txnBytes); err != nil {
+	if err := checkTxnFits(h.index.db.store, "ids", len(ids), txnBytes); err != nil {
 		return DeleteResult{}, err
 	}
-	m, err := ix.write(ctx, h.name, false, func(t *storage.Txn, ns *namespace, m *mutation) error {
+	m, err := ix.write(ctx, h.name, false, func(t *storage.Txn, ns *namespaceState, m *mutation) error {
 		for _, id := range ids {
 			vkey := storage.VectorKey(ix.id, ns.id, id)
 			old, found, err := getHeader(t, ns, id)
@@ -339,17 +339,17 @@ func (h *Namespace) Fetch(ctx context.Context, ids []string) (FetchResult, error
 		return FetchResult{}, err
 	}
 	defer h.leave()
-	ids, err = record.UniqueIDs("ids", ids, h.idx.db.opts.MaxBatchRecords)
+	ids, err = record.UniqueIDs("ids", ids, h.index.db.opts.MaxBatchRecords)
 	if err != nil {
 		return FetchResult{}, fromRecord(err)
 	}
-	res, ns, err := readGenerations(h.ix(), h.name, func(ns *namespace) (FetchResult, bool, error) {
+	res, ns, err := readGenerations(h.ix(), h.name, func(ns *namespaceState) (FetchResult, bool, error) {
 		res := FetchResult{Records: make(map[string]Record), Namespace: h.name}
 		if ns == nil {
 			return res, true, nil
 		}
 		live := false
-		err := h.idx.db.store.View(func(t *storage.Txn) error {
+		err := h.index.db.store.View(func(t *storage.Txn) error {
 			var err error
 			if live, err = checkLive(t, ns); err != nil || !live {
 				return err
@@ -390,7 +390,7 @@ const swapWait = 100 * time.Millisecond
 // successor, so that a read racing a replacement never answers with the
 // empty gap between generations. It returns the last read's result and
 // generation, which the caller charges.
-func readGenerations[T any](ix *index, name string, read func(ns *namespace) (T, bool, error)) (T, *namespace, error) {
+func readGenerations[T any](ix *indexState, name string, read func(ns *namespaceState) (T, bool, error)) (T, *namespaceState, error) {
 	for {
 		ns := ix.lookup(name)
 		res, live, err := read(ns)
@@ -412,7 +412,7 @@ func readGenerations[T any](ix *index, name string, read func(ns *namespace) (T,
 }
 
 // readRecord reads record id of ns from storage (see storage.ReadRecord).
-func readRecord(t *storage.Txn, ns *namespace, id string, withValues bool) (Record, bool, error) {
+func readRecord(t *storage.Txn, ns *namespaceState, id string, withValues bool) (Record, bool, error) {
 	r, found, err := storage.ReadRecord(t, ns.ix.id, ns.id, id, withValues)
 	rec := Record{ID: id, Values: r.Values, Metadata: r.Metadata}
 	if r.SparseIndices != nil {
@@ -453,7 +453,7 @@ func (h *Namespace) List(ctx context.Context, opts ListRequest) (ListResult, err
 	if err != nil {
 		return ListResult{}, err
 	}
-	res, ns, err := readGenerations(h.ix(), h.name, func(ns *namespace) (ListResult, bool, error) {
+	res, ns, err := readGenerations(h.ix(), h.name, func(ns *namespaceState) (ListResult, bool, error) {
 		res := ListResult{Namespace: h.name, Usage: Usage{ReadUnits: 1}}
 		if ns == nil {
 			return res, true, nil
@@ -466,7 +466,7 @@ func (h *Namespace) List(ctx context.Context, opts ListRequest) (ListResult, err
 			iopts.Start = append(storage.VectorKey(ns.ix.id, ns.id, after), 0)
 		}
 		more, live := false, false
-		err := h.idx.db.store.View(func(t *storage.Txn) error {
+		err := h.index.db.store.View(func(t *storage.Txn) error {
 			var err error
 			if live, err = checkLive(t, ns); err != nil || !live {
 				return err

@@ -76,7 +76,7 @@ func TestUpsertReplacesWholeRecord(t *testing.T) {
 	if got.Records["a"].Metadata != nil {
 		t.Fatalf("metadata survived an overwrite without metadata: %v", got.Records["a"].Metadata)
 	}
-	d, _ := ns.idx.DescribeNamespace(ctx, "t")
+	d, _ := ns.index.DescribeNamespace(ctx, "t")
 	if d.RecordCount != 1 {
 		t.Fatalf("record count after overwrites = %d", d.RecordCount)
 	}

@@ -94,7 +94,7 @@ func (h *Namespace) Query(ctx context.Context, req QueryRequest) (QueryResult, e
 			return QueryResult{}, err
 		}
 	}
-	res, ns, err := readGenerations(ix, h.name, func(ns *namespace) (QueryResult, bool, error) {
+	res, ns, err := readGenerations(ix, h.name, func(ns *namespaceState) (QueryResult, bool, error) {
 		res := QueryResult{Namespace: h.name, Usage: Usage{ReadUnits: 1}}
 		if ns == nil {
 			return res, true, nil
@@ -145,7 +145,7 @@ func (h *Namespace) Query(ctx context.Context, req QueryRequest) (QueryResult, e
 }
 
 // checkQuery validates req and returns its sparse part.
-func checkQuery(req *QueryRequest, ix *index) (segment.Sparse, error) {
+func checkQuery(req *QueryRequest, ix *indexState) (segment.Sparse, error) {
 	if req.TopK < 1 || req.TopK > MaxTopK {
 		return segment.Sparse{}, argErrf("topK", req.TopK, "must be 1 to %d", MaxTopK)
 	}
@@ -181,7 +181,7 @@ func checkQuery(req *QueryRequest, ix *index) (segment.Sparse, error) {
 // then are in storage but not in seg, so the caller must load again. (A
 // dropped namespace's last segment is returned as is: the snapshot shows
 // the namespace gone, and the caller answers empty.)
-func (ns *namespace) readAgreeing(seg *segment.Segment) (*storage.Txn, bool) {
+func (ns *namespaceState) readAgreeing(seg *segment.Segment) (*storage.Txn, bool) {
 	ns.writeMu.Lock()
 	defer ns.writeMu.Unlock()
 	if !ns.dropped && ns.seg.Load() != seg {
@@ -194,7 +194,7 @@ func (ns *namespace) readAgreeing(seg *segment.Segment) (*storage.Txn, bool) {
 // attachMetadata reads each match's metadata from snap and reports
 // whether ns is live in it. A namespace no longer live in snap (dropped
 // while the query ran) has no matches.
-func attachMetadata(snap *storage.Txn, ns *namespace, matches []Match) ([]Match, bool, error) {
+func attachMetadata(snap *storage.Txn, ns *namespaceState, matches []Match) ([]Match, bool, error) {
 	live, err := checkLive(snap, ns)
 	if err != nil || !live {
 		return nil, false, storageErr(err)

@@ -41,7 +41,7 @@ func (q Quota) check(field string) error {
 
 // effectiveQuota is the namespace's own quota, each zero field falling
 // back to the default.
-func (ns *namespace) effectiveQuota() Quota {
+func (ns *namespaceState) effectiveQuota() Quota {
 	q := ns.ix.db.opts.NamespaceQuota
 	if own := ns.quota.Load(); own != nil {
 		if own.MaxRecords > 0 {
@@ -57,7 +57,7 @@ func (ns *namespace) effectiveQuota() Quota {
 // checkQuota refuses a mutation that grows the namespace past its quota.
 // REQUIRES: ns.writeMu held (or ns unpublished), so the counters are
 // those the mutation applies to.
-func (ns *namespace) checkQuota(m *mutation) error {
+func (ns *namespaceState) checkQuota(m *mutation) error {
 	q := ns.effectiveQuota()
 	if records := ns.records.Load() + m.records; m.records > 0 && q.MaxRecords > 0 && records > q.MaxRecords {
 		return &QuotaError{Namespace: ns.name, Limit: "records", Max: q.MaxRecords, Would: records}
@@ -112,7 +112,7 @@ func (h *Index) SetNamespaceQuota(ctx context.Context, name string, q Quota) err
 }
 
 // record is the namespace's catalog entry.
-func (ns *namespace) record() storage.NamespaceRecord {
+func (ns *namespaceState) record() storage.NamespaceRecord {
 	rec := storage.NamespaceRecord{ID: ns.id, CreatedAt: ns.createdAt.UnixNano()}
 	if q := ns.quota.Load(); q != nil {
 		rec.MaxRecords, rec.MaxBytes = uint64(q.MaxRecords), uint64(q.MaxBytes)

@@ -422,7 +422,7 @@ func visibleSnapshot(t *testing.T, db *DB) map[string]string {
 	live := map[string]bool{}
 	for _, ix := range db.indexList() {
 		ix.namespaces.Range(func(_, v any) bool {
-			live[fmt.Sprintf("%x", storage.NamespaceDataPrefix(ix.id, v.(*namespace).id))] = true
+			live[fmt.Sprintf("%x", storage.NamespaceDataPrefix(ix.id, v.(*namespaceState).id))] = true
 			return true
 		})
 	}

@@ -108,10 +108,10 @@ func (h *Namespace) Update(ctx context.Context, req UpdateRequest) (UpdateResult
 	if err != nil {
 		return UpdateResult{}, fromRecord(err)
 	}
-	if err := h.idx.db.disk.Admit(int64(4*len(req.Values) + 8*len(newSparse.Idx) + record.MetadataJSONSize(setMD) + 2*len(req.ID))); err != nil {
+	if err := h.index.db.disk.Admit(int64(4*len(req.Values) + 8*len(newSparse.Idx) + record.MetadataJSONSize(setMD) + 2*len(req.ID))); err != nil {
 		return UpdateResult{}, err
 	}
-	m, err := ix.write(ctx, h.name, false, func(t *storage.Txn, ns *namespace, m *mutation) error {
+	m, err := ix.write(ctx, h.name, false, func(t *storage.Txn, ns *namespaceState, m *mutation) error {
 		rec, found, err := readRecord(t, ns, req.ID, true)
 		if err != nil || !found {
 			return err
@@ -193,12 +193,12 @@ func (h *Namespace) updateByFilter(ctx context.Context, req UpdateRequest) (Upda
 	if !req.DryRun {
 		// What it adds depends on the matches; the guard needs only to
 		// see that a write is coming.
-		if err := h.idx.db.disk.Admit(int64(record.MetadataJSONSize(setMD))); err != nil {
+		if err := h.index.db.disk.Admit(int64(record.MetadataJSONSize(setMD))); err != nil {
 			return UpdateResult{}, err
 		}
 	}
 	ix := h.ix()
-	merge := func(t *storage.Txn, ns *namespace, id string) (old Metadata, oldSize int, merged Metadata, size int, err error) {
+	merge := func(t *storage.Txn, ns *namespaceState, id string) (old Metadata, oldSize int, merged Metadata, size int, err error) {
 		if old, oldSize, err = storage.ReadMetadata(t, ix.id, ns.id, id); err != nil {
 			return
 		}
@@ -212,7 +212,7 @@ func (h *Namespace) updateByFilter(ctx context.Context, req UpdateRequest) (Upda
 	// check refuses the update if any merged record is too large, and
 	// projects its growth: the records matched under the writer lock are
 	// present, so write changes each by exactly size - oldSize.
-	check := func(t *storage.Txn, ns *namespace, ids []string) ([]int64, error) {
+	check := func(t *storage.Txn, ns *namespaceState, ids []string) ([]int64, error) {
 		grow := make([]int64, len(ids))
 		for i, id := range ids {
 			_, oldSize, _, size, err := merge(t, ns, id)
@@ -223,8 +223,8 @@ func (h *Namespace) updateByFilter(ctx context.Context, req UpdateRequest) (Upda
 		}
 		return grow, nil
 	}
-	budget, maxEntries := txnBudget(h.idx.db.store)
-	write := func(t *storage.Txn, ns *namespace, ids []string, m *mutation) (int, error) {
+	budget, maxEntries := txnBudget(h.index.db.store)
+	write := func(t *storage.Txn, ns *namespaceState, ids []string, m *mutation) (int, error) {
 		used := 0
 		for i, id := range ids {
 			if i == maxEntries {
@@ -264,7 +264,7 @@ func (h *Namespace) updateByFilter(ctx context.Context, req UpdateRequest) (Upda
 	if req.DryRun {
 		write = nil
 	}
-	matched, units, err := ix.writeMatching(ctx, h.name, fn, h.idx.db.opts.MaxUpdateByFilter, check, write)
+	matched, units, err := ix.writeMatching(ctx, h.name, fn, h.index.db.opts.MaxUpdateByFilter, check, write)
 	if err != nil {
 		return UpdateResult{}, err
 	}

@@ -61,12 +61,12 @@ type segPut struct {
 }
 
 // writeFn does a write inside t, recording its effects in m.
-type writeFn func(t *storage.Txn, ns *namespace, m *mutation) error
+type writeFn func(t *storage.Txn, ns *namespaceState, m *mutation) error
 
 // write runs fn as one atomic write to the namespace called name. When the
 // namespace does not exist, write creates it in the same transaction if
 // create is set, and otherwise does nothing and returns a nil mutation.
-func (ix *index) write(ctx context.Context, name string, create bool, fn writeFn) (*mutation, error) {
+func (ix *indexState) write(ctx context.Context, name string, create bool, fn writeFn) (*mutation, error) {
 	ix.gate.RLock()
 	defer ix.gate.RUnlock()
 	for {
@@ -104,7 +104,7 @@ func (ix *index) write(ctx context.Context, name string, create bool, fn writeFn
 
 // createAndWrite creates the namespace and runs fn in one transaction. It
 // reports retry if another writer created the namespace first.
-func (ix *index) createAndWrite(ctx context.Context, name string, fn writeFn) (*mutation, bool, error) {
+func (ix *indexState) createAndWrite(ctx context.Context, name string, fn writeFn) (*mutation, bool, error) {
 	unlock := ix.lockName(name)
 	defer unlock()
 	if ix.lookup(name) != nil {
@@ -131,7 +131,7 @@ type nameLock struct {
 
 // lockName locks name against other creators and returns the unlock.
 // Creating namespaces of different names proceeds in parallel.
-func (ix *index) lockName(name string) (unlock func()) {
+func (ix *indexState) lockName(name string) (unlock func()) {
 	ix.mu.Lock()
 	l := ix.creating[name]
 	if l == nil {
@@ -154,7 +154,7 @@ func (ix *index) lockName(name string) (unlock func()) {
 // commit runs fn in a transaction that also writes ns's counters, and the
 // namespace's catalog entry when isNew.
 // REQUIRES: ns.writeMu held, or ns not yet published and its name locked.
-func (ix *index) commit(ctx context.Context, ns *namespace, isNew bool, fn writeFn) (*mutation, error) {
+func (ix *indexState) commit(ctx context.Context, ns *namespaceState, isNew bool, fn writeFn) (*mutation, error) {
 	var m *mutation
 	err := ix.db.store.Update(ctx, func(t *storage.Txn) error {
 		m = &mutation{}
@@ -187,7 +187,7 @@ func (ix *index) commit(ctx context.Context, ns *namespace, isNew bool, fn write
 
 // apply publishes a committed mutation: counters, then the hot segment.
 // REQUIRES: ns.writeMu held, or ns not yet published.
-func (ns *namespace) apply(m *mutation) {
+func (ns *namespaceState) apply(m *mutation) {
 	ns.records.Add(m.records)
 	ns.bytes.Add(uint64(m.bytes))
 	ns.usage.AddWrites(uint64(m.charged()))
@@ -238,11 +238,11 @@ func (ns *namespace) apply(m *mutation) {
 // each id in turn, the change in accounted bytes that writing it will make
 // (negative if it shrinks the record), or nil if the write never grows
 // the namespace. Writes by filter never add records.
-type matchCheck func(t *storage.Txn, ns *namespace, ids []string) (grow []int64, err error)
+type matchCheck func(t *storage.Txn, ns *namespaceState, ids []string) (grow []int64, err error)
 
 // matchWrite writes a prefix of ids in t, recording its effects in m, and
 // returns how many ids it took.
-type matchWrite func(t *storage.Txn, ns *namespace, ids []string, m *mutation) (int, error)
+type matchWrite func(t *storage.Txn, ns *namespaceState, ids []string, m *mutation) (int, error)
 
 // writeMatching runs a write on every record of the namespace called name
 // that fn matches, as of one moment: it loads the namespace if needed,
@@ -270,7 +270,7 @@ type matchWrite func(t *storage.Txn, ns *namespace, ids []string, m *mutation) (
 // effects exceed the projection (which they cannot while the matched
 // records are present, as writeMu ensures); it then applies as a
 // backstop.
-func (ix *index) writeMatching(ctx context.Context, name string, fn *filter.Node, maxMatches int, check matchCheck, write matchWrite) (matched int, units int, err error) {
+func (ix *indexState) writeMatching(ctx context.Context, name string, fn *filter.Node, maxMatches int, check matchCheck, write matchWrite) (matched int, units int, err error) {
 	ix.gate.RLock()
 	defer ix.gate.RUnlock()
 	for {
@@ -303,7 +303,7 @@ func (ix *index) writeMatching(ctx context.Context, name string, fn *filter.Node
 }
 
 // REQUIRES: ns.writeMu held.
-func (ix *index) writeMatchingLocked(ctx context.Context, ns *namespace, seg *segment.Segment, fn *filter.Node, maxMatches int, check matchCheck, write matchWrite) (int, int, error) {
+func (ix *indexState) writeMatchingLocked(ctx context.Context, ns *namespaceState, seg *segment.Segment, fn *filter.Node, maxMatches int, check matchCheck, write matchWrite) (int, int, error) {
 	seg.RLock()
 	allowed, err := seg.EvalLocked(ctx, fn)
 	if err != nil {
@@ -361,7 +361,7 @@ func (ix *index) writeMatchingLocked(ctx context.Context, ns *namespace, seg *se
 	units := 0
 	for first := true; first || len(ids) > 0; first = false {
 		var took int
-		m, err := ix.commit(ctx, ns, false, func(t *storage.Txn, ns *namespace, m *mutation) error {
+		m, err := ix.commit(ctx, ns, false, func(t *storage.Txn, ns *namespaceState, m *mutation) error {
 			var err error
 			if took, err = write(t, ns, ids, m); err != nil {
 				return err
@@ -420,7 +420,7 @@ const nsIDLease = 64
 // newNamespace returns a new, unpublished namespace under a fresh id. The
 // id is consumed even if the namespace is never committed: ids are never
 // reused, gaps are harmless.
-func (ix *index) newNamespace(ctx context.Context, name string, created time.Time, u *usage.Counters) (*namespace, error) {
+func (ix *indexState) newNamespace(ctx context.Context, name string, created time.Time, u *usage.Counters) (*namespaceState, error) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	if ix.nextNS == ix.leasedNS {
@@ -438,12 +438,12 @@ func (ix *index) newNamespace(ctx context.Context, name string, created time.Tim
 	}
 	id := ix.nextNS
 	ix.nextNS++
-	return &namespace{ix: ix, id: id, name: name, createdAt: created, usage: u, gone: make(chan struct{})}, nil
+	return &namespaceState{ix: ix, id: id, name: name, createdAt: created, usage: u, gone: make(chan struct{})}, nil
 }
 
 // putNamespace writes the catalog entry and counters of a namespace made
 // by newNamespace.
-func (ix *index) putNamespace(t *storage.Txn, ns *namespace, st storage.Stats) error {
+func (ix *indexState) putNamespace(t *storage.Txn, ns *namespaceState, st storage.Stats) error {
 	rec := ns.record()
 	if err := t.Set(storage.NamespaceKey(ix.id, ns.name), rec.Encode()); err != nil {
 		return err
@@ -452,7 +452,7 @@ func (ix *index) putNamespace(t *storage.Txn, ns *namespace, st storage.Stats) e
 }
 
 // publish makes a committed namespace visible.
-func (ix *index) publish(ns *namespace) {
+func (ix *indexState) publish(ns *namespaceState) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	ix.namespaces.Store(ns.name, ns)
@@ -463,7 +463,7 @@ func (ix *index) publish(ns *namespace) {
 // Either way one transaction changes the catalog and records the old data
 // as a pending drop for the janitor. It reports whether the namespace
 // existed and how many records it held.
-func (ix *index) dropNamespace(ctx context.Context, name string, keep bool) (bool, int64, error) {
+func (ix *indexState) dropNamespace(ctx context.Context, name string, keep bool) (bool, int64, error) {
 	ix.gate.RLock()
 	defer ix.gate.RUnlock()
 	for {
@@ -484,7 +484,7 @@ func (ix *index) dropNamespace(ctx context.Context, name string, keep bool) (boo
 		}
 		records := old.records.Load()
 		var (
-			next *namespace
+			next *namespaceState
 			err  error
 		)
 		if keep {
@@ -512,7 +512,7 @@ func (ix *index) dropNamespace(ctx context.Context, name string, keep bool) (boo
 // and runs extra if set. It holds ix.mu so that the namespace map changes
 // together with the catalog.
 // REQUIRES: old.writeMu held and old live.
-func (ix *index) replaceLocked(ctx context.Context, old, next *namespace, charge uint64, extra func(*storage.Txn) error) error {
+func (ix *indexState) replaceLocked(ctx context.Context, old, next *namespaceState, charge uint64, extra func(*storage.Txn) error) error {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	drop := storage.DropRecord{Prefixes: [][]byte{storage.NamespaceDataPrefix(ix.id, old.id)}}
@@ -575,4 +575,4 @@ func (ix *index) replaceLocked(ctx context.Context, old, next *namespace, charge
 }
 
 // markGone tells the readers waiting on ns.gone that ns has left the map.
-func (ns *namespace) markGone() { ns.goneOnce.Do(func() { close(ns.gone) }) }
+func (ns *namespaceState) markGone() { ns.goneOnce.Do(func() { close(ns.gone) }) }

@@ -37,14 +37,14 @@ type DB struct {
 
 	mu struct {
 		sync.Mutex
-		indexes     map[string]*index
+		indexes     map[string]*indexState
 		nextIndexID uint32
 	}
 	flusher *usage.Flusher // persists read units
 
-	hot   *memory.HotSet[*namespace] // the hot namespaces, against Options.MemoryBudget
-	sched *sched.Scheduler           // admits namespace operations fairly
-	disk  *diskguard.Guard           // refuses growing writes on a nearly full disk; nil in memory
+	hot   *memory.HotSet[*namespaceState] // the hot namespaces, against Options.MemoryBudget
+	sched *sched.Scheduler                // admits namespace operations fairly
+	disk  *diskguard.Guard                // refuses growing writes on a nearly full disk; nil in memory
 
 	janitor *janitor.Janitor // removes dropped data in the background
 	bgCtx   context.Context  // cancelled by Close
@@ -89,7 +89,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 		db.disk = diskguard.New(diskguard.Config{Dir: dir, Margin: o.MinFreeDiskBytes, Full: ErrDiskFull})
 	}
 	db.flusher = usage.NewFlusher(store, db.usageEntries)
-	db.mu.indexes = make(map[string]*index)
+	db.mu.indexes = make(map[string]*indexState)
 	if err := db.load(); err != nil {
 		store.Close()
 		return nil, storageErr(err)
@@ -304,7 +304,7 @@ func (db *DB) CreateIndex(ctx context.Context, spec CreateIndexRequest) (*Index,
 		return nil, fmt.Errorf("%w: %q", ErrIndexExists, spec.Name)
 	}
 	now := time.Now()
-	ix := &index{
+	ix := &indexState{
 		db: db, id: db.mu.nextIndexID, name: spec.Name, dim: spec.Dimension, metric: spec.Metric,
 		createdAt: now, protection: spec.DeletionProtection, tags: tags, nextNS: 1, leasedNS: 1,
 		creating: make(map[string]*nameLock),
@@ -328,7 +328,7 @@ func (db *DB) CreateIndex(ctx context.Context, spec CreateIndexRequest) (*Index,
 
 // record returns the catalog record of ix.
 // REQUIRES: DB.mu held.
-func (ix *index) record() *storage.IndexRecord {
+func (ix *indexState) record() *storage.IndexRecord {
 	return &storage.IndexRecord{
 		ID: ix.id, Dimension: ix.dim, Metric: string(ix.metric),
 		DeletionProtection: ix.protection, Tags: ix.tags, CreatedAt: ix.createdAt.UnixNano(),
@@ -376,14 +376,14 @@ func (db *DB) DescribeIndex(ctx context.Context, name string) (IndexDescription,
 
 // describeLocked returns the description of ix.
 // REQUIRES: DB.mu held.
-func (ix *index) describeLocked() IndexDescription {
+func (ix *indexState) describeLocked() IndexDescription {
 	d := IndexDescription{
 		Name: ix.name, Dimension: ix.dim, Metric: ix.metric, DeletionProtection: ix.protection,
 		Tags: maps.Clone(ix.tags), CreatedAt: ix.createdAt,
 	}
 	ix.namespaces.Range(func(_, v any) bool {
 		d.NamespaceCount++
-		d.RecordCount += v.(*namespace).records.Load()
+		d.RecordCount += v.(*namespaceState).records.Load()
 		return true
 	})
 	return d
@@ -442,7 +442,7 @@ func (db *DB) ConfigureIndex(ctx context.Context, name string, cfg ConfigureInde
 
 // indexLocked returns the index called name, or ErrIndexNotFound.
 // REQUIRES: DB.mu held.
-func (db *DB) indexLocked(name string) (*index, error) {
+func (db *DB) indexLocked(name string) (*indexState, error) {
 	ix, ok := db.mu.indexes[name]
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", ErrIndexNotFound, name)
@@ -453,7 +453,7 @@ func (db *DB) indexLocked(name string) (*index, error) {
 // deletableLocked returns the index called name if it may be deleted; with
 // want set, only if it is still that index.
 // REQUIRES: DB.mu held.
-func (db *DB) deletableLocked(name string, want *index) (*index, error) {
+func (db *DB) deletableLocked(name string, want *indexState) (*indexState, error) {
 	ix, err := db.indexLocked(name)
 	if err != nil {
 		return nil, err
@@ -514,7 +514,7 @@ func (db *DB) DeleteIndex(ctx context.Context, name string) error {
 	}
 	ix.dropped.Store(true)
 	ix.namespaces.Range(func(_, v any) bool {
-		v.(*namespace).markGone()
+		v.(*namespaceState).markGone()
 		return true
 	})
 	delete(db.mu.indexes, name)
