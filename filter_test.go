@@ -14,6 +14,7 @@ import (
 
 	"github.com/vectordb-go/vectordb/internal/record"
 	"github.com/vectordb-go/vectordb/internal/segment"
+	"github.com/vectordb-go/vectordb/internal/testutil"
 )
 
 func TestParseFilterCompiles(t *testing.T) {
@@ -138,15 +139,7 @@ func TestFilterGoValues(t *testing.T) {
 }
 
 // semanticsRecords are the records TestFilterSemantics filters.
-var semanticsRecords = map[string]Metadata{
-	"drama2019": {"genre": "drama", "year": 2019.0, "tags": []string{"a", "b"}, "ok": true},
-	"drama2021": {"genre": "drama", "year": 2021.0, "tags": []string{"b"}},
-	"comedy":    {"genre": "comedy", "year": 2020.0, "ok": false},
-	"noyear":    {"genre": "documentary", "tags": []string{}},
-	"strYear":   {"year": "2020"},
-	"negzero":   {"year": -0.0},
-	"none":      nil,
-}
+var semanticsRecords = testutil.FilterRecords()
 
 // TestFilterSemantics checks the reference evaluator through ParseFilter;
 // internal/segment's TestIndexAgreesWithMatch checks the metadata index

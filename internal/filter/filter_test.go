@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/vectordb-go/vectordb/internal/testutil"
 )
 
 // object is the ObjectFunc of these tests: it recognizes one named map
@@ -88,15 +90,7 @@ func TestCompileErrors(t *testing.T) {
 }
 
 // matchRecords are the records TestMatch filters.
-var matchRecords = map[string]map[string]any{
-	"drama2019": {"genre": "drama", "year": 2019.0, "tags": []string{"a", "b"}, "ok": true},
-	"drama2021": {"genre": "drama", "year": 2021.0, "tags": []string{"b"}},
-	"comedy":    {"genre": "comedy", "year": 2020.0, "ok": false},
-	"noyear":    {"genre": "documentary", "tags": []string{}},
-	"strYear":   {"year": "2020"},
-	"negzero":   {"year": -0.0},
-	"none":      nil,
-}
+var matchRecords = testutil.FilterRecords()
 
 // TestMatch checks the reference evaluator's semantics.
 func TestMatch(t *testing.T) {

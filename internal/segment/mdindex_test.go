@@ -10,21 +10,14 @@ import (
 
 	"github.com/vectordb-go/vectordb/internal/filter"
 	"github.com/vectordb-go/vectordb/internal/ivf"
+	"github.com/vectordb-go/vectordb/internal/testutil"
 )
 
 var ctx = context.Background()
 
 // semanticsRecords are the records of the root package's
 // TestFilterSemantics.
-var semanticsRecords = map[string]map[string]any{
-	"drama2019": {"genre": "drama", "year": 2019.0, "tags": []string{"a", "b"}, "ok": true},
-	"drama2021": {"genre": "drama", "year": 2021.0, "tags": []string{"b"}},
-	"comedy":    {"genre": "comedy", "year": 2020.0, "ok": false},
-	"noyear":    {"genre": "documentary", "tags": []string{}},
-	"strYear":   {"year": "2020"},
-	"negzero":   {"year": -0.0},
-	"none":      nil,
-}
+var semanticsRecords = testutil.FilterRecords()
 
 func compile(t testing.TB, s string) *filter.Node {
 	t.Helper()

@@ -26,6 +26,17 @@ type writeGate struct {
 // enter admits a transaction once no drop is under way, or returns ctx's
 // error. Each successful enter is paired with one exit.
 func (g *writeGate) enter(ctx context.Context) error {
+	if err := g.lockNoDrop(ctx); err != nil {
+		return err
+	}
+	g.active++
+	g.mu.Unlock()
+	return nil
+}
+
+// lockNoDrop locks g.mu once no drop is under way, or returns ctx's
+// error with g.mu unlocked.
+func (g *writeGate) lockNoDrop(ctx context.Context) error {
 	g.mu.Lock()
 	for g.drop != nil {
 		ch := g.drop
@@ -37,8 +48,6 @@ func (g *writeGate) enter(ctx context.Context) error {
 		}
 		g.mu.Lock()
 	}
-	g.active++
-	g.mu.Unlock()
 	return nil
 }
 
@@ -57,16 +66,8 @@ func (g *writeGate) exit() {
 // back and waits for those in flight to finish. On success the caller
 // must call open; on ctx's error the gate is as it was.
 func (g *writeGate) close(ctx context.Context) error {
-	g.mu.Lock()
-	for g.drop != nil {
-		ch := g.drop
-		g.mu.Unlock()
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-ch:
-		}
-		g.mu.Lock()
+	if err := g.lockNoDrop(ctx); err != nil {
+		return err
 	}
 	g.drop = make(chan struct{})
 	if g.active == 0 {
